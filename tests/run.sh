@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test of the solution. Installs what the tests need first (Debian and npm packages), so it works on a
+# fresh machine; .ci/run calls exactly this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+
+need_apt=()
+command -v swaks >/dev/null 2>&1 || need_apt+=(swaks)
+[ -x /usr/sbin/smtp-sink ] || need_apt+=(postfix)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== installing Debian packages: ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  else
+    echo "== missing Debian packages (${need_apt[*]}); run as root or install them: tests that need them will fail" >&2
+  fi
+fi
+
+# Azurite for the Blob/Table tests: installed locally under tests/.tools, started once per test run by the fixture.
+if [ -f tests/azurite/package.json ] && [ ! -x tests/azurite/node_modules/.bin/azurite ]; then
+  echo "== installing azurite"
+  (cd tests/azurite && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+results="$root/TestResults"
+rm -rf "$results"
+echo "== dotnet test"
+set +e
+dotnet test MailGateway.sln -c Release --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" \
+  -- RunConfiguration.TreatNoTestsAsError=true
+status=$?
+set -e
+
+# One closing line for the whole run, summed over every test assembly's TRX file.
+python3 - "$results" <<'PY' || true
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for f in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
+    c = ET.parse(f).getroot().find(".//{*}Counters")
+    if c is None: continue
+    passed += int(c.get("passed", 0)); failed += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0))
+    skipped += int(c.get("notExecuted", 0))
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
