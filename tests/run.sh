@@ -18,11 +18,31 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-# Azurite for the Blob/Table tests: installed locally under tests/.tools, started once per test run by the fixture.
-if [ -f tests/azurite/package.json ] && [ ! -x tests/azurite/node_modules/.bin/azurite ]; then
+# Azurite for the Blob/Table tests, installed locally under tests/azurite (pinned in its package-lock.json).
+if [ ! -x tests/azurite/node_modules/.bin/azurite ]; then
   echo "== installing azurite"
   (cd tests/azurite && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# One Azurite for the whole run (random ports, temp folder); the tests read its endpoints from the environment.
+azurite_dir="$(mktemp -d)"
+azurite_log="$azurite_dir/azurite.log"
+tests/azurite/node_modules/.bin/azurite --location "$azurite_dir" --blobHost 127.0.0.1 --blobPort 0 \
+  --tableHost 127.0.0.1 --tablePort 0 --queueHost 127.0.0.1 --queuePort 0 \
+  --disableTelemetry --skipApiVersionCheck --loose >"$azurite_log" 2>&1 &
+azurite_pid=$!
+trap 'kill $azurite_pid 2>/dev/null || true; rm -rf "$azurite_dir"' EXIT
+for _ in $(seq 1 600); do
+  blob_port=$(sed -n 's/.*Blob service is successfully listening at http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$azurite_log")
+  table_port=$(sed -n 's/.*Table service is successfully listening at http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$azurite_log")
+  [ -n "$blob_port" ] && [ -n "$table_port" ] && break
+  kill -0 $azurite_pid 2>/dev/null || { cat "$azurite_log" >&2; echo "azurite did not start" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$blob_port" ] && [ -n "$table_port" ] || { cat "$azurite_log" >&2; echo "azurite did not report its ports" >&2; exit 1; }
+export MAILGATEWAY_TEST_AZURITE_BLOB="http://127.0.0.1:$blob_port/devstoreaccount1"
+export MAILGATEWAY_TEST_AZURITE_TABLE="http://127.0.0.1:$table_port/devstoreaccount1"
+echo "== azurite: blob $blob_port, table $table_port"
 
 results="$root/TestResults"
 rm -rf "$results"
