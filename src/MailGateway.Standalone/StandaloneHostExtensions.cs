@@ -28,7 +28,7 @@ public static class StandaloneHostExtensions
         services.AddMailGatewayApi();
         services.AddEmbeddedDeliveryWorker();
         services.AddSmtpDelivery();
-        services.AddOpenApi();
+        services.AddOpenApi(openApi => openApi.AddOperationTransformer(OpenApiDocumentation.DescribeRequestBodyAsync));
 
         services.AddOptions<StandaloneOptions>().BindConfiguration(StandaloneOptions.SectionName)
             .PostConfigure(o =>
