@@ -100,7 +100,10 @@ public sealed class DeliveryJobHandlerTests : IDisposable
         _f.Time.Advance(TimeSpan.FromMinutes(1));
         await _f.HandleNextAsync(); // +5 m would be at 6 m: still inside
         _f.Time.Advance(TimeSpan.FromMinutes(5));
-        await _f.HandleNextAsync(); // +15 m is past 10 m: expired
+        await _f.HandleNextAsync(); // +15 m is past 10 m: the next attempt is at the deadline
+        Assert.Equal(_f.Time.GetUtcNow().AddMinutes(4), (await Record("m1"))!.NextAttemptAt);
+        _f.Time.Advance(TimeSpan.FromMinutes(4));
+        await _f.HandleNextAsync(); // at the deadline: expired without sending
 
         var record = (await Record("m1"))!;
         Assert.Equal(MessageState.Expired, record.State);
@@ -118,6 +121,9 @@ public sealed class DeliveryJobHandlerTests : IDisposable
 
         await _f.HandleNextAsync();
         _f.Time.Advance(TimeSpan.FromMinutes(1));
+        await _f.HandleNextAsync();
+        Assert.Equal(_f.Time.GetUtcNow().AddMinutes(2), (await Record("m1"))!.NextAttemptAt);
+        _f.Time.Advance(TimeSpan.FromMinutes(2));
         await _f.HandleNextAsync();
 
         Assert.Equal(MessageState.Expired, (await Record("m1"))!.State);

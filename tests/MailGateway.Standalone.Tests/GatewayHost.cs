@@ -123,7 +123,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     }
 
     /// <summary>Polls the status API until the message reaches <paramref name="status"/>, or fails after the deadline.</summary>
-    public async Task<JsonElement> WaitForStatusAsync(string id, string status, TimeSpan? deadline = null)
+    public async Task<JsonElement> WaitForStatusAsync(string id, string status, TimeSpan? deadline = null, Action? eachPoll = null)
     {
         var until = DateTime.UtcNow + (deadline ?? TimeSpan.FromSeconds(30));
         while (true)
@@ -135,6 +135,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
 
             Assert.True(DateTime.UtcNow < until, $"message {id} is {body.GetProperty("status")}, not {status}, after the deadline: {body}");
+            eachPoll?.Invoke();
             await Task.Delay(25);
         }
     }
