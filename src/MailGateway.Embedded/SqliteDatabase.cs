@@ -56,7 +56,8 @@ public sealed class SqliteDatabase : IDisposable
 
     private readonly string _connectionString;
     private readonly Channel<WriteItem> _writes = Channel.CreateUnbounded<WriteItem>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lazy<Task> _initialized;
+    private readonly Lock _initializeLock = new();
+    private Task? _initialized;
     private Task? _writer;
 
     /// <summary>Opens (and on first use creates) the database of <paramref name="options"/>.</summary>
@@ -72,7 +73,6 @@ public sealed class SqliteDatabase : IDisposable
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
-        _initialized = new Lazy<Task>(InitializeAsync);
     }
 
     /// <summary>The database file.</summary>
@@ -81,7 +81,7 @@ public sealed class SqliteDatabase : IDisposable
     /// <summary>Opens a connection for reading.</summary>
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        await _initialized.Value.WaitAsync(cancellationToken);
+        await EnsureInitializedAsync().WaitAsync(cancellationToken);
         return await OpenRawAsync(cancellationToken);
     }
 
@@ -93,7 +93,7 @@ public sealed class SqliteDatabase : IDisposable
     public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
-        await _initialized.Value.WaitAsync(cancellationToken);
+        await EnsureInitializedAsync().WaitAsync(cancellationToken);
         var item = new WriteItem((connection, transaction) => work(connection, transaction), cancellationToken);
         if (!_writes.Writer.TryWrite(item))
         {
@@ -230,6 +230,20 @@ public sealed class SqliteDatabase : IDisposable
         {
             await connection.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>Creates the schema and starts the writer once; a failed attempt (disk unavailable) is retried by the next caller.</summary>
+    private Task EnsureInitializedAsync()
+    {
+        lock (_initializeLock)
+        {
+            if (_initialized is null || _initialized.IsFaulted || _initialized.IsCanceled)
+            {
+                _initialized = InitializeAsync();
+            }
+
+            return _initialized;
         }
     }
 
