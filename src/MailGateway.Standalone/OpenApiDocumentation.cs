@@ -31,4 +31,28 @@ internal static class OpenApiDocumentation
             Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 255 },
         });
     }
+
+    /// <summary>Declares the API-key schemes so the reference page can send authenticated requests.</summary>
+    public static Task DescribeSecurityAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Components ??= new OpenApiComponents();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes["bearer"] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            Description = "An API key as 'Authorization: Bearer <key>' (the standalone host prints a development key at start).",
+        };
+        document.Components.SecuritySchemes["apiKey"] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.ApiKey,
+            In = ParameterLocation.Header,
+            Name = "X-Api-Key",
+            Description = "The same API key in the X-Api-Key header.",
+        };
+        document.Security ??= [];
+        document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
+        document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] });
+        return Task.CompletedTask;
+    }
 }

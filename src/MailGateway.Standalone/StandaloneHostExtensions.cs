@@ -27,7 +27,11 @@ public static class StandaloneHostExtensions
         services.AddMailGatewayApi();
         services.AddEmbeddedDeliveryWorker();
         services.AddSmtpDelivery();
-        services.AddOpenApi(openApi => openApi.AddOperationTransformer(OpenApiDocumentation.DescribeRequestBodyAsync));
+        services.AddOpenApi(openApi =>
+        {
+            openApi.AddOperationTransformer(OpenApiDocumentation.DescribeRequestBodyAsync);
+            openApi.AddDocumentTransformer(OpenApiDocumentation.DescribeSecurityAsync);
+        });
 
         services.AddOptions<StandaloneOptions>().BindConfiguration(StandaloneOptions.SectionName)
             .PostConfigure(o =>

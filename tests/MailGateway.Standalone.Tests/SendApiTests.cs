@@ -251,6 +251,7 @@ public sealed class SendApiTests : IAsyncLifetime
         Assert.True(post.GetProperty("responses").TryGetProperty("202", out _));
         Assert.True(post.GetProperty("responses").TryGetProperty("413", out _));
         Assert.True(post.TryGetProperty("requestBody", out _));
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString());
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
     }
