@@ -12,17 +12,12 @@ internal static partial class DurableFile
         var temp = Path.Combine(directory, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
         try
         {
-            await using (var stream = new FileStream(temp, new FileStreamOptions
+            // Synchronous on purpose: Linux has no asynchronous file I/O here anyway, and a small write plus fsync on
+            // the calling thread costs less than handing both to the thread pool.
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-                Options = FileOptions.Asynchronous,
-                PreallocationSize = content.Length,
-            }))
-            {
-                await stream.WriteAsync(content, cancellationToken);
-                stream.Flush(flushToDisk: true);
+                RandomAccess.Write(handle, content.Span, 0);
+                RandomAccess.FlushToDisk(handle);
             }
 
             File.Move(temp, path, overwrite: true);
@@ -35,6 +30,9 @@ internal static partial class DurableFile
 
         await Syncers.GetOrAdd(directory, d => new DirectorySyncer(d)).SyncAsync(cancellationToken);
     }
+
+    // Directories this process saw or made (one per day for the message store): saves a stat per write.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> KnownDirectories = new(StringComparer.Ordinal);
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DirectorySyncer> Syncers = new(StringComparer.Ordinal);
 
@@ -73,8 +71,14 @@ internal static partial class DurableFile
     /// <summary>Creates a directory (and missing parents), making each new entry durable in its parent.</summary>
     public static void EnsureDirectory(string directory)
     {
+        if (KnownDirectories.ContainsKey(directory))
+        {
+            return;
+        }
+
         if (Directory.Exists(directory))
         {
+            KnownDirectories.TryAdd(directory, true);
             return;
         }
 

@@ -82,7 +82,17 @@ public sealed class SqliteDatabase : IDisposable
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         await EnsureInitializedAsync().WaitAsync(cancellationToken);
-        return await OpenRawAsync(cancellationToken);
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>
