@@ -49,17 +49,6 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
         // Stop leasing first, then wait for in-flight deliveries; abort them only when the host gives up waiting.
         await using var registration = cancellationToken.Register(() => _abortInFlight.Cancel());
         await base.StopAsync(cancellationToken);
-        Task[] remaining;
-        lock (_inFlightLock)
-        {
-            remaining = [.. _inFlight];
-        }
-
-        if (remaining.Length > 0)
-        {
-            LogDraining(remaining.Length);
-            await Task.WhenAll(remaining);
-        }
     }
 
     /// <inheritdoc />
@@ -146,7 +135,11 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
             remaining = [.. _inFlight];
         }
 
-        await Task.WhenAll(remaining);
+        if (remaining.Length > 0)
+        {
+            LogDraining(remaining.Length);
+            await Task.WhenAll(remaining);
+        }
     }
 
     private void Start(LeasedJob job, SemaphoreSlim slots)

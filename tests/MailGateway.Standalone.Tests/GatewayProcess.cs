@@ -59,6 +59,21 @@ internal sealed partial class GatewayProcess : IDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>SIGTERM (what a service manager or Ctrl+C sends): the host shuts down gracefully. Returns the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan deadline)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(deadline);
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
+    public bool HasExited => _process.HasExited;
+
     public void Dispose()
     {
         try
