@@ -29,6 +29,7 @@ public sealed partial class MessagesApi
     private readonly IMessageContentStore _content;
     private readonly IMessageStatusStore _status;
     private readonly IDeliveryQueue _queue;
+    private readonly IMessageIntake? _intake;
     private readonly IOptionsMonitor<ApiOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<MessagesApi> _logger;
@@ -43,8 +44,11 @@ public sealed partial class MessagesApi
         IDeliveryQueue queue,
         IOptionsMonitor<ApiOptions> options,
         TimeProvider time,
-        ILogger<MessagesApi> logger)
+        ILogger<MessagesApi> logger,
+        IEnumerable<IMessageIntake> intake)
     {
+        ArgumentNullException.ThrowIfNull(intake);
+        _intake = intake.FirstOrDefault();
         _authenticator = authenticator;
         _validator = validator;
         _composer = composer;
@@ -231,10 +235,23 @@ public sealed partial class MessagesApi
                 Metadata = message.Metadata,
             };
             var claim = idempotencyKey is null ? null : new IdempotencyClaim(caller.Id, idempotencyKey, requestHash, now);
-            created = await _status.CreateAsync(record, claim, cancellationToken);
+            var job = Job(id, reference, composed, dto, now);
+            var notBefore = scheduled ? dto.SendAt : null;
+            if (_intake is not null)
+            {
+                created = await _intake.CreateAndEnqueueAsync(record, claim, job, notBefore, cancellationToken);
+            }
+            else
+            {
+                created = await _status.CreateAsync(record, claim, cancellationToken);
+                if (created.Created)
+                {
+                    await _queue.EnqueueAsync(job, notBefore, cancellationToken);
+                }
+            }
+
             if (created.Created)
             {
-                await _queue.EnqueueAsync(Job(id, reference, composed, dto, now), scheduled ? dto.SendAt : null, cancellationToken);
                 LogAccepted(id, caller.Id, composed.Bytes.Length);
                 return Accepted(id, scheduled);
             }

@@ -23,6 +23,7 @@ public static class EmbeddedServiceCollectionExtensions
         services.TryAddSingleton<SqliteMessageStatusStore>();
         services.TryAddSingleton<IMessageStatusStore>(sp => sp.GetRequiredService<SqliteMessageStatusStore>());
         services.TryAddSingleton<IMessageContentStore, FileMessageContentStore>();
+        services.TryAddSingleton<IMessageIntake, SqliteMessageIntake>();
         return services;
     }
 

@@ -168,7 +168,7 @@ public sealed class SqliteDeliveryQueue : IDeliveryQueue
         }, cancellationToken);
     }
 
-    private static bool Insert(SqliteConnection connection, SqliteTransaction transaction, DeliveryJob job, DateTimeOffset visibleAt, DateTimeOffset now)
+    internal static bool Insert(SqliteConnection connection, SqliteTransaction transaction, DeliveryJob job, DateTimeOffset visibleAt, DateTimeOffset now)
     {
         // The (message_id, attempt) key makes a repeated enqueue of the same attempt a no-op.
         using var command = Command(connection, transaction, """
@@ -193,7 +193,7 @@ public sealed class SqliteDeliveryQueue : IDeliveryQueue
     private static DeliveryJob Deserialize(string body) =>
         JsonSerializer.Deserialize<DeliveryJob>(body, Json.Options) ?? throw new InvalidDataException("Empty job.");
 
-    private void Signal() => Interlocked.Exchange(ref _signal, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    internal void Signal() => Interlocked.Exchange(ref _signal, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 }
 
 /// <summary>A job leased from the SQLite queue; settle it exactly once.</summary>

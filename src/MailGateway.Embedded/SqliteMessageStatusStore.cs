@@ -27,47 +27,52 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
     {
         ArgumentNullException.ThrowIfNull(record);
         var oldest = UnixTime.Ms(_time.GetUtcNow() - _idempotencyRetention);
-        return _database.WriteAsync((connection, transaction) =>
+        return _database.WriteAsync((connection, transaction) => Create(connection, transaction, record, idempotency, oldest), cancellationToken);
+    }
+
+    /// <summary>The idempotency key's retention, as the oldest creation time still remembered.</summary>
+    internal long OldestRememberedKey() => UnixTime.Ms(_time.GetUtcNow() - _idempotencyRetention);
+
+    internal static CreateMessageResult Create(SqliteConnection connection, SqliteTransaction transaction, MessageRecord record, IdempotencyClaim? idempotency, long oldest)
+    {
+        if (idempotency is not null)
         {
-            if (idempotency is not null)
+            using var find = Command(connection, transaction,
+                "SELECT message_id, request_hash, created_at FROM idempotency_keys WHERE owner = $owner AND key = $key",
+                ("$owner", idempotency.Owner), ("$key", idempotency.Key));
+            using var reader = find.ExecuteReader();
+            if (reader.Read())
             {
-                using var find = Command(connection, transaction,
-                    "SELECT message_id, request_hash, created_at FROM idempotency_keys WHERE owner = $owner AND key = $key",
-                    ("$owner", idempotency.Owner), ("$key", idempotency.Key));
-                using var reader = find.ExecuteReader();
-                if (reader.Read())
+                if (reader.GetInt64(2) >= oldest)
                 {
-                    if (reader.GetInt64(2) >= oldest)
-                    {
-                        return new CreateMessageResult(false, reader.GetString(0), reader.GetString(1));
-                    }
-
-                    reader.Close();
-                    using var forget = Command(connection, transaction, "DELETE FROM idempotency_keys WHERE owner = $owner AND key = $key",
-                        ("$owner", idempotency.Owner), ("$key", idempotency.Key));
-                    forget.ExecuteNonQuery();
+                    return new CreateMessageResult(false, reader.GetString(0), reader.GetString(1));
                 }
-            }
 
-            using (var insert = Command(connection, transaction,
-                       "INSERT INTO messages (id, owner, state, updated_at, record) VALUES ($id, $owner, $state, $updated, $record)",
-                       ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
-                       ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, Json.Options))))
-            {
-                insert.ExecuteNonQuery();
+                reader.Close();
+                using var forget = Command(connection, transaction, "DELETE FROM idempotency_keys WHERE owner = $owner AND key = $key",
+                    ("$owner", idempotency.Owner), ("$key", idempotency.Key));
+                forget.ExecuteNonQuery();
             }
+        }
 
-            if (idempotency is not null)
-            {
-                using var claim = Command(connection, transaction,
-                    "INSERT INTO idempotency_keys (owner, key, request_hash, message_id, created_at) VALUES ($owner, $key, $hash, $id, $created)",
-                    ("$owner", idempotency.Owner), ("$key", idempotency.Key), ("$hash", idempotency.RequestHash), ("$id", record.Id),
-                    ("$created", UnixTime.Ms(idempotency.CreatedAt)));
-                claim.ExecuteNonQuery();
-            }
+        using (var insert = Command(connection, transaction,
+                   "INSERT INTO messages (id, owner, state, updated_at, record) VALUES ($id, $owner, $state, $updated, $record)",
+                   ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
+                   ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, Json.Options))))
+        {
+            insert.ExecuteNonQuery();
+        }
 
-            return new CreateMessageResult(true, record.Id, idempotency?.RequestHash ?? string.Empty);
-        }, cancellationToken);
+        if (idempotency is not null)
+        {
+            using var claim = Command(connection, transaction,
+                "INSERT INTO idempotency_keys (owner, key, request_hash, message_id, created_at) VALUES ($owner, $key, $hash, $id, $created)",
+                ("$owner", idempotency.Owner), ("$key", idempotency.Key), ("$hash", idempotency.RequestHash), ("$id", record.Id),
+                ("$created", UnixTime.Ms(idempotency.CreatedAt)));
+            claim.ExecuteNonQuery();
+        }
+
+        return new CreateMessageResult(true, record.Id, idempotency?.RequestHash ?? string.Empty);
     }
 
     /// <inheritdoc />
