@@ -216,7 +216,7 @@ public sealed partial class MessagesApi
         // message and enqueuing its job would leave a record without a job.
         var cancellationToken = CancellationToken.None;
         var scheduled = dto.SendAt is { } sendAt && sendAt > now;
-        string reference;
+        string? reference = null;
         CreateMessageResult created;
         try
         {
@@ -259,13 +259,18 @@ public sealed partial class MessagesApi
         catch (Exception ex)
         {
             LogStoreUnavailable(ex);
+            if (reference is not null)
+            {
+                await DeleteQuietlyAsync(reference);
+            }
+
             return Unavailable("The queue or the message store is unavailable; nothing was accepted.");
         }
 
         // The idempotency key was used before (or by a request racing with this one).
         try
         {
-            await _content.DeleteAsync(reference, cancellationToken);
+            await _content.DeleteAsync(reference!, cancellationToken);
             if (!string.Equals(created.RequestHash, requestHash, StringComparison.Ordinal))
             {
                 return ApiResults.Problem(StatusCodes.Status422UnprocessableEntity, "Idempotency key reused",
@@ -298,6 +303,19 @@ public sealed partial class MessagesApi
         }
     }
 
+    private async Task DeleteQuietlyAsync(string reference)
+    {
+        try
+        {
+            await _content.DeleteAsync(reference, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // The store is failing anyway; an orphaned file is harmless (never referenced by a job).
+            LogStoreUnavailable(ex);
+        }
+    }
+
     private static DeliveryJob Job(string id, string reference, ComposedMessage composed, SendMessageRequest dto, DateTimeOffset acceptedAt) => new()
     {
         MessageId = id,
@@ -324,7 +342,8 @@ public sealed partial class MessagesApi
         }
 
         var length = context.Request.ContentLength;
-        using var buffer = new MemoryStream(length is { } l && l <= max ? (int)l : 16 * 1024);
+        // Not disposed: the returned memory is its buffer (disposing a MemoryStream does not release the array anyway).
+        var buffer = new MemoryStream(length is { } l && l <= max ? (int)l : 16 * 1024);
         var chunk = new byte[16 * 1024];
         try
         {

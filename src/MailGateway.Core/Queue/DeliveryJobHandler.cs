@@ -144,7 +144,8 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
             ? (outcome.Kind == DeliveryOutcomeKind.Deferred ? job.Recipients : [])
             : outcome.PendingRecipients.ToList();
 
-        LogAttempt(job.MessageId, attempt.Number, outcome.Kind, outcome.Port, reply);
+        LogAttempt(job.MessageId, attempt.Number, outcome.Kind, outcome.Port);
+        LogAttemptReply(job.MessageId, attempt.Number, reply);
 
         var kind = outcome.Kind;
         if (kind == DeliveryOutcomeKind.Unknown && options.ResendUnknown)
@@ -261,8 +262,12 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         return [.. order.Select(a => byAddress[a])];
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} attempt {Attempt}: {Outcome} (port {Port}): {Reply}")]
-    private partial void LogAttempt(string messageId, int attempt, DeliveryOutcomeKind outcome, int? port, string reply);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} attempt {Attempt}: {Outcome} (port {Port})")]
+    private partial void LogAttempt(string messageId, int attempt, DeliveryOutcomeKind outcome, int? port);
+
+    // SMTP replies often quote the recipient's address: Debug only.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Message {MessageId} attempt {Attempt} reply: {Reply}")]
+    private partial void LogAttemptReply(string messageId, int attempt, string reply);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} is already {State}; completing the job without sending")]
     private partial void LogAlreadyFinal(string messageId, MessageState state);
