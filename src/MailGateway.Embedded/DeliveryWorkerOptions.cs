@@ -13,11 +13,12 @@ public sealed class DeliveryWorkerOptions
     public int Concurrency { get; set; } = 8;
 
     /// <summary>
-    /// How long a leased job stays invisible to other leases (the visibility timeout). Must exceed the worst time of
-    /// one delivery attempt (the engine's connect, command and DATA-termination timeouts). Default 15 minutes.
+    /// How long a leased job stays invisible to other leases (the visibility timeout). The worker renews the lease
+    /// every third of this while it handles the job, so it bounds how long a crashed run's job waits, not how long a
+    /// delivery may take. Default 5 minutes.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(15);
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>The longest the worker sleeps without looking at the queue (enqueues in this process wake it at once). Default 5 seconds.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]

@@ -131,6 +131,26 @@ public sealed class SqliteDeliveryQueue : IDeliveryQueue
         return list;
     }
 
+    /// <summary>Extends a lease still held to <paramref name="duration"/> from now; false when the lease was lost.</summary>
+    internal Task<bool> RenewAsync(LeasedJob lease, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var until = UnixTime.Ms(_time.GetUtcNow() + duration);
+        return _database.WriteAsync((connection, transaction) =>
+        {
+            using var command = Command(connection, transaction, "UPDATE jobs SET visible_at = $until WHERE seq = $seq AND lease_token = $token",
+                ("$until", until), ("$seq", lease.Sequence), ("$token", lease.Token));
+            return command.ExecuteNonQuery() == 1;
+        }, cancellationToken);
+    }
+
+    /// <summary>When the job of <paramref name="messageId"/> becomes visible (lease end or not-before), or null.</summary>
+    internal async Task<DateTimeOffset?> VisibleAtAsync(string messageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        using var command = Command(connection, null, "SELECT max(visible_at) FROM jobs WHERE message_id = $id", ("$id", messageId));
+        return await command.ExecuteScalarAsync(cancellationToken) is long ms ? UnixTime.From(ms) : null;
+    }
+
     internal async Task CompleteAsync(LeasedJob lease, CancellationToken cancellationToken)
     {
         await _database.WriteAsync((connection, transaction) =>

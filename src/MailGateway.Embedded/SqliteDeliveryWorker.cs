@@ -20,6 +20,7 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
     private readonly DeliveryWorkerOptions _options;
     private readonly EmbeddedStorageOptions _storage;
     private readonly ILogger<SqliteDeliveryWorker> _logger;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _abortInFlight = new();
     private readonly HashSet<Task> _inFlight = [];
     private readonly Lock _inFlightLock = new();
@@ -31,8 +32,10 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
         IMessageStatusStore status,
         IOptions<DeliveryWorkerOptions> options,
         IOptions<EmbeddedStorageOptions> storage,
+        TimeProvider time,
         ILogger<SqliteDeliveryWorker> logger)
     {
+        _time = time;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(storage);
         _queue = queue;
@@ -170,6 +173,8 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
     {
         await Task.Yield();
         var cancellationToken = _abortInFlight.Token;
+        using var renewal = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var renewing = RenewWhileHandlingAsync(job, renewal.Token);
         try
         {
             if (job.DeliveryCount > _storage.MaxDeliveryCount)
@@ -193,7 +198,40 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
         }
         finally
         {
+            await renewal.CancelAsync();
+            await renewing;
             slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// Extends the lease every third of its duration while the job is handled, so a slow relay (connect retries
+    /// over several ports, a 10-minute DATA timeout) never lets the job reappear while it is still being sent.
+    /// </summary>
+    private async Task RenewWhileHandlingAsync(LeasedJob job, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.LeaseDuration / 3, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    if (!await _queue.RenewAsync(job, _options.LeaseDuration, cancellationToken))
+                    {
+                        LogLeaseLost(job.Job.MessageId);
+                        return;
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogRenewFailed(ex, job.Job.MessageId);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The handler finished.
         }
     }
 
@@ -211,6 +249,12 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery of message {MessageId} was aborted by shutdown; it will be retried")]
     private partial void LogAborted(string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The lease on the job of message {MessageId} was lost while it was being handled")]
+    private partial void LogLeaseLost(string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the lease on the job of message {MessageId} failed; retrying")]
+    private partial void LogRenewFailed(Exception exception, string messageId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job of message {MessageId} was handed out {Count} times without a settlement; dead-lettering")]
     private partial void LogPoison(string messageId, int count);

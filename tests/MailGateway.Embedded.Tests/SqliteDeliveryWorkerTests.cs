@@ -34,10 +34,10 @@ public sealed class SqliteDeliveryWorkerTests : IDisposable
 
     public void Dispose() => _f.Dispose();
 
-    private SqliteDeliveryWorker Worker(int concurrency) => new(
+    private SqliteDeliveryWorker Worker(int concurrency, TimeSpan? lease = null) => new(
         _f.Queue, _f.Handler, _f.Status,
-        Microsoft.Extensions.Options.Options.Create(new DeliveryWorkerOptions { Concurrency = concurrency }),
-        _f.Options, NullLogger<SqliteDeliveryWorker>.Instance);
+        Microsoft.Extensions.Options.Options.Create(new DeliveryWorkerOptions { Concurrency = concurrency, LeaseDuration = lease ?? TimeSpan.FromMinutes(5) }),
+        _f.Options, _f.Time, NullLogger<SqliteDeliveryWorker>.Instance);
 
     [Fact]
     public async Task Runs_exactly_the_configured_number_of_deliveries_at_once()
@@ -84,6 +84,37 @@ public sealed class SqliteDeliveryWorkerTests : IDisposable
         Assert.Equal(MessageState.Queued, (await _f.Status.GetAsync("after-stop", CancellationToken.None))!.State);
         Assert.Equal(1, (await _f.Queue.CountAsync(CancellationToken.None)).Jobs);
         Assert.Single(_f.Engine.Requests);
+    }
+
+    [Fact]
+    public async Task The_lease_is_renewed_while_a_slow_delivery_runs_so_the_job_is_not_handed_out_twice()
+    {
+        await _f.AcceptAsync("slow");
+        _reachTarget = 1;
+        using var worker = Worker(1, lease: TimeSpan.FromMinutes(1));
+        await worker.StartAsync(CancellationToken.None);
+        await _reached.Task.WaitAsync(Deadline);
+
+        for (var i = 0; i < 6; i++)
+        {
+            _f.Time.Advance(TimeSpan.FromSeconds(20));
+            var renewedTo = _f.Time.GetUtcNow() + TimeSpan.FromMinutes(1);
+            var until = DateTime.UtcNow + Deadline;
+            while (await _f.Queue.VisibleAtAsync("slow", CancellationToken.None) < renewedTo)
+            {
+                Assert.True(DateTime.UtcNow < until, "the lease was not renewed");
+                await Task.Delay(10);
+            }
+        }
+
+        var stolen = await _f.Queue.LeaseAsync(1, TimeSpan.FromMinutes(1), CancellationToken.None);
+        _release.SetResult();
+        await WaitForAsync(async () => (await _f.Queue.CountAsync(CancellationToken.None)).Jobs == 0);
+        await worker.StopAsync(CancellationToken.None);
+
+        Assert.Empty(stolen);
+        Assert.Single(_f.Engine.Requests);
+        Assert.Equal(MessageState.Delivered, (await _f.Status.GetAsync("slow", CancellationToken.None))!.State);
     }
 
     [Fact]
