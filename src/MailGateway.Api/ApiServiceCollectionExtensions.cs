@@ -19,6 +19,8 @@ public static class ApiServiceCollectionExtensions
             .ValidateOnStart();
         services.AddMessageComposition();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<ApiMetrics>();
         services.TryAddSingleton<ApiKeyAuthenticator>();
         services.TryAddSingleton<MessagesApi>();
         return services;

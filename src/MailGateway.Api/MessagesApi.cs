@@ -30,6 +30,7 @@ public sealed partial class MessagesApi
     private readonly IMessageStatusStore _status;
     private readonly IDeliveryQueue _queue;
     private readonly IMessageIntake? _intake;
+    private readonly ApiMetrics _metrics;
     private readonly IOptionsMonitor<ApiOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<MessagesApi> _logger;
@@ -45,8 +46,10 @@ public sealed partial class MessagesApi
         IOptionsMonitor<ApiOptions> options,
         TimeProvider time,
         ILogger<MessagesApi> logger,
+        ApiMetrics metrics,
         IEnumerable<IMessageIntake> intake)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(intake);
         _intake = intake.FirstOrDefault();
         _authenticator = authenticator;
@@ -64,6 +67,17 @@ public sealed partial class MessagesApi
     public async Task<IResult> SendAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var result = await SendCoreAsync(context);
+        if (result is IStatusCodeHttpResult { StatusCode: { } status } && status != StatusCodes.Status202Accepted)
+        {
+            _metrics.Refused(status);
+        }
+
+        return result;
+    }
+
+    private async Task<IResult> SendCoreAsync(HttpContext context)
+    {
         var request = context.Request;
         var options = _options.CurrentValue;
 
@@ -253,6 +267,7 @@ public sealed partial class MessagesApi
             if (created.Created)
             {
                 LogAccepted(id, caller.Id, composed.Bytes.Length);
+                _metrics.Accepted(replayed: false);
                 return Accepted(id, scheduled);
             }
         }
@@ -294,6 +309,7 @@ public sealed partial class MessagesApi
             }
 
             LogReplayed(existing.Id, caller.Id);
+            _metrics.Accepted(replayed: true);
             return Accepted(existing.Id, existing.SendAt is { } s && s > existing.CreatedAt);
         }
         catch (Exception ex)

@@ -123,7 +123,7 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
                 LogPumpError(ex);
                 try
                 {
-                    await Task.Delay(_options.IdlePollInterval, stoppingToken);
+                    await Task.Delay(_options.IdlePollInterval, _time, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {

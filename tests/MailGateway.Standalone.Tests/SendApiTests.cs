@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using MailGateway.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using MimeKit;
 
 namespace MailGateway.Standalone.Tests;
@@ -228,6 +230,21 @@ public sealed class SendApiTests : IAsyncLifetime
         var marker = await _host.SendAsync(GatewayHost.Message("marker"));
         await _host.WaitForStatusAsync(marker, "delivered");
         Assert.Single(_relay.Messages, m => Encoding.ASCII.GetString(m.Data).Contains("Subject: race", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Accepted_replayed_and_refused_requests_are_counted()
+    {
+        var meters = _host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var accepted = new MetricCollector<long>(meters, MailGateway.Api.ApiMetrics.MeterName, "mailgateway.api.messages.accepted");
+        using var refused = new MetricCollector<long>(meters, MailGateway.Api.ApiMetrics.MeterName, "mailgateway.api.messages.refused");
+
+        await _host.PostAsync(GatewayHost.Message("counted"), "count-1");
+        await _host.PostAsync(GatewayHost.Message("counted"), "count-1");
+        await _host.PostAsync(new { from = "app@example.org", to = new[] { "a@example.net" }, text = "x" });
+
+        Assert.Equal(["accepted", "replayed"], accepted.GetMeasurementSnapshot().Select(m => (string)m.Tags["outcome"]!));
+        Assert.Equal(403, (int)Assert.Single(refused.GetMeasurementSnapshot()).Tags["http.response.status_code"]!);
     }
 
     [Fact]
