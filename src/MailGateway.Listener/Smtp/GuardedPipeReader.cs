@@ -122,6 +122,12 @@ internal sealed class GuardedPipeReader : PipeReader
                 throw new SmtpResponseException(Replies.LineTooLong);
             }
 
+            if (lineEnd is { } complete && CommandLineCheck.Check(buffer.Slice(0, complete)) is { } refusal)
+            {
+                _inner.AdvanceTo(buffer.GetPosition(1, complete));
+                throw new SmtpResponseException(refusal);
+            }
+
             return result;
         }
     }
