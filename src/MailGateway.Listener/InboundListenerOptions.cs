@@ -119,6 +119,11 @@ public sealed class InboundListenerOptions : IValidatableObject
             yield return new ValidationResult($"{p}CommandTimeout must be positive.", [nameof(CommandTimeout)]);
         }
 
+        if (SessionTimeout > TimeSpan.FromDays(1))
+        {
+            yield return new ValidationResult($"{p}CommandTimeout + MaxMessageSize / MinimumTransferRate (the session timeout) must not exceed one day.", [nameof(MinimumTransferRate)]);
+        }
+
         if (MaxConnectionsPerClient > MaxConnections)
         {
             yield return new ValidationResult($"{p}MaxConnectionsPerClient must not exceed {p}MaxConnections.", [nameof(MaxConnectionsPerClient)]);
