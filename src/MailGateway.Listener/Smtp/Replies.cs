@@ -13,7 +13,7 @@ internal static class Replies
     public static readonly SmtpResponse CommandUnrecognized = new(SmtpReplyCode.CommandUnrecognized, "5.5.1 Command unrecognized");
     public static readonly SmtpResponse MessageTooBig = new(SmtpReplyCode.SizeLimitExceeded, "5.3.4 Message size exceeds fixed maximum message size");
     public static readonly SmtpResponse BareLineEnding = new(SmtpReplyCode.MailboxUnavailable, "5.6.0 Message contains bare CR or LF characters; lines must end with CRLF");
-    public static readonly SmtpResponse StorageFailed = new(SmtpReplyCode.ServiceUnavailable, "4.3.0 Temporary storage failure, try again later");
+    public static readonly SmtpResponse StorageFailed = new(SmtpReplyCode.Aborted, "4.3.0 Temporary storage failure, try again later");
 
     public static SmtpResponse Queued(string id) => new(SmtpReplyCode.Ok, "2.0.0 Ok: queued as " + id);
 
