@@ -32,6 +32,8 @@ public sealed class InboundListener : IAsyncDisposable
     private CancellationTokenSource? _stopping;
     private SmtpServer.SmtpServer? _server;
     private Task? _running;
+    private int _stopped;
+    private int _disposed;
 
     /// <summary>Creates a listener; nothing is bound before <see cref="StartAsync"/>.</summary>
     public InboundListener(InboundListenerOptions options, IInboundMessageStore store, X509Certificate2? certificate, TimeProvider timeProvider, ILoggerFactory loggerFactory)
@@ -130,7 +132,7 @@ public sealed class InboundListener : IAsyncDisposable
     /// <summary>Stops accepting, cancels open sessions and waits for them to end.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_server is null || _stopping is null || _running is null)
+        if (_server is null || _stopping is null || _running is null || Interlocked.Exchange(ref _stopped, 1) != 0)
         {
             return;
         }
@@ -150,6 +152,11 @@ public sealed class InboundListener : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
