@@ -57,6 +57,39 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task AddInboundListener_loads_the_certificate_from_a_PFX_file_for_STARTTLS()
+    {
+        var pfx = MailGateway.Testing.TestCertificates.Shared.WriteServerPfxFile("pfx-password");
+        var root = Path.Combine(Path.GetTempPath(), "mailgateway-host-" + Guid.NewGuid().ToString("N"));
+        var builder = Builder(new()
+        {
+            ["MailGateway:Inbound:Domains:0"] = "host.test",
+            ["MailGateway:Inbound:Endpoints:0:Address"] = "127.0.0.1",
+            ["MailGateway:Inbound:Endpoints:0:Port"] = "0",
+            ["MailGateway:Inbound:Tls:CertificatePath"] = pfx,
+            ["MailGateway:Inbound:Tls:CertificatePassword"] = "pfx-password",
+            ["MailGateway:Inbound:FileSystem:Path"] = root,
+        });
+        builder.AddInboundListener();
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var port = host.Services.GetRequiredService<InboundListenerService>().LocalEndpoints.Single().Port;
+            using var client = await Clients.MailKitAsync(port, MailKit.Security.SecureSocketOptions.StartTls);
+            Assert.True(client.IsSecure);
+            await client.SendAsync(Clients.Message(to: "b@host.test"));
+            Assert.Single(Directory.GetFiles(root, "*.eml", SearchOption.AllDirectories));
+        }
+        finally
+        {
+            await host.StopAsync();
+            File.Delete(pfx);
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void AddInboundListener_uses_the_host_default_ports_when_none_are_configured()
     {
         var builder = Builder(new() { ["MailGateway:Inbound:Domains:0"] = "host.test" });

@@ -95,6 +95,47 @@ public sealed class PolicyTests
     }
 
     [Fact]
+    public async Task AUTH_LOGIN_over_TLS_accepts_the_right_password_and_counts_failures()
+    {
+        await using var listener = await TestListener.StartAsync(o =>
+        {
+            o.Users = [User("app", "pw")];
+            o.MaxAuthenticationAttempts = 2;
+        });
+        await using var client = await RawSmtpClient.ConnectAndGreetAsync(listener.Port);
+        await client.CommandAsync("STARTTLS");
+        await client.StartTlsAsync();
+        await client.CommandAsync("EHLO client.test");
+        static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s));
+
+        Assert.Equal(334, (await client.CommandAsync("AUTH LOGIN")).Code);
+        Assert.Equal(334, (await client.CommandAsync(B64("app"))).Code);
+        Assert.Equal(535, (await client.CommandAsync(B64("nope"))).Code);
+
+        Assert.Equal(334, (await client.CommandAsync("AUTH LOGIN " + B64("app"))).Code);
+        Assert.Equal(235, (await client.CommandAsync(B64("pw"))).Code);
+    }
+
+    [Fact]
+    public async Task Too_many_failed_AUTH_attempts_close_the_session()
+    {
+        await using var listener = await TestListener.StartAsync(o =>
+        {
+            o.Users = [User("app", "pw")];
+            o.MaxAuthenticationAttempts = 2;
+        });
+        await using var client = await RawSmtpClient.ConnectAndGreetAsync(listener.Port);
+        await client.CommandAsync("STARTTLS");
+        await client.StartTlsAsync();
+        await client.CommandAsync("EHLO client.test");
+        var wrong = "AUTH PLAIN " + Convert.ToBase64String(Encoding.UTF8.GetBytes("\0app\0wrong"));
+        Assert.Equal(535, (await client.CommandAsync(wrong)).Code);
+        Assert.Equal(535, (await client.CommandAsync(wrong)).Code);
+        Assert.Equal(221, (await client.ReadReplyAsync()).Code);
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    [Fact]
     public async Task Without_configured_users_AUTH_is_refused_even_over_TLS()
     {
         // SmtpServer's default authenticator accepts any password; ours has no users to match.
