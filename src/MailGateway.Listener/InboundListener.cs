@@ -30,6 +30,7 @@ public sealed class InboundListener : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly List<IPEndPoint> _localEndpoints = [];
     private CancellationTokenSource? _stopping;
+    private ConnectionLimiter? _limiter;
     private SmtpServer.SmtpServer? _server;
     private Task? _running;
     private int _stopped;
@@ -53,8 +54,6 @@ public sealed class InboundListener : IAsyncDisposable
 
     /// <summary>Connections currently open (for tests and metrics).</summary>
     public int OpenConnections => _limiter?.Total ?? 0;
-
-    private ConnectionLimiter? _limiter;
 
     /// <summary>Prepares the store, binds every endpoint and starts accepting.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)

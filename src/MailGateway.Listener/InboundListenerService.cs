@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using MailGateway.Listener.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -11,6 +12,7 @@ public sealed class InboundListenerService(
     IOptions<InboundListenerOptions> options, IInboundMessageStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {
     private InboundListener? _listener;
+    private X509Certificate2? _certificate;
 
     /// <summary>The bound endpoints once started.</summary>
     public IReadOnlyList<IPEndPoint> LocalEndpoints => _listener?.LocalEndpoints ?? [];
@@ -18,8 +20,8 @@ public sealed class InboundListenerService(
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var certificate = await ServerCertificateLoader.LoadAsync(options.Value.Tls, cancellationToken);
-        _listener = new InboundListener(options.Value, store, certificate, timeProvider, loggerFactory);
+        _certificate = await ServerCertificateLoader.LoadAsync(options.Value.Tls, cancellationToken);
+        _listener = new InboundListener(options.Value, store, _certificate, timeProvider, loggerFactory);
         await _listener.StartAsync(cancellationToken);
     }
 
@@ -33,5 +35,7 @@ public sealed class InboundListenerService(
         {
             await _listener.DisposeAsync();
         }
+
+        _certificate?.Dispose();
     }
 }

@@ -210,6 +210,7 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
         Session.Pending?.Dispose();
         Session.Pending = null;
         Close();
+        _writer.Complete();
         _stream.Dispose();
         _network.Dispose();
         _socket.Dispose();
