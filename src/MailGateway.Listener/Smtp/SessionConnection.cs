@@ -206,16 +206,31 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
             return;
         }
 
-        _context.CommandExecuting -= OnCommandExecuting;
-        Session.Pending?.Dispose();
-        Session.Pending = null;
-        Close();
-        _writer.Complete();
-        _stream.Dispose();
-        _network.Dispose();
-        _socket.Dispose();
-        _deadline.Dispose();
-        _release();
+        try
+        {
+            _context.CommandExecuting -= OnCommandExecuting;
+            Session.Pending?.Dispose();
+            Session.Pending = null;
+            Close();
+            try
+            {
+                _writer.Complete();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or InvalidOperationException)
+            {
+                // Unsent bytes for a client that is gone.
+            }
+
+            _stream.Dispose();
+            _network.Dispose();
+            _socket.Dispose();
+            _deadline.Dispose();
+        }
+        finally
+        {
+            // The connection slot is given back whatever happened above.
+            _release();
+        }
     }
 
     private void Close()
