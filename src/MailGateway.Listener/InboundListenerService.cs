@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using MailGateway.Listener.Storage;
@@ -9,7 +10,8 @@ namespace MailGateway.Listener;
 
 /// <summary>Runs the <see cref="InboundListener"/> for the host's lifetime.</summary>
 public sealed class InboundListenerService(
-    IOptions<InboundListenerOptions> options, IInboundMessageStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+    IOptions<InboundListenerOptions> options, IInboundMessageStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory, IMeterFactory? meterFactory = null)
+    : IHostedService, IAsyncDisposable
 {
     private InboundListener? _listener;
     private X509Certificate2? _certificate;
@@ -21,7 +23,7 @@ public sealed class InboundListenerService(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _certificate = await ServerCertificateLoader.LoadAsync(options.Value.Tls, cancellationToken);
-        _listener = new InboundListener(options.Value, store, _certificate, timeProvider, loggerFactory);
+        _listener = new InboundListener(options.Value, store, _certificate, timeProvider, loggerFactory, meterFactory);
         await _listener.StartAsync(cancellationToken);
     }
 

@@ -32,7 +32,9 @@ internal sealed class InboundEndpointListenerFactory(
                 var limit = limiter.TryAcquire(session.ClientAddress);
                 if (limit is { } reached)
                 {
-                    Log.ConnectionRefused(shared.Logger, session.ClientAddress, reached == LimitReached.Total ? "overall" : "per-client");
+                    var limitName = reached == LimitReached.Total ? "overall" : "per_client";
+                    Log.ConnectionRefused(shared.Logger, session.ClientAddress, limitName);
+                    shared.Metrics.ConnectionRefused(limitName);
                     var reply = reached == LimitReached.Total
                         ? Replies.TooManyConnections(shared.Options.ServerName)
                         : Replies.TooManyConnectionsFromClient(shared.Options.ServerName);

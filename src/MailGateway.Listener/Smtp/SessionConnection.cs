@@ -106,6 +106,7 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             Log.SessionTimedOut(Shared.Logger, Session.ClientAddress, idle.IsCancellationRequested ? "idle" : "session");
+            Shared.Metrics.TimedOut();
             await CloseWithReplyAsync(Replies.Timeout(Shared.Options.ServerName));
             throw new SessionTimeoutException();
         }
