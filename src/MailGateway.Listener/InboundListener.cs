@@ -30,8 +30,8 @@ public sealed class InboundListener : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly List<IPEndPoint> _localEndpoints = [];
-    private CancellationTokenSource? _stopping;
     private readonly InboundMetrics _metrics;
+    private CancellationTokenSource? _stopping;
     private ConnectionLimiter? _limiter;
     private SmtpServer.SmtpServer? _server;
     private Task? _running;
@@ -57,7 +57,7 @@ public sealed class InboundListener : IAsyncDisposable
     public IReadOnlyList<IPEndPoint> LocalEndpoints => _localEndpoints;
 
     /// <summary>The meter the listener reports on.</summary>
-    internal System.Diagnostics.Metrics.Meter Meter => _metrics.Meter;
+    internal Meter Meter => _metrics.Meter;
 
     /// <summary>Connections currently open (for tests and metrics).</summary>
     public int OpenConnections => _limiter?.Total ?? 0;
