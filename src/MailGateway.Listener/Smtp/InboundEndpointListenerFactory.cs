@@ -38,7 +38,7 @@ internal sealed class InboundEndpointListenerFactory(
                     var reply = reached == LimitReached.Total
                         ? Replies.TooManyConnections(shared.Options.ServerName)
                         : Replies.TooManyConnectionsFromClient(shared.Options.ServerName);
-                    _ = RefuseAsync(client, reply);
+                    _ = RefuseAsync(client, reply, shared.TimeProvider);
                     continue;
                 }
 
@@ -51,11 +51,11 @@ internal sealed class InboundEndpointListenerFactory(
 
         public void Dispose() => socket.Dispose();
 
-        private static async Task RefuseAsync(Socket client, string reply)
+        private static async Task RefuseAsync(Socket client, string reply, TimeProvider timeProvider)
         {
             try
             {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), timeProvider);
                 await client.SendAsync(Encoding.ASCII.GetBytes(reply + "\r\n"), SocketFlags.None, timeout.Token);
                 client.Shutdown(SocketShutdown.Both);
             }

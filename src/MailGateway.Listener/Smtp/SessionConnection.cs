@@ -188,7 +188,7 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
 
         try
         {
-            using var writeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var writeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), Shared.TimeProvider);
             await _stream.WriteAsync(Encoding.ASCII.GetBytes(reply + "\r\n"), writeTimeout.Token);
             await _stream.FlushAsync(writeTimeout.Token);
         }
