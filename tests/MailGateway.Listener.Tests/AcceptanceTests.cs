@@ -140,6 +140,22 @@ public sealed class AcceptanceTests
     }
 
     [Fact]
+    public async Task Listens_on_IPv6_and_records_the_client_address_as_an_IPv6_literal()
+    {
+        await using var listener = await TestListener.StartAsync(o => o.Endpoints = [new InboundEndpointOptions { Address = "::1", Port = 0 }]);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.IPv6Loopback, listener.Port);
+        using var client = new MailKit.Net.Smtp.SmtpClient { LocalDomain = "client.test" };
+        await client.ConnectAsync(socket, "::1", listener.Port, SecureSocketOptions.None);
+        await client.SendAsync(Clients.Message());
+        await client.DisconnectAsync(quit: true);
+
+        var path = Assert.Single(listener.StoredMessages());
+        Assert.StartsWith("Received: from client.test ([IPv6:::1])", File.ReadAllText(path), StringComparison.Ordinal);
+        Assert.Contains("\"clientIp\": \"::1\"", File.ReadAllText(Path.ChangeExtension(path, ".json")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Greeting_and_EHLO_name_the_server_and_offer_STARTTLS_and_SIZE()
     {
         await using var listener = await TestListener.StartAsync();
