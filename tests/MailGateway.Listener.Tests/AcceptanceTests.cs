@@ -81,6 +81,25 @@ public sealed class AcceptanceTests
     }
 
     [Fact]
+    public async Task HELO_client_with_null_sender_is_recorded_as_SMTP_with_empty_mail_from()
+    {
+        await using var listener = await TestListener.StartAsync();
+        await using var client = await RawSmtpClient.ConnectAndGreetAsync(listener.Port, ehlo: null);
+        Assert.Equal("250 mx.example.test Hello old.client.test", (await client.CommandAsync("HELO old.client.test")).Text);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<>")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<postmaster@example.test>")).Code);
+        await client.CommandAsync("DATA");
+        Assert.Equal(250, (await client.CommandAsync("Subject: bounce\r\n\r\nreturned\r\n.")).Code);
+
+        var path = Assert.Single(listener.StoredMessages());
+        Assert.StartsWith("Received: from old.client.test ([127.0.0.1])\r\n\tby mx.example.test with SMTP id ", File.ReadAllText(path), StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.ChangeExtension(path, ".json")));
+        Assert.Equal("", json.RootElement.GetProperty("mailFrom").GetString());
+        Assert.Equal("old.client.test", json.RootElement.GetProperty("clientHelo").GetString());
+        Assert.False(json.RootElement.GetProperty("tls").GetBoolean());
+    }
+
+    [Fact]
     public async Task Several_messages_on_one_connection_are_stored_separately()
     {
         await using var listener = await TestListener.StartAsync();
