@@ -187,14 +187,13 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
         {
             var current = await GetStatusEntityAsync(id, cancellationToken)
                 ?? throw new InvalidOperationException($"No status record for {id}.");
-            var update = new TableEntity(id, StatusRow)
-            {
-                ["State"] = newState.ToString(),
-                ["UpdatedAt"] = _time.GetUtcNow(),
-                ["NextAttemptAt"] = nextAttemptAt,
-                ["LastReply"] = Truncate(lastReply),
-            };
-            RemoveChunks(current, "Recipients", update);
+            // Replace, not merge: a merge cannot remove a property (a next-attempt time that no longer applies).
+            var update = current;
+            update["State"] = newState.ToString();
+            update["UpdatedAt"] = _time.GetUtcNow();
+            Set(update, "NextAttemptAt", nextAttemptAt);
+            Set(update, "LastReply", Truncate(lastReply));
+            RemoveChunks(update, "Recipients");
             WriteChunks(update, "Recipients", JsonSerializer.Serialize([.. recipients], StatusJsonContext.Default.ListRecipientResult));
             var attemptRow = new TableEntity(id, AttemptRowKey(attempt.Number))
             {
@@ -210,7 +209,7 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
             {
                 await _status.SubmitTransactionAsync(
                     [
-                        new TableTransactionAction(TableTransactionActionType.UpdateMerge, update, current.ETag),
+                        new TableTransactionAction(TableTransactionActionType.UpdateReplace, update, update.ETag),
                         new TableTransactionAction(TableTransactionActionType.UpsertReplace, attemptRow),
                     ],
                     cancellationToken);
@@ -232,20 +231,18 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
         {
             var current = await GetStatusEntityAsync(id, cancellationToken)
                 ?? throw new InvalidOperationException($"No status record for {id}.");
-            var update = new TableEntity(id, StatusRow)
-            {
-                ["State"] = state.ToString(),
-                ["UpdatedAt"] = _time.GetUtcNow(),
-                ["LastReply"] = Truncate(lastReply),
-            };
+            var update = current;
+            update["State"] = state.ToString();
+            update["UpdatedAt"] = _time.GetUtcNow();
+            Set(update, "LastReply", Truncate(lastReply));
             if (IsFinal(state))
             {
-                update["NextAttemptAt"] = null;
+                update.Remove("NextAttemptAt");
             }
 
             try
             {
-                await _status.UpdateEntityAsync(update, current.ETag, TableUpdateMode.Merge, cancellationToken);
+                await _status.UpdateEntityAsync(update, update.ETag, TableUpdateMode.Replace, cancellationToken);
                 return;
             }
             catch (RequestFailedException ex) when (ex.Status == 412)
@@ -394,13 +391,24 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
         entity[name + "Chunks"] = count;
     }
 
-    private static void RemoveChunks(TableEntity current, string name, TableEntity update)
+    private static void RemoveChunks(TableEntity entity, string name)
     {
-        // A merge keeps properties it does not mention: blank out chunks that the new value no longer uses.
-        var count = current.GetInt32(name + "Chunks") ?? 0;
+        var count = entity.GetInt32(name + "Chunks") ?? 0;
         for (var i = 0; i < count; i++)
         {
-            update[name + i.ToString(CultureInfo.InvariantCulture)] = "";
+            entity.Remove(name + i.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    private static void Set(TableEntity entity, string name, object? value)
+    {
+        if (value is null)
+        {
+            entity.Remove(name);
+        }
+        else
+        {
+            entity[name] = value;
         }
     }
 
