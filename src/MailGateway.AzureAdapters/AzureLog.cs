@@ -25,7 +25,4 @@ internal static partial class AzureLog
 
     [LoggerMessage(1007, LogLevel.Warning, "Readiness check of {Component} failed")]
     public static partial void NotReady(ILogger logger, Exception exception, string component);
-
-    [LoggerMessage(1008, LogLevel.Error, "Service Bus processor error ({ErrorSource}) on {EntityPath}")]
-    public static partial void ProcessorError(ILogger logger, Exception exception, string errorSource, string entityPath);
 }
