@@ -62,7 +62,7 @@ public static class ApiResults
             }
 
             using var buffer = new MemoryStream();
-            await using (var writer = new Utf8JsonWriter(buffer))
+            await using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 writer.WriteStartObject();
                 writer.WriteString("type", "https://www.rfc-editor.org/rfc/rfc9110#status." + statusCode.ToString(CultureInfo.InvariantCulture));
