@@ -175,7 +175,9 @@ public sealed class TestRelay : IAsyncDisposable
             relay._messages.Enqueue(new RelayedMessage(
                 Address(transaction.From),
                 [.. transaction.To.Select(Address)],
-                buffer.ToArray(),
+                // SmtpServer hands over the data without the CRLF that precedes the final dot; RFC 5321 §4.1.1.4
+                // counts it as the end of the last line, so put it back to get the bytes the client sent.
+                [.. buffer.ToArray(), (byte)'\r', (byte)'\n'],
                 local.Port,
                 context.Pipe.IsSecure,
                 context.Authentication.IsAuthenticated ? context.Authentication.User : null));

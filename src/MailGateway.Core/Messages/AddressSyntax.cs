@@ -38,6 +38,11 @@ public static class AddressSyntax
 
         var local = address[..at];
         var domain = address[(at + 1)..];
+        if (Encoding.UTF8.GetByteCount(domain) > MaxDomainOctets && IsValidLocalPart(local))
+        {
+            return ValidationCodes.DomainTooLong;
+        }
+
         if (!IsValidLocalPart(local) || !IsValidDomain(domain, out var asciiDomain))
         {
             return ValidationCodes.InvalidAddress;

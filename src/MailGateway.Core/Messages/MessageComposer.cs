@@ -49,14 +49,18 @@ public sealed class MessageComposer(IOptions<MessageLimitsOptions> options, Time
         {
             var contentType = ContentType.Parse(attachment.ContentType);
             var content = attachment.Content.ToArray();
+            var part = attachment.ContentId is not null
+                ? body.LinkedResources.Add(attachment.FileName, content, contentType)
+                : body.Attachments.Add(attachment.FileName, content, contentType);
             if (attachment.ContentId is not null)
             {
-                var part = body.LinkedResources.Add(attachment.FileName, content, contentType);
                 part.ContentId = attachment.ContentId;
             }
-            else
+
+            // Base64 keeps the caller's bytes exactly, line endings of text attachments included.
+            if (part is MimePart mimePart)
             {
-                body.Attachments.Add(attachment.FileName, content, contentType);
+                mimePart.ContentTransferEncoding = ContentEncoding.Base64;
             }
         }
 
