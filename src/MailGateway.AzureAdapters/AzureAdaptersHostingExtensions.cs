@@ -80,7 +80,7 @@ public static class AzureAdaptersHostingExtensions
         {
             var client = services.GetRequiredService<ServiceBusClient>();
             var queue = services.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value.QueueName;
-            return new ServiceBusJobSender(client.CreateSender(queue), client);
+            return new ServiceBusJobSender(client.CreateSender(queue));
         });
         builder.Services.TryAddSingleton<IDeliveryQueue, ServiceBusDeliveryQueue>();
         return builder;

@@ -13,18 +13,18 @@ public interface IServiceBusJobSender
 }
 
 /// <summary>The real sender: one <see cref="ServiceBusSender"/> for the queue, from the shared <see cref="ServiceBusClient"/>.</summary>
-internal sealed class ServiceBusJobSender(ServiceBusSender sender, ServiceBusClient client) : IServiceBusJobSender
+internal sealed class ServiceBusJobSender(ServiceBusSender sender) : IServiceBusJobSender
 {
     public Task SendAsync(ServiceBusMessage message, CancellationToken cancellationToken) =>
         sender.SendMessageAsync(message, cancellationToken);
 
     public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
-        // Peeking needs only Listen rights and does not lock anything; a reachable, authorised namespace answers.
+        // Creating a batch opens the send link (namespace reachable, identity authorised to send) and sends nothing.
+        // Only Send rights are needed, which is all the API's identity has (a peek would need Listen).
         try
         {
-            await using var receiver = client.CreateReceiver(sender.EntityPath);
-            await receiver.PeekMessageAsync(cancellationToken: cancellationToken);
+            using var batch = await sender.CreateMessageBatchAsync(cancellationToken);
             return true;
         }
         catch (ServiceBusException)
