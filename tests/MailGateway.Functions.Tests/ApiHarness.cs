@@ -59,6 +59,7 @@ internal sealed class ApiHarness : IAsyncDisposable
             ["MailGateway:AzureStorage:StatusTable"] = AzuriteServer.UniqueName("status"),
             ["MailGateway:AzureStorage:IdempotencyTable"] = AzuriteServer.UniqueName("idem"),
             ["MailGateway:ServiceBus:ConnectionString"] = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=dGVzdA==",
+            ["MailGateway:Api:MaxRequestBodyBytes"] = "65536",
             ["MailGateway:Api:Keys:0:Id"] = "key-1",
             ["MailGateway:Api:Keys:0:Sha256"] = Sha256(Key1),
             ["MailGateway:Api:Keys:0:AllowedSenderDomains:0"] = "example.com",

@@ -83,6 +83,13 @@ public sealed class FunctionsParityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Too_large_is_413()
+    {
+        var big = Valid.Replace("Hello", new string('x', 100_000), StringComparison.Ordinal);
+        AssertSame(await BothAsync(HttpMethod.Post, Path, big, headers: ApiHarness.Bearer(ApiHarness.Key1)), 413);
+    }
+
+    [Fact]
     public async Task Sender_outside_the_keys_domains_is_403()
     {
         AssertSame(await BothAsync(HttpMethod.Post, Path, Valid, headers: ApiHarness.Bearer(ApiHarness.Key2)), 403);
