@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 messages=${1:-5000}; in_flight=${2:-20}
 ensure_debian postfix
 build_bench
-sink=$(start_sink)
+start_sink; sink=$sink_port
 
 # Ours: the engine, $in_flight deliveries at a time over pooled connections.
 ours=$($bench_exe engine "127.0.0.1:$sink" "$messages" "$in_flight" 4 | tee /dev/stderr | sed -n 's/.*: \([0-9]*\) msg\/s.*/\1/p')

@@ -32,12 +32,13 @@ now() { date +%s.%N; }
 rate() { python3 -c "print(f'{$1/($3-$2):.0f}')"; }    # rate COUNT T0 T1
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }         # ratio A B
 
-start_sink() { # start_sink -> prints port
-  local port; port=$(free_port)
-  smtp-sink -u nobody "127.0.0.1:$port" 1000 >/dev/null 2>&1 &
+# start_sink: starts smtp-sink on a free port and sets $sink_port. Not called as $(start_sink): the cleanup it
+# registers must live in this shell, or the sink outlives the script.
+start_sink() {
+  sink_port=$(free_port)
+  smtp-sink -u nobody "127.0.0.1:$sink_port" 1000 >/dev/null 2>&1 &
   cleanup_add "kill $!"
-  wait_port "$port"
-  echo "$port"
+  wait_port "$sink_port"
 }
 
 # A private Postfix instance (own config, queue and log under a temp dir), relaying everything to RELAY_PORT,

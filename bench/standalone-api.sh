@@ -8,11 +8,7 @@ requests=${1:-20000}
 ensure_debian postfix hey
 dotnet build -c Release "$repo_dir/src/MailGateway.Standalone" -v q -nologo >/dev/null
 dotnet build -c Release "$repo_dir/bench/MailGateway.Bench.BareApi" -v q -nologo >/dev/null
-# Not $(start_sink): its cleanup_add would run in the command substitution's subshell and the sink would outlive the script.
-sink=$(free_port)
-smtp-sink -u nobody "127.0.0.1:$sink" 1000 >/dev/null 2>&1 &
-cleanup_add "kill $!"
-wait_port "$sink"
+start_sink; sink=$sink_port
 work=$(mktemp -d /tmp/mailgateway-bench-api.XXXXXX); cleanup_add "rm -rf $work"
 python3 -c 'import json; print(json.dumps({"from": "app@example.com", "to": ["rcpt@example.net"], "subject": "bench", "text": "x" * 4000}))' > "$work/body.json"
 key=bench-key-0123456789
