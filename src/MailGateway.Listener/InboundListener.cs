@@ -70,6 +70,12 @@ public sealed class InboundListener : IAsyncDisposable
             throw new InvalidOperationException("The listener is already started.");
         }
 
+        // Also checked here, not only by options validation: the listener can be built without a host.
+        if (_options.CaptureModeError() is { } captureError)
+        {
+            throw new InvalidOperationException(captureError);
+        }
+
         await _store.InitializeAsync(cancellationToken);
         var shared = new ListenerContext(_options, _store, _timeProvider, _logger, _metrics);
         var sockets = new Dictionary<IEndpointDefinition, Socket>();
@@ -124,6 +130,11 @@ public sealed class InboundListener : IAsyncDisposable
         services.Add((IUserAuthenticator)authenticator);
         services.Add((IMessageStore)new InboundMessageStoreAdapter(shared));
         services.Add((ISmtpCommandFactory)new InboundCommandFactory(authenticator.HasUsers));
+
+        if (_options.AcceptAllRecipients)
+        {
+            Log.CaptureMode(_logger);
+        }
 
         _server = new SmtpServer.SmtpServer(builder.Build(), services);
         _server.SessionFaulted += (_, e) => Log.SessionFaulted(

@@ -14,8 +14,18 @@ public sealed class InboundListenerOptions : IValidatableObject
     [RegularExpression(@"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,252}[A-Za-z0-9])?$", ErrorMessage = "MailGateway:Inbound:ServerName must be a host name.")]
     public string ServerName { get; set; } = "localhost";
 
-    /// <summary>The domains mail is accepted for; RCPT to any other domain is refused (550 5.7.1). At least one.</summary>
+    /// <summary>
+    /// The domains mail is accepted for; RCPT to any other domain is refused (550 5.7.1). At least one, unless
+    /// <see cref="AcceptAllRecipients"/> is on.
+    /// </summary>
     public List<string> Domains { get; set; } = [];
+
+    /// <summary>
+    /// Capture mode: accept RCPT for any domain (every other address rule and limit still applies). Allowed only when
+    /// every endpoint binds a loopback address (127.0.0.0/8 or ::1), so it can never make an internet-facing open
+    /// relay; the standalone host uses it to capture its own outbound mail. Default false.
+    /// </summary>
+    public bool AcceptAllRecipients { get; set; }
 
     /// <summary>Listening endpoints; when none is configured the host's default ports are used.</summary>
     public List<InboundEndpointOptions> Endpoints { get; set; } = [];
@@ -80,9 +90,14 @@ public sealed class InboundListenerOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         const string p = SectionName + ":";
-        if (Domains.Count == 0 || Domains.Any(string.IsNullOrWhiteSpace))
+        if ((Domains.Count == 0 && !AcceptAllRecipients) || Domains.Any(string.IsNullOrWhiteSpace))
         {
             yield return new ValidationResult($"{p}Domains must list at least one domain to accept mail for.", [nameof(Domains)]);
+        }
+
+        if (CaptureModeError() is { } captureError)
+        {
+            yield return new ValidationResult(captureError, [nameof(AcceptAllRecipients)]);
         }
 
         if (Endpoints.Count == 0)
@@ -169,6 +184,27 @@ public sealed class InboundListenerOptions : IValidatableObject
                 yield return new ValidationResult($"{p}Blob:BlockSize must be between 64 KiB and 100 MiB.", [nameof(Blob)]);
             }
         }
+    }
+
+    /// <summary>Why <see cref="AcceptAllRecipients"/> is not allowed with these endpoints, or null when it is off or allowed.</summary>
+    internal string? CaptureModeError()
+    {
+        if (!AcceptAllRecipients)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < Endpoints.Count; i++)
+        {
+            // An address that does not parse is reported by its own rule; it is never bound either way.
+            if (!IPAddress.TryParse(Endpoints[i].Address, out var address) || !IPAddress.IsLoopback(address))
+            {
+                return $"{SectionName}:AcceptAllRecipients (capture mode: any recipient domain) is allowed only when every endpoint binds a loopback address; "
+                    + $"{SectionName}:Endpoints:{i}:Address is '{Endpoints[i].Address}'.";
+            }
+        }
+
+        return null;
     }
 }
 

@@ -44,4 +44,7 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "Session from {Client} ended with {Error}: {Message}")]
     public static partial void SessionFaulted(ILogger logger, string client, string error, string message);
+
+    [LoggerMessage(14, LogLevel.Information, "Capture mode: recipients in any domain are accepted (loopback endpoints only)")]
+    public static partial void CaptureMode(ILogger logger);
 }

@@ -2,16 +2,20 @@ using MailGateway.Api;
 using MailGateway.Core;
 using MailGateway.Core.Delivery;
 using MailGateway.Embedded;
+using MailGateway.Listener;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
 namespace MailGateway.Standalone;
 
-/// <summary>Composition of the standalone gateway: API, SQLite queue and status, file store, worker, capture listener.</summary>
+/// <summary>Composition of the standalone gateway: API, SQLite queue and status, file store, worker, SMTP listener.</summary>
 public static class StandaloneHostExtensions
 {
     /// <summary>The address the API listens on when neither <c>Urls</c> nor <c>ASPNETCORE_URLS</c> says otherwise.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>The inbound receiver's port when <c>MailGateway:Inbound:Endpoints</c> lists none.</summary>
+    public const int DefaultInboundPort = 2525;
 
     /// <summary>Registers every part of the standalone gateway.</summary>
     public static WebApplicationBuilder AddStandaloneGateway(this WebApplicationBuilder builder)
@@ -41,7 +45,6 @@ public static class StandaloneHostExtensions
                     o.DevSenderDomains.Add("example.com");
                 }
             });
-        services.AddOptions<CaptureOptions>().BindConfiguration(CaptureOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         // The request-size limit of the API is also Kestrel's streaming limit for every request.
         // Read from configuration directly: resolving the validated ApiOptions here would fail inside Build(), before
@@ -49,18 +52,18 @@ public static class StandaloneHostExtensions
         var maxBody = builder.Configuration.GetValue<long?>($"{ApiOptions.SectionName}:{nameof(ApiOptions.MaxRequestBodyBytes)}") ?? new ApiOptions().MaxRequestBodyBytes;
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
 
-        // No relay configured: deliver to the built-in capture listener on loopback, in clear.
+        // The SMTP listener: without a relay it is the capture the gateway delivers to; with a relay and inbound
+        // domains it is the inbound receiver; otherwise there is none.
         var relayConfigured = !string.IsNullOrWhiteSpace(builder.Configuration[$"{SmtpRelayOptions.SectionName}:Host"]);
-        if (!relayConfigured)
+        var inboundConfigured = builder.Configuration.GetSection($"{InboundListenerOptions.SectionName}:{nameof(InboundListenerOptions.Domains)}").GetChildren().Any();
+        var listener = !relayConfigured ? StandaloneListener.Capture : inboundConfigured ? StandaloneListener.Inbound : StandaloneListener.None;
+        if (listener == StandaloneListener.Capture)
         {
-            services.AddSingleton(sp => new CapturePaths(Path.Combine(sp.GetRequiredService<IOptions<EmbeddedStorageOptions>>().Value.DataDirectory is var d ? Path.GetFullPath(d) : "", "capture")));
-            services.AddHostedService<CaptureSmtpServer>();
-            services.AddOptions<SmtpRelayOptions>().Configure<IOptions<CaptureOptions>>((relay, capture) =>
-            {
-                relay.Host = capture.Value.Host;
-                relay.Endpoints = [new RelayEndpoint { Port = capture.Value.Port, Tls = RelayTlsMode.StartTls }];
-                relay.TlsPolicy = RelayTlsPolicy.None;
-            });
+            AddCapture(builder);
+        }
+        else if (listener == StandaloneListener.Inbound)
+        {
+            AddInboundReceiver(builder);
         }
 
         // No API key configured: a development key, generated once and kept in the data folder.
@@ -77,10 +80,47 @@ public static class StandaloneHostExtensions
                 }));
         }
 
-        services.AddSingleton(new StandaloneFlags(relayConfigured, keysConfigured));
+        services.AddSingleton(new StandaloneFlags(relayConfigured, keysConfigured, listener));
         services.AddSingleton<DataDirectoryLock>();
         services.AddHostedService<StartupBanner>();
         return builder;
+    }
+
+    /// <summary>
+    /// The listener as the capture: loopback only (MailGateway:Capture:Host, validated), any recipient domain, files
+    /// under <c>{DataDirectory}/capture</c>; the relay is pointed at it in clear. The capture decides endpoint, size,
+    /// recipients and store; the other MailGateway:Inbound settings (ServerName, limits, timeouts) still apply.
+    /// </summary>
+    private static void AddCapture(WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<CaptureOptions>().BindConfiguration(CaptureOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddInboundListener();
+        services.AddOptions<InboundListenerOptions>().Configure<IOptions<CaptureOptions>, IOptions<EmbeddedStorageOptions>>((inbound, capture, storage) =>
+        {
+            inbound.AcceptAllRecipients = true;
+            inbound.Endpoints = [new InboundEndpointOptions { Address = capture.Value.Host, Port = capture.Value.Port }];
+            inbound.MaxMessageSize = capture.Value.MaxMessageBytes;
+            inbound.Store = InboundStoreKind.FileSystem;
+            inbound.FileSystem.Path = Path.Combine(Path.GetFullPath(storage.Value.DataDirectory), "capture");
+        });
+        services.AddOptions<SmtpRelayOptions>().Configure<IOptions<CaptureOptions>>((relay, capture) =>
+        {
+            relay.Host = capture.Value.Host;
+            relay.Endpoints = [new RelayEndpoint { Port = capture.Value.Port, Tls = RelayTlsMode.StartTls }];
+            relay.TlsPolicy = RelayTlsPolicy.None;
+        });
+    }
+
+    /// <summary>The listener as the inbound receiver (MX for MailGateway:Inbound:Domains), files under the data folder by default.</summary>
+    private static void AddInboundReceiver(WebApplicationBuilder builder)
+    {
+        builder.AddInboundListener(DefaultInboundPort);
+        if (string.IsNullOrWhiteSpace(builder.Configuration[$"{InboundListenerOptions.SectionName}:{nameof(InboundListenerOptions.FileSystem)}:{nameof(FileSystemStoreOptions.Path)}"]))
+        {
+            builder.Services.AddOptions<InboundListenerOptions>().Configure<IOptions<EmbeddedStorageOptions>>((inbound, storage) =>
+                inbound.FileSystem.Path = Path.GetFullPath(storage.Value.DataDirectory));
+        }
     }
 
     /// <summary>Maps the API, the OpenAPI document, the reference page and the error handler.</summary>
@@ -115,9 +155,10 @@ public static class StandaloneHostExtensions
         }
         catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
         {
-            foreach (var inner in ex.InnerExceptions.Cast<OptionsValidationException>())
+            // Options built from other options (the capture's) report the same failure more than once.
+            foreach (var line in ex.InnerExceptions.Cast<OptionsValidationException>().Select(Describe).Distinct())
             {
-                await Console.Error.WriteLineAsync(Describe(inner));
+                await Console.Error.WriteLineAsync(line);
             }
 
             return 2;
@@ -144,4 +185,17 @@ public static class StandaloneHostExtensions
 }
 
 /// <summary>What the host decided at start.</summary>
-internal sealed record StandaloneFlags(bool RelayConfigured, bool KeysConfigured);
+internal sealed record StandaloneFlags(bool RelayConfigured, bool KeysConfigured, StandaloneListener Listener);
+
+/// <summary>The role of the SMTP listener in this process.</summary>
+internal enum StandaloneListener
+{
+    /// <summary>A relay is configured and no inbound domains: no listener.</summary>
+    None,
+
+    /// <summary>No relay: the listener captures the gateway's own deliveries (loopback, any recipient).</summary>
+    Capture,
+
+    /// <summary>A relay and inbound domains: the listener receives mail for those domains.</summary>
+    Inbound,
+}

@@ -1,5 +1,7 @@
 using MailGateway.Core.Delivery;
 using MailGateway.Embedded;
+using MailGateway.Listener;
+using MailGateway.Listener.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -13,8 +15,7 @@ internal sealed class StartupBanner(
     IServiceProvider services,
     StandaloneFlags flags,
     IOptions<EmbeddedStorageOptions> storage,
-    IOptions<SmtpRelayOptions> relay,
-    IOptions<CaptureOptions> capture) : IHostedService
+    IOptions<SmtpRelayOptions> relay) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -25,6 +26,13 @@ internal sealed class StartupBanner(
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private void Print()
+    {
+        Console.Out.WriteLine(Describe());
+        Console.Out.Flush();
+    }
+
+    /// <summary>The banner text (after the host started: the listener's endpoints are bound then).</summary>
+    internal string Describe()
     {
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var api = addresses.FirstOrDefault() ?? "(unknown)";
@@ -41,9 +49,15 @@ internal sealed class StartupBanner(
         {
             lines.Add($"  Relay:          {relay.Value.Host} ports {string.Join(", ", relay.Value.EffectiveEndpoints)}");
         }
-        else
+
+        if (flags.Listener == StandaloneListener.Capture)
         {
-            lines.Add($"  Capture SMTP:   {capture.Value.Host}:{capture.Value.Port} (no relay configured; messages saved in {services.GetRequiredService<CapturePaths>().Directory})");
+            lines.Add($"  Capture SMTP:   {ListenerEndpoints()} (no relay configured; any recipient accepted; messages saved under {ListenerFolder()})");
+        }
+        else if (flags.Listener == StandaloneListener.Inbound)
+        {
+            var domains = string.Join(", ", services.GetRequiredService<IOptions<InboundListenerOptions>>().Value.Domains);
+            lines.Add($"  Inbound SMTP:   {ListenerEndpoints()} for {domains} (messages saved under {ListenerFolder()})");
         }
 
         if (!flags.KeysConfigured)
@@ -54,7 +68,15 @@ internal sealed class StartupBanner(
         }
 
         lines.Add("");
-        Console.Out.WriteLine(string.Join(Environment.NewLine, lines));
-        Console.Out.Flush();
+        return string.Join(Environment.NewLine, lines);
     }
+
+    private string ListenerEndpoints() =>
+        string.Join(", ", services.GetRequiredService<InboundListenerService>().LocalEndpoints.Select(e => e.ToString()));
+
+    private string ListenerFolder() => services.GetRequiredService<IInboundMessageStore>() switch
+    {
+        FileSystemInboundMessageStore files => Path.Combine(files.Root, "inbound"),
+        _ => $"Blob container {services.GetRequiredService<IOptions<InboundListenerOptions>>().Value.Blob.ContainerName}, inbound/",
+    };
 }

@@ -23,17 +23,18 @@ internal sealed class RawSmtpClient : IAsyncDisposable
 
     public Socket Socket => _socket;
 
-    public static async Task<RawSmtpClient> ConnectAsync(int port)
+    public static async Task<RawSmtpClient> ConnectAsync(int port, IPAddress? address = null)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        address ??= IPAddress.Loopback;
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new IPEndPoint(address, port));
         return new RawSmtpClient(socket);
     }
 
     /// <summary>Connects and reads the greeting, which must be 220.</summary>
-    public static async Task<RawSmtpClient> ConnectAndGreetAsync(int port, string? ehlo = "client.test")
+    public static async Task<RawSmtpClient> ConnectAndGreetAsync(int port, string? ehlo = "client.test", IPAddress? address = null)
     {
-        var client = await ConnectAsync(port);
+        var client = await ConnectAsync(port, address);
         var greeting = await client.ReadReplyAsync();
         Assert.Equal(220, greeting.Code);
         if (ehlo is not null)

@@ -32,9 +32,18 @@ public sealed class HostTests
         var status = await host.WaitForStatusAsync(id, "delivered");
 
         Assert.Equal(capturePort, status.GetProperty("attempts")[0].GetProperty("port").GetInt32());
-        var captured = Directory.GetFiles(Path.Combine(host.DataDirectory, "capture"), "*.eml");
-        Assert.Contains(captured, f => File.ReadAllText(f).Contains("Subject: Captured hello", StringComparison.Ordinal));
+        var captureRoot = Path.Combine(host.DataDirectory, "capture");
+        var captured = Assert.Single(Directory.GetFiles(captureRoot, "*.eml", SearchOption.AllDirectories));
+        Assert.Matches(@"^inbound/\d{4}/\d{2}/\d{2}/[0-9a-f]+\.eml$", Path.GetRelativePath(captureRoot, captured).Replace('\\', '/'));
+        var text = await File.ReadAllTextAsync(captured);
+        Assert.StartsWith("Received: from ", text, StringComparison.Ordinal);
+        Assert.Matches(@"^Received: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby \S+ with ESMTP id [0-9a-f]+", text);
+        Assert.Contains("Subject: Captured hello", text, StringComparison.Ordinal);
+        Assert.Contains("rcpt@example.net", await File.ReadAllTextAsync(Path.ChangeExtension(captured, ".json")), StringComparison.Ordinal);
         Assert.StartsWith("mgw_dev_", devKey, StringComparison.Ordinal);
+        var banner = StandaloneListenerTests.Banner(host);
+        Assert.Contains($"Capture SMTP:   127.0.0.1:{capturePort} (", banner, StringComparison.Ordinal);
+        Assert.Contains($"messages saved under {Path.Combine(Path.GetFullPath(captureRoot), "inbound")}", banner, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -6,7 +6,8 @@ using SmtpServer.Storage;
 namespace MailGateway.Listener.Smtp;
 
 /// <summary>
-/// Never an open relay: RCPT only for the configured domains, at most MaxRecipients per message, and no address
+/// Never an open relay: RCPT only for the configured domains (any domain only in loopback-only capture mode,
+/// AcceptAllRecipients), at most MaxRecipients per message, and no address
 /// with control characters or path-like parts (checked after the library unescaped quoted local-parts).
 /// Refusals are thrown as <see cref="SmtpResponseException"/> so the client gets our exact code.
 /// </summary>
@@ -32,7 +33,7 @@ internal sealed class InboundMailboxFilter(ListenerContext shared) : IMailboxFil
     {
         var session = InboundSession.From(context) ?? throw new InvalidOperationException("No inbound session.");
         CheckAddress(to);
-        if (!shared.Domains.Contains(to.Host.TrimEnd('.')))
+        if (!shared.Options.AcceptAllRecipients && !shared.Domains.Contains(to.Host.TrimEnd('.')))
         {
             Log.RelayDenied(shared.Logger, session.ClientAddress, to.AsAddress());
             throw new SmtpResponseException(Replies.RelayDenied);
