@@ -145,6 +145,10 @@ public static class StandaloneHostExtensions
         {
             // Take the data folder's lock first: a second gateway on the same data would share its queue leases.
             app.Services.GetRequiredService<DataDirectoryLock>().Acquire();
+
+            // Run the ValidateOnStart checks before the host starts, so a bad setting is reported in one line
+            // below instead of after the host's own "Hosting failed to start" error with a stack trace.
+            app.Services.GetService<IStartupValidator>()?.Validate();
             await app.RunAsync();
             return 0;
         }
