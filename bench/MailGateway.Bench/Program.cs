@@ -3,11 +3,13 @@ using MailGateway.Bench;
 return args.FirstOrDefault() switch
 {
     "engine" => await EngineBenchmark.RunAsync(args[1..]),
+    "e2e" => await EndToEndBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: MailGateway.Bench engine HOST:PORT [messages=5000] [concurrency=20] [size_kb=4]");
+    Console.Error.WriteLine("       MailGateway.Bench e2e API_URL API_KEY idle|RATE|max MESSAGES [concurrency=50]");
     return 2;
 }
