@@ -4,6 +4,8 @@
 # durable queue (discard transport, so it does not relay). 4 KB and 100 KB, 20 and 200 sessions, a new connection
 # per message and connections reused (smtp-source -d); peak RSS (VmHWM) of our process.
 # Usage: bench/inbound-accept.sh [messages_4kb=4000] [messages_100kb=1000]
+# GROUP_COMMIT=1 runs the listener library with the prototype group-commit store of bench/MailGateway.Bench instead of
+# MailGateway.Inbound's filesystem store (a what-if for a src/ fix, not the product).
 source "$(dirname "$0")/lib.sh"
 msgs_small=${1:-4000}; msgs_large=${2:-1000}
 ensure_debian postfix
@@ -20,7 +22,13 @@ start_postfix "$pf_smtpd" "$sink" "default_transport = discard" "relay_transport
 
 # Ours: the Container Apps host of the listener with the filesystem store instead of Blob.
 ours_port=$(free_port)
-(cd "$work" && exec dotnet "$repo_dir/src/MailGateway.Inbound/bin/Release/net10.0/MailGateway.Inbound.dll" \
+host=("$repo_dir/src/MailGateway.Inbound/bin/Release/net10.0/MailGateway.Inbound.dll"); ours_name="MailGateway"
+if [ "${GROUP_COMMIT:-}" = 1 ]; then
+  build_bench
+  host=("$repo_dir/bench/MailGateway.Bench/bin/Release/net10.0/MailGateway.Bench.dll" inbound-group-commit); ours_name="prototype group commit"
+  export DOTNET_gcServer=0   # the same GC as MailGateway.Inbound
+fi
+(cd "$work" && exec dotnet "${host[@]}" \
   --MailGateway:Inbound:Store=FileSystem --MailGateway:Inbound:FileSystem:Path="$store" \
   --MailGateway:Inbound:Domains:0=example.test \
   --MailGateway:Inbound:Endpoints:0:Address=127.0.0.1 --MailGateway:Inbound:Endpoints:0:Port="$ours_port" \
@@ -64,8 +72,8 @@ done
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$ours_pid/status")
 
 echo
-echo "| size | sessions | connections | messages | smtp-sink msg/s | Postfix queue msg/s | MailGateway msg/s | ours / sink (≥ 0.5) | ours / Postfix (≥ 2) |"
+echo "| size | sessions | connections | messages | smtp-sink msg/s | Postfix queue msg/s | $ours_name msg/s | ours / sink (≥ 0.5) | ours / Postfix (≥ 2) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
-echo "MailGateway.Inbound peak RSS (VmHWM): $((rss / 1024)) MB"
+echo "$ours_name peak RSS (VmHWM): $((rss / 1024)) MB"
