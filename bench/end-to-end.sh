@@ -12,7 +12,9 @@ ensure_debian postfix
 build_gateway
 build_bench
 start_sink; sink=$sink_port
+results=$(mktemp -d /tmp/mailgateway-bench-e2e.XXXXXX); cleanup_add "rm -rf $results"
 
+# Runs in this shell (not in $(...) or <(...)), so the cleanup it registers stops the gateway if anything fails.
 run() { # run MODE MESSAGES -> "e2e mode count sent_rps accept_p50 accept_p99 e2e_p50 e2e_p99 e2e_max"
   local work port
   work=$(mktemp -d /tmp/mailgateway-bench-e2e.XXXXXX); cleanup_add "rm -rf $work"
@@ -25,7 +27,8 @@ run() { # run MODE MESSAGES -> "e2e mode count sent_rps accept_p50 accept_p99 e2
 rows=()
 for mode in idle "$fixed_rate" max; do
   n=$load; [ "$mode" = idle ] && n=$idle
-  read -r _ _ count rps a50 a99 e50 e99 emax < <(run "$mode" "$n")
+  run "$mode" "$n" > "$results/$mode.txt"
+  read -r _ _ count rps a50 a99 e50 e99 emax < "$results/$mode.txt"
   label="idle (one at a time)"; [ "$mode" = max ] && label="max (50 connections)"; [ "$mode" = "$fixed_rate" ] && label="$fixed_rate req/s"
   rows+=("| $label | $count | $rps | $a50 | $a99 | $e50 | $e99 | $emax |")
   echo "${rows[-1]}" >&2
