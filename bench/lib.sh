@@ -86,3 +86,25 @@ build_bench() {
   dotnet build -c Release "$repo_dir/bench/MailGateway.Bench" -v q -nologo >/dev/null
   bench_exe="dotnet $repo_dir/bench/MailGateway.Bench/bin/Release/net10.0/MailGateway.Bench.dll"
 }
+
+# The standalone gateway (API, SQLite queue, worker) with its data under WORKDIR, relaying to smtp-sink on SINK_PORT
+# with TLS off by explicit option, and one API key ($api_key, may send from example.com). Sets $gw_pid; registers
+# a stop. Extra arguments are configuration switches (e.g. --MailGateway:Worker:Enabled=false).
+api_key=bench-key-0123456789
+build_gateway() { dotnet build -c Release "$repo_dir/src/MailGateway.Standalone" -v q -nologo >/dev/null; }
+start_gateway() { # start_gateway WORKDIR API_PORT SINK_PORT [--Setting=value...]
+  local dir=$1 port=$2 sink=$3; shift 3
+  local hash; hash=$(printf '%s' "$api_key" | sha256sum | cut -d' ' -f1)
+  (cd "$dir" && exec dotnet "$repo_dir/src/MailGateway.Standalone/bin/Release/net10.0/MailGateway.Standalone.dll" --urls "http://127.0.0.1:$port" \
+    --MailGateway:Relay:Host=127.0.0.1 --MailGateway:Relay:Endpoints:0:Port="$sink" --MailGateway:Relay:TlsPolicy=None \
+    --MailGateway:Api:Keys:0:Id=bench --MailGateway:Api:Keys:0:Sha256="$hash" --MailGateway:Api:Keys:0:AllowedSenderDomains:0=example.com \
+    --Logging:LogLevel:Default=Warning "$@" >>"$dir/gateway.log" 2>&1) &
+  gw_pid=$!
+  cleanup_add "kill $gw_pid"
+  wait_port "$port"
+}
+
+stop_gateway() { kill "$gw_pid" 2>/dev/null || true; local i; for i in $(seq 100); do kill -0 "$gw_pid" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
+
+# Messages of the gateway in WORKDIR in a given state (read from its SQLite database; WAL allows a reader alongside).
+gateway_count() { sqlite3 "$1/data/gateway.db" "SELECT count(*) FROM messages WHERE state = '$2';" 2>/dev/null || echo 0; }

@@ -22,7 +22,7 @@ measure() { # measure NAME PORT PID -> prints "name max_rps p99_ms_at_1000 rss_m
   p99=$(hey -n $((requests / 2)) -c 20 -q 50 "${args[@]}" "$url" | tee "$work/$1-1000.txt" | sed -n 's/.*99% in \([0-9.]*\) secs.*/\1/p')
   grep -q "\[202\]" "$work/$1-max.txt" || { cat "$work/$1-max.txt" >&2; echo "$1: no 202 answers" >&2; exit 1; }
   local rss; rss=$(awk '/VmHWM/ {print $2}' "/proc/$3/status")
-  echo "$1 $max $(python3 -c "print(f'{$p99*1000:.1f}')") $((rss / 1024))"
+  echo "$1 $(printf '%.0f' "$max") $(python3 -c "print(f'{$p99*1000:.1f}')") $((rss / 1024))"
 }
 
 port=$(free_port)

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Delivery from the standalone SQLite queue: N queued 4 KB messages delivered to Postfix's smtp-sink on loopback (TLS off
+# by explicit option, 20 deliveries at a time) vs a private Postfix relaying the same number to the same sink.
+# Ours: the queue is filled through the API with the worker disabled, then the gateway is restarted with the worker on
+# and timed from the moment its port opens until every message is Delivered in the status store.
+# Postfix: the same number queued with delivery held (defer_transports), then released and timed until the queue is empty.
+# Usage: bench/delivery.sh [messages=5000] [concurrency=20]
+source "$(dirname "$0")/lib.sh"
+messages=${1:-5000}; concurrency=${2:-20}
+ensure_debian postfix hey sqlite3
+build_gateway
+work=$(mktemp -d /tmp/mailgateway-bench-delivery.XXXXXX); cleanup_add "rm -rf $work"
+python3 -c 'import json; print(json.dumps({"from": "app@example.com", "to": ["rcpt@example.net"], "subject": "bench", "text": "x" * 4000}))' > "$work/body.json"
+start_sink; sink=$sink_port
+
+# Ours: fill the queue with the worker off.
+port=$(free_port)
+start_gateway "$work" "$port" "$sink" --MailGateway:Worker:Enabled=false
+hey -n "$messages" -c 50 -m POST -H "Authorization: Bearer $api_key" -T application/json -D "$work/body.json" \
+  "http://127.0.0.1:$port/api/v1/messages" > "$work/fill.txt"
+queued=$(gateway_count "$work" Queued)
+[ "$queued" -eq "$messages" ] || { cat "$work/fill.txt" >&2; echo "only $queued of $messages queued" >&2; exit 1; }
+stop_gateway || { echo "gateway did not stop" >&2; exit 1; }
+
+# Restart with the worker on and time the drain.
+port=$(free_port)
+start_gateway "$work" "$port" "$sink" --MailGateway:Worker:Concurrency="$concurrency"
+t0=$(now)
+deadline=$((SECONDS + 600))
+until [ "$(gateway_count "$work" Delivered)" -ge "$messages" ]; do
+  [ $SECONDS -lt $deadline ] || { echo "not all delivered after 600 s" >&2; exit 1; }
+  sleep 0.05
+done
+t1=$(now)
+ours=$(rate "$messages" "$t0" "$t1")
+rss=$(awk '/VmHWM/ {print $2}' "/proc/$gw_pid/status")
+stop_gateway || true
+
+# Reference: Postfix with the same number queued (delivery held), then released and timed until the queue is empty.
+smtpd=$(free_port)
+start_postfix "$smtpd" "$sink" "defer_transports = smtp" "smtp_destination_concurrency_limit = $concurrency"
+smtp-source -s 20 -m "$messages" -l 4096 -f a@example.test -t b@example.test "127.0.0.1:$smtpd"
+postconf -c "$pf_dir/etc" -e "defer_transports =" && postfix -c "$pf_dir/etc" reload >/dev/null 2>&1
+t0=$(now); postqueue -c "$pf_dir/etc" -f; wait_postfix_queue_empty; t1=$(now)
+postfix=$(rate "$messages" "$t0" "$t1")
+
+echo
+echo "| delivery of $messages queued 4 KB messages to smtp-sink, $concurrency at a time | msg/s |"
+echo "|---|---|"
+echo "| MailGateway standalone (SQLite queue, worker; peak RSS $((rss / 1024)) MB) | $ours |"
+echo "| Postfix queue drain | $postfix |"
+echo "| ratio MailGateway / Postfix (goal ≥ 2, and ≥ 1,000 msg/s) | $(ratio "$ours" "$postfix") |"
