@@ -270,26 +270,8 @@ public sealed class SmtpDeliveryEngineTests
     [Fact]
     public async Task Delivers_when_a_slow_reply_comes_within_the_timeout()
     {
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var relay = await TestRelay.StartAsync(new()
-        {
-            BeforeMailReply = async ct =>
-            {
-                entered.TrySetResult();
-                await release.Task.WaitAsync(ct);
-            },
-        });
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var options = Options((relay.Port(RelayEndpointKind.StartTls), RelayTlsMode.StartTls));
-        options.CommandTimeout = TimeSpan.FromMinutes(5);
-        using var engine = Engine(options, time);
-
-        var delivery = engine.DeliverAsync(Request(Compose()), CancellationToken.None);
-        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        time.Advance(TimeSpan.FromMinutes(4)); // slow, but within the 5-minute command timeout
-        release.SetResult();
-        var outcome = await delivery;
+        var (outcome, relay) = await DeliverWithSlowMailReply(TimeSpan.FromMinutes(4)); // 5-minute command timeout
+        await using var _ = relay;
 
         Assert.Equal(DeliveryOutcomeKind.Delivered, outcome.Kind);
         Assert.Single(relay.Messages);
@@ -298,9 +280,20 @@ public sealed class SmtpDeliveryEngineTests
     [Fact]
     public async Task Defers_when_a_reply_does_not_come_within_the_timeout()
     {
+        var (outcome, relay) = await DeliverWithSlowMailReply(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        await using var _ = relay;
+
+        Assert.Equal(DeliveryOutcomeKind.Deferred, outcome.Kind);
+        Assert.Contains("timed out", outcome.Reason, StringComparison.Ordinal);
+        Assert.Empty(relay.Messages);
+    }
+
+    // The relay holds its reply to MAIL FROM while the fake clock moves by `delay`, then answers.
+    private static async Task<(DeliveryOutcome Outcome, TestRelay Relay)> DeliverWithSlowMailReply(TimeSpan delay)
+    {
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var relay = await TestRelay.StartAsync(new()
+        var relay = await TestRelay.StartAsync(new()
         {
             BeforeMailReply = async ct =>
             {
@@ -315,13 +308,17 @@ public sealed class SmtpDeliveryEngineTests
 
         var delivery = engine.DeliverAsync(Request(Compose()), CancellationToken.None);
         await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
-        var outcome = await delivery;
-        release.SetResult();
+        time.Advance(delay);
+        if (delay > options.CommandTimeout)
+        {
+            // Let the client give up first; the reply must not race the timeout.
+            var timedOut = await delivery;
+            release.SetResult();
+            return (timedOut, relay);
+        }
 
-        Assert.Equal(DeliveryOutcomeKind.Deferred, outcome.Kind);
-        Assert.Contains("timed out", outcome.Reason, StringComparison.Ordinal);
-        Assert.Empty(relay.Messages);
+        release.SetResult();
+        return (await delivery, relay);
     }
 
     [Fact]
