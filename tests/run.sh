@@ -31,7 +31,12 @@ tests/azurite/node_modules/.bin/azurite --location "$azurite_dir" --blobHost 127
   --tableHost 127.0.0.1 --tablePort 0 --queueHost 127.0.0.1 --queuePort 0 \
   --disableTelemetry --skipApiVersionCheck --loose >"$azurite_log" 2>&1 &
 azurite_pid=$!
-trap 'kill $azurite_pid 2>/dev/null || true; rm -rf "$azurite_dir"' EXIT
+stop_azurite() {
+  kill "$azurite_pid" 2>/dev/null || true
+  wait "$azurite_pid" 2>/dev/null || true
+  rm -rf "$azurite_dir" 2>/dev/null || true
+}
+trap stop_azurite EXIT
 for _ in $(seq 1 600); do
   blob_port=$(sed -n 's/.*Blob service is successfully listening at http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$azurite_log")
   table_port=$(sed -n 's/.*Table service is successfully listening at http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$azurite_log")
