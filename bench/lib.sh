@@ -1,0 +1,87 @@
+# Shared helpers for the benchmark scripts (sourced, not run). Every process a script starts is registered with
+# `cleanup_add` and stopped on exit.
+set -euo pipefail
+bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_dir="$(cd "$bench_dir/.." && pwd)"
+_cleanup=()
+cleanup_add() { _cleanup+=("$1"); }
+_run_cleanup() { local i; for ((i=${#_cleanup[@]}-1; i>=0; i--)); do eval "${_cleanup[$i]}" >/dev/null 2>&1 || true; done; }
+trap _run_cleanup EXIT
+
+# Debian tools: Postfix (smtp-sink, smtp-source, the reference MTA), hey (HTTP load).
+ensure_debian() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_port() { # wait_port PORT [seconds]
+  local deadline=$((SECONDS + ${2:-30}))
+  until python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || { echo "port $1 did not open" >&2; return 1; }
+    sleep 0.05
+  done
+}
+
+now() { date +%s.%N; }
+rate() { python3 -c "print(f'{$1/($3-$2):.0f}')"; }    # rate COUNT T0 T1
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }         # ratio A B
+
+start_sink() { # start_sink -> prints port
+  local port; port=$(free_port)
+  smtp-sink -u nobody "127.0.0.1:$port" 1000 >/dev/null 2>&1 &
+  cleanup_add "kill $!"
+  wait_port "$port"
+  echo "$port"
+}
+
+# A private Postfix instance (own config, queue and log under a temp dir), relaying everything to RELAY_PORT,
+# listening for SMTP on SMTPD_PORT. Sets $pf_dir.
+start_postfix() { # start_postfix SMTPD_PORT RELAY_PORT [extra main.cf lines...]
+  local smtpd_port=$1 relay_port=$2; shift 2
+  pf_dir=$(mktemp -d /tmp/mailgateway-bench-postfix.XXXXXX)
+  chmod 755 "$pf_dir"
+  mkdir -p "$pf_dir/etc" "$pf_dir/queue" "$pf_dir/data"
+  chown postfix "$pf_dir/data"
+  sed "s/^smtp      inet/127.0.0.1:$smtpd_port inet/" /etc/postfix/master.cf > "$pf_dir/etc/master.cf"
+  cat > "$pf_dir/etc/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $pf_dir/queue
+data_directory = $pf_dir/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = bench.localdomain
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$relay_port
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+default_process_limit = 250
+smtp_destination_concurrency_limit = 20
+maillog_file = $pf_dir/maillog
+maillog_file_prefixes = $pf_dir
+CF
+  local line; for line in "$@"; do echo "$line" >> "$pf_dir/etc/main.cf"; done
+  postfix -c "$pf_dir/etc" start >/dev/null 2>&1 || { cat "$pf_dir/maillog" >&2; return 1; }
+  cleanup_add "postfix -c $pf_dir/etc stop; sleep 0.5; rm -rf $pf_dir"
+  wait_port "$smtpd_port"
+}
+
+postfix_queue_empty() { postqueue -c "$pf_dir/etc" -p 2>/dev/null | grep -q "Mail queue is empty"; }
+
+wait_postfix_queue_empty() { # wait_postfix_queue_empty [seconds]
+  local deadline=$((SECONDS + ${1:-600}))
+  until postfix_queue_empty; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.05; done
+}
+
+build_bench() {
+  dotnet build -c Release "$repo_dir/bench/MailGateway.Bench" -v q -nologo >/dev/null
+  bench_exe="dotnet $repo_dir/bench/MailGateway.Bench/bin/Release/net10.0/MailGateway.Bench.dll"
+}

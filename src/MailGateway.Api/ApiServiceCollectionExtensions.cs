@@ -1,0 +1,61 @@
+using MailGateway.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace MailGateway.Api;
+
+/// <summary>Registration of the shared API logic; the host adds the queue, the stores and (for the standalone host) the worker.</summary>
+public static class ApiServiceCollectionExtensions
+{
+    /// <summary>Registers <see cref="MessagesApi"/>, API-key authentication and message composition, with options from <c>MailGateway:Api</c>.</summary>
+    public static IServiceCollection AddMailGatewayApi(this IServiceCollection services)
+    {
+        services.AddOptions<ApiOptions>()
+            .BindConfiguration(ApiOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddMessageComposition();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ApiKeyAuthenticator>();
+        services.TryAddSingleton<MessagesApi>();
+        return services;
+    }
+}
+
+/// <summary>The endpoints of the standalone host (the Functions host declares the same routes as triggers).</summary>
+public static class ApiEndpointRouteBuilderExtensions
+{
+    /// <summary>Maps <c>POST /api/v1/messages</c>, <c>GET /api/v1/messages/{id}</c>, <c>GET /healthz</c> and <c>GET /readyz</c>.</summary>
+    public static IEndpointRouteBuilder MapMailGatewayApi(this IEndpointRouteBuilder endpoints)
+    {
+        var messages = endpoints.MapGroup(MessagesApi.MessagesPath).WithTags("Messages");
+        messages.MapPost("", (HttpContext context, MessagesApi api) => api.SendAsync(context))
+            .WithName("SendMessage")
+            .WithSummary("Queue a message for delivery")
+            .WithDescription("Answers 202 once the composed message and its delivery job are on disk. Optional header Idempotency-Key: the same key and body return the original answer for at least 24 hours.")
+            .Accepts<SendMessageRequest>("application/json")
+            .Produces<AcceptedMessageResponse>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status413RequestEntityTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        messages.MapGet("{id}", (HttpContext context, string id, MessagesApi api) => api.GetAsync(context, id))
+            .WithName("GetMessage")
+            .WithSummary("The status of a message, with every attempt and per-recipient results")
+            .Produces<MessageStatusResponse>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        endpoints.MapGet("/healthz", MessagesApi.Health).WithTags("Health").WithSummary("The process is alive");
+        endpoints.MapGet("/readyz", (HttpContext context, MessagesApi api) => api.ReadyAsync(context))
+            .WithTags("Health").WithSummary("The queue and the stores are reachable")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return endpoints;
+    }
+}

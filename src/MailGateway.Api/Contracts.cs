@@ -1,0 +1,193 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace MailGateway.Api;
+
+/// <summary>An address: <c>"a@example.com"</c> or <c>{"address": "a@example.com", "name": "A"}</c>.</summary>
+[JsonConverter(typeof(AddressDtoConverter))]
+public sealed class AddressDto
+{
+    /// <summary>The email address.</summary>
+    public string? Address { get; set; }
+
+    /// <summary>The display name.</summary>
+    public string? Name { get; set; }
+}
+
+/// <summary>A custom header.</summary>
+public sealed class HeaderDto
+{
+    /// <summary>The header name (X-…, List-Unsubscribe, …).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The header value.</summary>
+    public string? Value { get; set; }
+}
+
+/// <summary>An attachment; <c>contentId</c> makes it an inline part (referenced as <c>cid:…</c> from the html).</summary>
+public sealed class AttachmentDto
+{
+    /// <summary>The file name.</summary>
+    public string? Filename { get; set; }
+
+    /// <summary>The media type, e.g. <c>application/pdf</c>.</summary>
+    public string? ContentType { get; set; }
+
+    /// <summary>The content, base64.</summary>
+    public string? Content { get; set; }
+
+    /// <summary>The content-id of an inline part.</summary>
+    public string? ContentId { get; set; }
+}
+
+/// <summary>The body of <c>POST /api/v1/messages</c>.</summary>
+public sealed class SendMessageRequest
+{
+    /// <summary>The sender; its domain must be one the API key may use.</summary>
+    public AddressDto? From { get; set; }
+
+    /// <summary>Primary recipients.</summary>
+    public List<AddressDto>? To { get; set; }
+
+    /// <summary>Carbon-copy recipients.</summary>
+    public List<AddressDto>? Cc { get; set; }
+
+    /// <summary>Blind recipients (envelope only).</summary>
+    public List<AddressDto>? Bcc { get; set; }
+
+    /// <summary>Reply-To addresses.</summary>
+    public List<AddressDto>? ReplyTo { get; set; }
+
+    /// <summary>The subject.</summary>
+    public string? Subject { get; set; }
+
+    /// <summary>The text/plain body.</summary>
+    public string? Text { get; set; }
+
+    /// <summary>The text/html body.</summary>
+    public string? Html { get; set; }
+
+    /// <summary>Custom headers.</summary>
+    public List<HeaderDto>? Headers { get; set; }
+
+    /// <summary>Attachments and inline parts.</summary>
+    public List<AttachmentDto>? Attachments { get; set; }
+
+    /// <summary>Tags for your own bookkeeping (returned by the status API, never sent).</summary>
+    public List<string>? Tags { get; set; }
+
+    /// <summary>Metadata for your own bookkeeping (returned by the status API, never sent).</summary>
+    public Dictionary<string, string>? Metadata { get; set; }
+
+    /// <summary>Send no earlier than this time (ISO 8601 with offset).</summary>
+    public DateTimeOffset? SendAt { get; set; }
+
+    /// <summary>Deliver by this time or give up (status <c>expired</c>).</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
+}
+
+/// <summary>The 202 answer.</summary>
+/// <param name="Id">The message id (use it with <c>GET /api/v1/messages/{id}</c>).</param>
+/// <param name="Status"><c>queued</c>, or <c>scheduled</c> when <c>sendAt</c> is in the future.</param>
+public sealed record AcceptedMessageResponse(string Id, string Status);
+
+/// <summary>One delivery attempt.</summary>
+public sealed record AttemptResponse(int Number, DateTimeOffset StartedAt, long DurationMs, string Outcome, int? Port, string? Tls, string? Reply);
+
+/// <summary>The latest state of one recipient.</summary>
+public sealed record RecipientResponse(string Address, string Status, string? Reply);
+
+/// <summary>The answer of <c>GET /api/v1/messages/{id}</c>.</summary>
+public sealed record MessageStatusResponse(
+    string Id,
+    string Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? SendAt,
+    DateTimeOffset? ExpiresAt,
+    DateTimeOffset? NextAttemptAt,
+    string? LastReply,
+    IReadOnlyList<AttemptResponse> Attempts,
+    IReadOnlyList<RecipientResponse> Recipients,
+    IReadOnlyList<string> Tags,
+    IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>One field error inside a 400 problem.</summary>
+public sealed record FieldError(string Field, string Code, string Message);
+
+/// <summary>Reads an address from a string or an object.</summary>
+public sealed class AddressDtoConverter : JsonConverter<AddressDto>
+{
+    /// <inheritdoc />
+    public override AddressDto? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null:
+                return null;
+            case JsonTokenType.String:
+                return new AddressDto { Address = reader.GetString() };
+            case JsonTokenType.StartObject:
+                var dto = new AddressDto();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+                {
+                    if (reader.TokenType != JsonTokenType.PropertyName)
+                    {
+                        throw new JsonException("Expected a property name.");
+                    }
+
+                    var name = reader.GetString();
+                    reader.Read();
+                    if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
+                    {
+                        throw new JsonException($"'{name}' must be a string.");
+                    }
+
+                    var value = reader.GetString();
+                    if (string.Equals(name, "address", StringComparison.OrdinalIgnoreCase) || string.Equals(name, "email", StringComparison.OrdinalIgnoreCase))
+                    {
+                        dto.Address = value;
+                    }
+                    else if (string.Equals(name, "name", StringComparison.OrdinalIgnoreCase))
+                    {
+                        dto.Name = value;
+                    }
+                    else
+                    {
+                        throw new JsonException($"Unknown address property '{name}' (use address and name).");
+                    }
+                }
+
+                return dto;
+            default:
+                throw new JsonException("An address is a string or an object {address, name}.");
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Write(Utf8JsonWriter writer, AddressDto value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        writer.WriteStartObject();
+        writer.WriteString("address", value.Address);
+        if (value.Name is not null)
+        {
+            writer.WriteString("name", value.Name);
+        }
+
+        writer.WriteEndObject();
+    }
+}
+
+/// <summary>The JSON settings of the API: camelCase, unknown properties refused (a typo is an error, not a silent drop).</summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(SendMessageRequest))]
+[JsonSerializable(typeof(AcceptedMessageResponse))]
+[JsonSerializable(typeof(MessageStatusResponse))]
+[JsonSerializable(typeof(FieldError))]
+[JsonSerializable(typeof(List<FieldError>))]
+public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,138 @@
+using System.Transactions;
+using Azure.Messaging.ServiceBus;
+using MailGateway.Core.Queue;
+using Microsoft.Extensions.Logging;
+
+namespace MailGateway.AzureAdapters.ServiceBus;
+
+/// <summary>
+/// One received job and its settlement on Service Bus. A lost lock is never an error for the caller: the job is
+/// simply not settled, Service Bus hands it out again, and the status ledger makes that redelivery safe.
+/// </summary>
+public sealed class ServiceBusDeliveryJobContext : IDeliveryJobContext
+{
+    private readonly ProcessMessageEventArgs _args;
+    private readonly IServiceBusJobSender _sender;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the context for a job already read from <paramref name="args"/>.</summary>
+    public ServiceBusDeliveryJobContext(DeliveryJob job, ProcessMessageEventArgs args, IServiceBusJobSender sender, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        Job = job;
+        _args = args;
+        _sender = sender;
+        _logger = logger;
+
+        // Raised when automatic lock renewal fails: the lock is gone, settling would only fail.
+        args.MessageLockLostAsync += OnLockLostAsync;
+    }
+
+    /// <summary>True once Service Bus reported the lock of this message lost.</summary>
+    public bool LockLost { get; private set; }
+
+    /// <inheritdoc />
+    public DeliveryJob Job { get; }
+
+    /// <inheritdoc />
+    public int DeliveryCount => _args.Message.DeliveryCount;
+
+    /// <summary>How this context was settled (null while it is not).</summary>
+    public SettlementKind? Settlement { get; private set; }
+
+    /// <inheritdoc />
+    public Task CompleteAsync(CancellationToken cancellationToken) =>
+        SettleAsync(SettlementKind.Completed, ct => _args.CompleteMessageAsync(_args.Message, ct), cancellationToken);
+
+    /// <inheritdoc />
+    public Task RescheduleAsync(DeliveryJob next, DateTimeOffset notBefore, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        var copy = DeliveryJobMessages.Create(next, notBefore);
+        return SettleAsync(SettlementKind.Rescheduled, async ct =>
+        {
+            // Abandon is not a backoff (it redelivers at once): send a scheduled copy and complete the original, in
+            // one Service Bus transaction, so a crash in between neither loses the job nor duplicates it.
+            using var scope = new TransactionScope(TransactionScopeOption.Required, TransactionScopeAsyncFlowOption.Enabled);
+            await _sender.SendAsync(copy, ct);
+            await _args.CompleteMessageAsync(_args.Message, ct);
+            scope.Complete();
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task DeadLetterAsync(string reason, string description, CancellationToken cancellationToken) =>
+        SettleAsync(
+            SettlementKind.DeadLettered,
+            ct => _args.DeadLetterMessageAsync(_args.Message, Truncate(reason, 4096), Truncate(description, 4096), ct),
+            cancellationToken);
+
+    /// <summary>Dead-letters a message that is not a readable job (no <see cref="DeliveryJob"/> exists for it).</summary>
+    internal static async Task<SettlementKind> DeadLetterUnreadableAsync(
+        ProcessMessageEventArgs args, string reason, string description, ILogger logger, CancellationToken cancellationToken)
+    {
+        var id = args.Message.MessageId ?? "(none)";
+        try
+        {
+            await args.DeadLetterMessageAsync(args.Message, reason, Truncate(description, 4096), cancellationToken);
+            return SettlementKind.DeadLettered;
+        }
+        catch (ServiceBusException ex) when (ex.Reason == ServiceBusFailureReason.MessageLockLost)
+        {
+            AzureLog.LockLostBeforeSettlement(logger, id, SettlementKind.DeadLettered);
+            return SettlementKind.LockLost;
+        }
+    }
+
+    private async Task SettleAsync(SettlementKind kind, Func<CancellationToken, Task> settle, CancellationToken cancellationToken)
+    {
+        if (Settlement is not null)
+        {
+            throw new InvalidOperationException($"The job {Job.MessageId} is already settled ({Settlement}).");
+        }
+
+        if (LockLost)
+        {
+            Settlement = SettlementKind.LockLost;
+            AzureLog.LockLostBeforeSettlement(_logger, Job.MessageId, kind);
+            return;
+        }
+
+        try
+        {
+            await settle(cancellationToken);
+            Settlement = kind;
+        }
+        catch (ServiceBusException ex) when (ex.Reason == ServiceBusFailureReason.MessageLockLost)
+        {
+            Settlement = SettlementKind.LockLost;
+            AzureLog.LockLostBeforeSettlement(_logger, Job.MessageId, kind);
+        }
+    }
+
+    private Task OnLockLostAsync(MessageLockLostEventArgs e)
+    {
+        LockLost = true;
+        return Task.CompletedTask;
+    }
+
+    // Service Bus caps the dead-letter reason and description (4 KB each with the other properties): an SMTP reply
+    // can be long, and a too-large settlement fails instead of dead-lettering.
+    private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];
+}
+
+/// <summary>How a Service Bus job was settled.</summary>
+public enum SettlementKind
+{
+    /// <summary>Completed (removed).</summary>
+    Completed,
+
+    /// <summary>A scheduled copy was sent and the original completed.</summary>
+    Rescheduled,
+
+    /// <summary>Moved to the dead-letter sub-queue.</summary>
+    DeadLettered,
+
+    /// <summary>The lock was lost: not settled; Service Bus redelivers the job.</summary>
+    LockLost,
+}

@@ -1,0 +1,32 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MailGateway.AzureAdapters.ServiceBus;
+
+/// <summary>The Service Bus delivery queue (section <c>MailGateway:ServiceBus</c>).</summary>
+public sealed class ServiceBusQueueOptions : IValidatableObject
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "MailGateway:ServiceBus";
+
+    /// <summary>The namespace host name, e.g. <c>contoso-mail.servicebus.windows.net</c> (identity-based connection, used in Azure).</summary>
+    public string? FullyQualifiedNamespace { get; set; }
+
+    /// <summary>A connection string (development only; takes precedence over <see cref="FullyQualifiedNamespace"/>).</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>The queue of delivery jobs. It should have duplicate detection enabled.</summary>
+    [Required]
+    [RegularExpression("^[A-Za-z0-9][A-Za-z0-9._/-]{0,259}$", ErrorMessage = "MailGateway:ServiceBus:QueueName is not a valid queue name.")]
+    public string QueueName { get; set; } = "outbound";
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString) && string.IsNullOrWhiteSpace(FullyQualifiedNamespace))
+        {
+            yield return new ValidationResult(
+                "Set MailGateway:ServiceBus:FullyQualifiedNamespace (managed identity) or MailGateway:ServiceBus:ConnectionString (development).",
+                [nameof(FullyQualifiedNamespace), nameof(ConnectionString)]);
+        }
+    }
+}

@@ -1,0 +1,287 @@
+using MailGateway.Core.Delivery;
+using MailGateway.Core.Messages;
+using MailGateway.Core.Status;
+using MailGateway.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MimeKit;
+
+namespace MailGateway.Core.Queue;
+
+/// <summary>
+/// Delivers one leased job and settles it: the one delivery worker of every host (the SQLite pump of the standalone
+/// host, the Service Bus processor in Azure).
+/// </summary>
+/// <remarks>
+/// Ledger rules: the status record is moved to <c>sending</c> before the relay is contacted, and <c>delivered</c>
+/// is written before the job is completed, so a redelivered job whose message is already delivered completes without
+/// sending. The one ambiguous window is between the relay's 250 to the final dot and the write of <c>delivered</c>:
+/// a crash there makes the next lease (which finds the record still <c>sending</c>) send the message again, with the
+/// same Message-ID.
+/// </remarks>
+public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
+{
+    private readonly IMessageContentStore _content;
+    private readonly IMessageStatusStore _status;
+    private readonly IDeliveryEngine _engine;
+    private readonly IOptionsMonitor<DeliveryRetryOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<DeliveryJobHandler> _logger;
+
+    /// <summary>Creates the handler.</summary>
+    public DeliveryJobHandler(
+        IMessageContentStore content,
+        IMessageStatusStore status,
+        IDeliveryEngine engine,
+        IOptionsMonitor<DeliveryRetryOptions> options,
+        TimeProvider time,
+        ILogger<DeliveryJobHandler> logger)
+    {
+        _content = content;
+        _status = status;
+        _engine = engine;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public async Task HandleAsync(IDeliveryJobContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var job = context.Job;
+        var options = _options.CurrentValue;
+
+        if (job.Version != DeliveryJob.CurrentVersion)
+        {
+            LogMalformed(job.MessageId, $"unsupported job version {job.Version}");
+            await context.DeadLetterAsync(DeadLetterReasons.MalformedJob, $"Unsupported job version {job.Version}.", cancellationToken);
+            return;
+        }
+
+        var before = await _status.TryBeginSendingAsync(job.MessageId, cancellationToken);
+        if (before is null)
+        {
+            LogMalformed(job.MessageId, "no status record");
+            await context.DeadLetterAsync(DeadLetterReasons.MalformedJob, "No status record for this message.", cancellationToken);
+            return;
+        }
+
+        if (IsFinal(before.State))
+        {
+            // The ledger: a redelivered job whose message already reached a final state never sends again.
+            LogAlreadyFinal(job.MessageId, before.State);
+            await context.CompleteAsync(cancellationToken);
+            return;
+        }
+
+        if (before.State == MessageState.Sending)
+        {
+            LogResendAfterInterruptedAttempt(job.MessageId, context.DeliveryCount);
+        }
+
+        var now = _time.GetUtcNow();
+        var deadline = Deadline(job, options);
+        if (now >= deadline)
+        {
+            await ExpireAsync(context, before, "Expired before delivery: " + DeadlineText(job, options), cancellationToken);
+            return;
+        }
+
+        MimeMessage message;
+        try
+        {
+            await using var stream = await _content.OpenReadAsync(job.ContentReference, cancellationToken);
+            message = await MimeMessage.LoadAsync(stream, cancellationToken);
+        }
+        catch (MessageContentNotFoundException ex)
+        {
+            LogContentMissing(job.MessageId, ex.Message);
+            await _status.SetStateAsync(job.MessageId, MessageState.Failed, "Stored message content is missing.", cancellationToken);
+            await context.DeadLetterAsync(DeadLetterReasons.ContentMissing, ex.Message, cancellationToken);
+            return;
+        }
+
+        DeliveryOutcome outcome;
+        try
+        {
+            outcome = await _engine.DeliverAsync(new DeliveryRequest(job.MessageId, message, new Envelope(job.MailFrom, job.Recipients)), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The engine reports expected failures as values; anything else is treated as transient, never lost.
+            LogEngineThrew(ex, job.MessageId);
+            outcome = new DeliveryOutcome
+            {
+                Kind = DeliveryOutcomeKind.Deferred,
+                Reason = "Delivery engine error: " + ex.GetType().Name,
+                Recipients = [.. job.Recipients.Select(r => new RecipientResult(r, RecipientState.Deferred, null))],
+            };
+        }
+        finally
+        {
+            message.Dispose();
+        }
+
+        await SettleAsync(context, before, outcome, now, deadline, options, cancellationToken);
+    }
+
+    private async Task SettleAsync(
+        IDeliveryJobContext context,
+        MessageRecord before,
+        DeliveryOutcome outcome,
+        DateTimeOffset startedAt,
+        DateTimeOffset deadline,
+        DeliveryRetryOptions options,
+        CancellationToken cancellationToken)
+    {
+        var job = context.Job;
+        var reply = outcome.Reply?.ToString() ?? outcome.Reason;
+        var attempt = new DeliveryAttemptRecord(
+            before.Attempts.Count + 1, startedAt, outcome.Duration, outcome.Kind, outcome.Port, outcome.TlsProtocol, reply);
+        var recipients = Merge(before.Recipients, job.Recipients, outcome);
+        var pending = outcome.Recipients.Count == 0
+            ? (outcome.Kind == DeliveryOutcomeKind.Deferred ? job.Recipients : [])
+            : outcome.PendingRecipients.ToList();
+
+        LogAttempt(job.MessageId, attempt.Number, outcome.Kind, outcome.Port, reply);
+
+        var kind = outcome.Kind;
+        if (kind == DeliveryOutcomeKind.Unknown && options.ResendUnknown)
+        {
+            kind = DeliveryOutcomeKind.Deferred;
+            pending = job.Recipients.Where(r => outcome.Recipients.All(x => x.Address != r || x.State is RecipientState.Unknown or RecipientState.Deferred)).ToList();
+        }
+
+        if (kind == DeliveryOutcomeKind.Delivered && pending.Count > 0)
+        {
+            // Part of the recipients were deferred (e.g. 452 too many recipients): retry those.
+            kind = DeliveryOutcomeKind.Deferred;
+        }
+
+        switch (kind)
+        {
+            case DeliveryOutcomeKind.Delivered:
+                await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Delivered, recipients, null, reply, cancellationToken);
+                await context.CompleteAsync(cancellationToken);
+                if (options.DeleteContentAfterDelivery)
+                {
+                    await _content.DeleteAsync(job.ContentReference, cancellationToken);
+                }
+
+                break;
+
+            case DeliveryOutcomeKind.Deferred:
+                var next = _time.GetUtcNow() + options.BackoffAfter(job.Attempt, Random.Shared);
+                if (next >= deadline)
+                {
+                    var why = $"Expired after {attempt.Number} attempt(s) ({DeadlineText(job, options)}); last reply: {reply}";
+                    await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Expired, recipients, null, why, cancellationToken);
+                    await context.DeadLetterAsync(DeadLetterReasons.Expired, why, cancellationToken);
+                    LogExpired(job.MessageId);
+                    break;
+                }
+
+                await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Deferred, recipients, next, reply, cancellationToken);
+                await context.RescheduleAsync(job with { Attempt = job.Attempt + 1, Recipients = pending }, next, cancellationToken);
+                break;
+
+            case DeliveryOutcomeKind.Failed:
+                await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Failed, recipients, null, reply, cancellationToken);
+                await context.DeadLetterAsync(DeadLetterReasons.Failed, reply, cancellationToken);
+                break;
+
+            default:
+                await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Unknown, recipients, null, reply, cancellationToken);
+                await context.DeadLetterAsync(DeadLetterReasons.Unknown, reply, cancellationToken);
+                break;
+        }
+    }
+
+    private async Task ExpireAsync(IDeliveryJobContext context, MessageRecord before, string why, CancellationToken cancellationToken)
+    {
+        await _status.SetStateAsync(context.Job.MessageId, MessageState.Expired, before.LastReply is null ? why : $"{why}; last reply: {before.LastReply}", cancellationToken);
+        await context.DeadLetterAsync(DeadLetterReasons.Expired, why, cancellationToken);
+        LogExpired(context.Job.MessageId);
+    }
+
+    private static DateTimeOffset Deadline(DeliveryJob job, DeliveryRetryOptions options)
+    {
+        var maxAge = job.FirstSeen + options.MaxAge;
+        return job.ExpiresAt is { } expiresAt && expiresAt < maxAge ? expiresAt : maxAge;
+    }
+
+    private static string DeadlineText(DeliveryJob job, DeliveryRetryOptions options) =>
+        job.ExpiresAt is { } expiresAt && expiresAt < job.FirstSeen + options.MaxAge
+            ? $"expiresAt {expiresAt:O}"
+            : $"maximum age {options.MaxAge}";
+
+    private static bool IsFinal(MessageState state) =>
+        state is MessageState.Delivered or MessageState.Failed or MessageState.Expired or MessageState.Unknown;
+
+    /// <summary>The latest result per recipient: this attempt's results over the earlier ones.</summary>
+    private static List<RecipientResult> Merge(IReadOnlyList<RecipientResult> earlier, IReadOnlyList<string> attempted, DeliveryOutcome outcome)
+    {
+        var byAddress = new Dictionary<string, RecipientResult>(StringComparer.OrdinalIgnoreCase);
+        var order = new List<string>();
+        void Put(RecipientResult result)
+        {
+            if (!byAddress.ContainsKey(result.Address))
+            {
+                order.Add(result.Address);
+            }
+
+            byAddress[result.Address] = result;
+        }
+
+        foreach (var result in earlier)
+        {
+            Put(result);
+        }
+
+        if (outcome.Recipients.Count > 0)
+        {
+            foreach (var result in outcome.Recipients)
+            {
+                Put(result);
+            }
+        }
+        else
+        {
+            var state = outcome.Kind switch
+            {
+                DeliveryOutcomeKind.Delivered => RecipientState.Delivered,
+                DeliveryOutcomeKind.Failed => RecipientState.Failed,
+                DeliveryOutcomeKind.Unknown => RecipientState.Unknown,
+                _ => RecipientState.Deferred,
+            };
+            foreach (var address in attempted)
+            {
+                Put(new RecipientResult(address, state, outcome.Reply));
+            }
+        }
+
+        return [.. order.Select(a => byAddress[a])];
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} attempt {Attempt}: {Outcome} (port {Port}): {Reply}")]
+    private partial void LogAttempt(string messageId, int attempt, DeliveryOutcomeKind outcome, int? port, string reply);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} is already {State}; completing the job without sending")]
+    private partial void LogAlreadyFinal(string messageId, MessageState state);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} was being sent when its previous lease ended (delivery {DeliveryCount}); sending again with the same Message-ID")]
+    private partial void LogResendAfterInterruptedAttempt(string messageId, int deliveryCount);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} expired")]
+    private partial void LogExpired(string messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job for message {MessageId} is malformed: {Problem}")]
+    private partial void LogMalformed(string messageId, string problem);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Content of message {MessageId} is missing: {Problem}")]
+    private partial void LogContentMissing(string messageId, string problem);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The delivery engine threw for message {MessageId}; deferring")]
+    private partial void LogEngineThrew(Exception exception, string messageId);
+}

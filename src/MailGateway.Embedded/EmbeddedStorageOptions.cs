@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MailGateway.Embedded;
+
+/// <summary>Where and how the standalone host keeps its data (configuration section <c>MailGateway:Storage</c>).</summary>
+public sealed class EmbeddedStorageOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "MailGateway:Storage";
+
+    /// <summary>The data folder (database, message files, capture, dev API key). Relative paths start at the working directory. Default <c>data</c>.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>How long an idempotency key is remembered. At least 24 hours; default 24 hours.</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "365.00:00:00")]
+    public TimeSpan IdempotencyKeyRetention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>A job handed out this many times without being settled (crashes while handling it) is dead-lettered. Default 10.</summary>
+    [Range(1, 1000)]
+    public int MaxDeliveryCount { get; set; } = 10;
+
+    /// <summary>The SQLite database file (queue and status), under <see cref="DataDirectory"/>.</summary>
+    public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "gateway.db");
+
+    /// <summary>The folder of the composed messages waiting for delivery.</summary>
+    public string MessagesPath => Path.Combine(Path.GetFullPath(DataDirectory), "messages");
+}

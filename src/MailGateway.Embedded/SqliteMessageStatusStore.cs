@@ -1,0 +1,169 @@
+using System.Text.Json;
+using MailGateway.Core.Delivery;
+using MailGateway.Core.Status;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace MailGateway.Embedded;
+
+/// <summary>Status records and idempotency keys in the SQLite database. The record itself is stored as JSON.</summary>
+public sealed class SqliteMessageStatusStore : IMessageStatusStore
+{
+    private readonly SqliteDatabase _database;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _idempotencyRetention;
+
+    /// <summary>Creates the store.</summary>
+    public SqliteMessageStatusStore(SqliteDatabase database, IOptions<EmbeddedStorageOptions> options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _database = database;
+        _time = time;
+        _idempotencyRetention = options.Value.IdempotencyKeyRetention;
+    }
+
+    /// <inheritdoc />
+    public Task<CreateMessageResult> CreateAsync(MessageRecord record, IdempotencyClaim? idempotency, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var oldest = UnixTime.Ms(_time.GetUtcNow() - _idempotencyRetention);
+        return _database.WriteAsync((connection, transaction) =>
+        {
+            if (idempotency is not null)
+            {
+                using var find = Command(connection, transaction,
+                    "SELECT message_id, request_hash, created_at FROM idempotency_keys WHERE owner = $owner AND key = $key",
+                    ("$owner", idempotency.Owner), ("$key", idempotency.Key));
+                using var reader = find.ExecuteReader();
+                if (reader.Read())
+                {
+                    if (reader.GetInt64(2) >= oldest)
+                    {
+                        return new CreateMessageResult(false, reader.GetString(0), reader.GetString(1));
+                    }
+
+                    reader.Close();
+                    using var forget = Command(connection, transaction, "DELETE FROM idempotency_keys WHERE owner = $owner AND key = $key",
+                        ("$owner", idempotency.Owner), ("$key", idempotency.Key));
+                    forget.ExecuteNonQuery();
+                }
+            }
+
+            using (var insert = Command(connection, transaction,
+                       "INSERT INTO messages (id, owner, state, updated_at, record) VALUES ($id, $owner, $state, $updated, $record)",
+                       ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
+                       ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, Json.Options))))
+            {
+                insert.ExecuteNonQuery();
+            }
+
+            if (idempotency is not null)
+            {
+                using var claim = Command(connection, transaction,
+                    "INSERT INTO idempotency_keys (owner, key, request_hash, message_id, created_at) VALUES ($owner, $key, $hash, $id, $created)",
+                    ("$owner", idempotency.Owner), ("$key", idempotency.Key), ("$hash", idempotency.RequestHash), ("$id", record.Id),
+                    ("$created", UnixTime.Ms(idempotency.CreatedAt)));
+                claim.ExecuteNonQuery();
+            }
+
+            return new CreateMessageResult(true, record.Id, idempotency?.RequestHash ?? string.Empty);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<MessageRecord?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        using var command = Command(connection, null, "SELECT record FROM messages WHERE id = $id", ("$id", id));
+        return await command.ExecuteScalarAsync(cancellationToken) is string json ? Deserialize(json) : null;
+    }
+
+    /// <inheritdoc />
+    public Task<MessageRecord?> TryBeginSendingAsync(string id, CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, transaction) =>
+        {
+            var before = Read(connection, transaction, id);
+            if (before is null || before.State is MessageState.Delivered or MessageState.Failed or MessageState.Expired or MessageState.Unknown)
+            {
+                return before;
+            }
+
+            Write(connection, transaction, before with { State = MessageState.Sending, UpdatedAt = _time.GetUtcNow() });
+            return before;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task RecordAttemptAsync(string id, DeliveryAttemptRecord attempt, MessageState newState, IReadOnlyList<RecipientResult> recipients, DateTimeOffset? nextAttemptAt, string? lastReply, CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, transaction) =>
+        {
+            var record = Read(connection, transaction, id) ?? throw new InvalidOperationException($"No status record {id}.");
+            Write(connection, transaction, record with
+            {
+                State = newState,
+                UpdatedAt = _time.GetUtcNow(),
+                Attempts = [.. record.Attempts, attempt],
+                Recipients = recipients,
+                NextAttemptAt = nextAttemptAt,
+                LastReply = lastReply,
+            });
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task SetStateAsync(string id, MessageState state, string? lastReply, CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, transaction) =>
+        {
+            var record = Read(connection, transaction, id);
+            if (record is not null)
+            {
+                Write(connection, transaction, record with { State = state, UpdatedAt = _time.GetUtcNow(), LastReply = lastReply, NextAttemptAt = null });
+            }
+
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => _database.IsReadyAsync(cancellationToken);
+
+    /// <summary>Forgets idempotency keys older than the retention; returns how many were removed.</summary>
+    public Task<int> PurgeIdempotencyKeysAsync(CancellationToken cancellationToken)
+    {
+        var oldest = UnixTime.Ms(_time.GetUtcNow() - _idempotencyRetention);
+        return _database.WriteAsync((connection, transaction) =>
+        {
+            using var command = Command(connection, transaction, "DELETE FROM idempotency_keys WHERE created_at < $oldest", ("$oldest", oldest));
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
+    private static MessageRecord? Read(SqliteConnection connection, SqliteTransaction transaction, string id)
+    {
+        using var command = Command(connection, transaction, "SELECT record FROM messages WHERE id = $id", ("$id", id));
+        return command.ExecuteScalar() is string json ? Deserialize(json) : null;
+    }
+
+    private static void Write(SqliteConnection connection, SqliteTransaction transaction, MessageRecord record)
+    {
+        using var command = Command(connection, transaction,
+            "UPDATE messages SET state = $state, updated_at = $updated, record = $record WHERE id = $id",
+            ("$id", record.Id), ("$state", record.State.ToString()), ("$updated", UnixTime.Ms(record.UpdatedAt)),
+            ("$record", JsonSerializer.Serialize(record, Json.Options)));
+        command.ExecuteNonQuery();
+    }
+
+    private static MessageRecord Deserialize(string json) =>
+        JsonSerializer.Deserialize<MessageRecord>(json, Json.Options) ?? throw new InvalidDataException("Empty status record.");
+
+    internal static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return command;
+    }
+}

@@ -1,0 +1,19 @@
+using MailGateway.Api;
+using MailGateway.AzureAdapters;
+using Microsoft.Extensions.Hosting;
+
+namespace MailGateway.Functions;
+
+/// <summary>Composition of the Functions API host: the shared API logic on the Azure adapters.</summary>
+public static class FunctionsHostingExtensions
+{
+    /// <summary>The API (<c>MailGateway:Api</c>), the Blob and Table stores and the Service Bus queue, validated at start.</summary>
+    public static IHostApplicationBuilder AddMailGatewayFunctions(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddMailGatewayApi();
+        builder.AddAzureMessageStores();
+        builder.AddServiceBusDeliveryQueue();
+        return builder;
+    }
+}

@@ -1,0 +1,47 @@
+using MailGateway.Api;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+
+namespace MailGateway.Functions;
+
+/// <summary>
+/// The HTTP triggers: the same routes as the standalone host, each a one-line call of <see cref="MessagesApi"/>.
+/// Authorization is the API's own (API keys), so the triggers are anonymous to the Functions host; the host.json
+/// route prefix is empty so the paths are exactly <c>/api/v1/messages</c>, <c>/healthz</c>, <c>/readyz</c>.
+/// The <see cref="IResult"/> is executed by the ASP.NET Core integration against the request's <see cref="HttpContext"/>.
+/// </summary>
+public sealed class MessagesFunctions(MessagesApi api)
+{
+    /// <summary><c>POST /api/v1/messages</c>.</summary>
+    [Function("SendMessage")]
+    public Task<IResult> SendAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/messages")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return api.SendAsync(request.HttpContext);
+    }
+
+    /// <summary><c>GET /api/v1/messages/{id}</c>.</summary>
+    [Function("GetMessage")]
+    public Task<IResult> GetAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/messages/{id}")] HttpRequest request,
+        string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return api.GetAsync(request.HttpContext, id);
+    }
+
+    /// <summary><c>GET /healthz</c>.</summary>
+    [Function("Health")]
+    public static IResult Health(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "healthz")] HttpRequest request) => MessagesApi.Health();
+
+    /// <summary><c>GET /readyz</c>.</summary>
+    [Function("Ready")]
+    public Task<IResult> ReadyAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "readyz")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return api.ReadyAsync(request.HttpContext);
+    }
+}

@@ -1,0 +1,81 @@
+using Azure.Data.Tables;
+using Azure.Messaging.ServiceBus;
+using Azure.Storage.Blobs;
+using MailGateway.AzureAdapters.ServiceBus;
+using MailGateway.AzureAdapters.Status;
+using MailGateway.AzureAdapters.Storage;
+using MailGateway.Core.Queue;
+using MailGateway.Core.Status;
+using MailGateway.Core.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace MailGateway.AzureAdapters.Tests;
+
+public sealed class RegistrationTests
+{
+    private static IHost Build(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddAzureMessageStores();
+        builder.AddServiceBusDeliveryProcessor();
+        builder.Services.AddSingleton<IDeliveryJobHandler>(new DelegateHandler((context, ct) => context.CompleteAsync(ct)));
+        return builder.Build();
+    }
+
+    [Fact]
+    public void In_Azure_clients_use_the_configured_service_uris_and_namespace_with_a_token_credential()
+    {
+        // Identity-based: no key anywhere; nothing is contacted until a client is used.
+        using var host = Build(new()
+        {
+            ["MailGateway:AzureStorage:BlobServiceUri"] = "https://contosomail.blob.core.windows.net",
+            ["MailGateway:AzureStorage:TableServiceUri"] = "https://contosomail.table.core.windows.net",
+            ["MailGateway:ServiceBus:FullyQualifiedNamespace"] = "contoso-mail.servicebus.windows.net",
+            ["MailGateway:ServiceBus:QueueName"] = "deliveries",
+        });
+
+        var blobs = host.Services.GetRequiredService<BlobServiceClient>();
+        var tables = host.Services.GetRequiredService<TableServiceClient>();
+        var bus = host.Services.GetRequiredService<ServiceBusClient>();
+
+        Assert.Equal(new Uri("https://contosomail.blob.core.windows.net"), blobs.Uri);
+        Assert.False(blobs.CanGenerateAccountSasUri); // no shared key: a token credential
+        Assert.Equal("contosomail", tables.AccountName);
+        Assert.Equal("contoso-mail.servicebus.windows.net", bus.FullyQualifiedNamespace);
+        Assert.IsType<BlobMessageContentStore>(host.Services.GetRequiredService<IMessageContentStore>());
+        Assert.IsType<TableMessageStatusStore>(host.Services.GetRequiredService<IMessageStatusStore>());
+        Assert.IsType<ServiceBusDeliveryQueue>(host.Services.GetRequiredService<IDeliveryQueue>());
+        Assert.NotNull(host.Services.GetRequiredService<ServiceBusJobDispatcher>());
+    }
+
+    [Fact]
+    public async Task In_development_connection_strings_win()
+    {
+        var azurite = await MailGateway.Testing.AzuriteServer.GetAsync();
+        using var host = Build(new()
+        {
+            ["MailGateway:AzureStorage:ConnectionString"] = azurite.ConnectionString,
+            ["MailGateway:AzureStorage:BlobServiceUri"] = "https://ignored.blob.core.windows.net",
+            ["MailGateway:ServiceBus:ConnectionString"] = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=dGVzdA==",
+        });
+
+        Assert.Equal(azurite.BlobEndpoint.ToString().TrimEnd('/'), host.Services.GetRequiredService<BlobServiceClient>().Uri.ToString().TrimEnd('/'));
+        Assert.True(host.Services.GetRequiredService<BlobServiceClient>().CanGenerateAccountSasUri);
+        Assert.Equal("127.0.0.1", host.Services.GetRequiredService<ServiceBusClient>().FullyQualifiedNamespace);
+    }
+
+    [Fact]
+    public void The_processor_settles_manually_and_renews_locks_past_the_worst_delivery()
+    {
+        var options = ServiceBusDeliveryJobProcessor.CreateProcessorOptions(new ServiceBusWorkerOptions { MaxConcurrentCalls = 3 });
+
+        Assert.False(options.AutoCompleteMessages);
+        Assert.Equal(ServiceBusReceiveMode.PeekLock, options.ReceiveMode);
+        Assert.Equal(3, options.MaxConcurrentCalls);
+        Assert.True(options.MaxAutoLockRenewalDuration >= TimeSpan.FromMinutes(15));
+        Assert.Equal(0, options.PrefetchCount);
+    }
+}

@@ -1,0 +1,69 @@
+using MailGateway.AzureAdapters.ServiceBus;
+
+namespace MailGateway.AzureAdapters.Tests;
+
+public sealed class ServiceBusDeliveryQueueTests
+{
+    [Fact]
+    public async Task First_enqueue_uses_the_gateway_id_as_MessageId_for_duplicate_detection()
+    {
+        var sender = new RecordingSender();
+        var queue = new ServiceBusDeliveryQueue(sender);
+
+        await queue.EnqueueAsync(Jobs.Job(), null, CancellationToken.None);
+
+        var (message, tx) = Assert.Single(sender.Sent);
+        Assert.Null(tx);
+        Assert.Equal("01JABCDEF", message.MessageId);
+        Assert.Equal("01JABCDEF", message.CorrelationId);
+        Assert.Equal(DeliveryJobSerializer.ContentType, message.ContentType);
+        Assert.Equal(default, message.ScheduledEnqueueTime);
+        Assert.Equal("01JABCDEF", message.ApplicationProperties[DeliveryJobMessages.GatewayIdProperty]);
+        Assert.Equal(1, message.ApplicationProperties[DeliveryJobMessages.AttemptProperty]);
+        Assert.Equal(Jobs.Job().Recipients, DeliveryJobSerializer.Deserialize(message.Body).Recipients);
+    }
+
+    [Fact]
+    public async Task A_retried_enqueue_sends_the_same_MessageId_again()
+    {
+        var sender = new RecordingSender();
+        var queue = new ServiceBusDeliveryQueue(sender);
+
+        await queue.EnqueueAsync(Jobs.Job(), null, CancellationToken.None);
+        await queue.EnqueueAsync(Jobs.Job(), null, CancellationToken.None);
+
+        Assert.Equal(["01JABCDEF", "01JABCDEF"], sender.Sent.Select(s => s.Message.MessageId));
+    }
+
+    [Fact]
+    public async Task A_send_at_time_becomes_the_scheduled_enqueue_time()
+    {
+        var sender = new RecordingSender();
+        var at = Jobs.FirstSeen.AddHours(3);
+
+        await new ServiceBusDeliveryQueue(sender).EnqueueAsync(Jobs.Job(), at, CancellationToken.None);
+
+        Assert.Equal(at, Assert.Single(sender.Sent).Message.ScheduledEnqueueTime);
+    }
+
+    [Fact]
+    public async Task Later_attempts_get_their_own_deterministic_MessageId()
+    {
+        var sender = new RecordingSender();
+
+        await new ServiceBusDeliveryQueue(sender).EnqueueAsync(Jobs.Job(attempt: 4), Jobs.FirstSeen, CancellationToken.None);
+
+        var message = Assert.Single(sender.Sent).Message;
+        Assert.Equal("01JABCDEF#4", message.MessageId);
+        Assert.Equal("01JABCDEF", message.CorrelationId);
+    }
+
+    [Fact]
+    public async Task Readiness_is_the_senders()
+    {
+        var sender = new RecordingSender { Ready = false };
+        Assert.False(await new ServiceBusDeliveryQueue(sender).IsReadyAsync(CancellationToken.None));
+        sender.Ready = true;
+        Assert.True(await new ServiceBusDeliveryQueue(sender).IsReadyAsync(CancellationToken.None));
+    }
+}

@@ -1,0 +1,122 @@
+using System.Transactions;
+using Azure.Messaging.ServiceBus;
+using MailGateway.AzureAdapters.ServiceBus;
+using MailGateway.Core.Queue;
+
+namespace MailGateway.AzureAdapters.Tests;
+
+/// <summary>What a fake saw, with the ambient transaction it ran in.</summary>
+internal sealed record Settled(string Action, string? Reason, string? Description, string? TransactionId);
+
+/// <summary>Records every message sent or scheduled, and how each enclosing transaction ended.</summary>
+internal sealed class RecordingSender : IServiceBusJobSender
+{
+    public List<(ServiceBusMessage Message, string? TransactionId)> Sent { get; } = [];
+
+    public List<TransactionStatus> TransactionOutcomes { get; } = [];
+
+    public Exception? FailWith { get; set; }
+
+    public bool Ready { get; set; } = true;
+
+    public Task SendAsync(ServiceBusMessage message, CancellationToken cancellationToken)
+    {
+        if (FailWith is not null)
+        {
+            throw FailWith;
+        }
+
+        var tx = Transaction.Current;
+        if (tx is not null)
+        {
+            tx.TransactionCompleted += (_, e) => TransactionOutcomes.Add(e.Transaction!.TransactionInformation.Status);
+        }
+
+        Sent.Add((message, tx?.TransactionInformation.LocalIdentifier));
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => Task.FromResult(Ready);
+}
+
+/// <summary>The SDK's own seam: a <see cref="ProcessMessageEventArgs"/> built with its public constructor, settlement overridden.</summary>
+internal sealed class RecordingArgs(ServiceBusReceivedMessage message) : ProcessMessageEventArgs(message, new NoReceiver(), CancellationToken.None)
+{
+    public List<Settled> Settlements { get; } = [];
+
+    public Exception? FailWith { get; set; }
+
+    public override Task CompleteMessageAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken = default) =>
+        Record(new Settled("complete", null, null, Transaction.Current?.TransactionInformation.LocalIdentifier));
+
+    public override Task DeadLetterMessageAsync(ServiceBusReceivedMessage message, string deadLetterReason, string? deadLetterErrorDescription = null, CancellationToken cancellationToken = default) =>
+        Record(new Settled("dead-letter", deadLetterReason, deadLetterErrorDescription, Transaction.Current?.TransactionInformation.LocalIdentifier));
+
+    public override Task DeadLetterMessageAsync(ServiceBusReceivedMessage message, IDictionary<string, object>? propertiesToModify = null, CancellationToken cancellationToken = default) =>
+        Record(new Settled("dead-letter-properties", null, null, null));
+
+    public override Task AbandonMessageAsync(ServiceBusReceivedMessage message, IDictionary<string, object>? propertiesToModify = null, CancellationToken cancellationToken = default) =>
+        Record(new Settled("abandon", null, null, null));
+
+    public override Task DeferMessageAsync(ServiceBusReceivedMessage message, IDictionary<string, object>? propertiesToModify = null, CancellationToken cancellationToken = default) =>
+        Record(new Settled("defer", null, null, null));
+
+    /// <summary>What the processor does when automatic lock renewal fails.</summary>
+    public Task RaiseLockLostAsync() =>
+        OnMessageLockLostAsync(new MessageLockLostEventArgs(Message, new ServiceBusException("lock lost", ServiceBusFailureReason.MessageLockLost)));
+
+    private Task Record(Settled settled)
+    {
+        if (FailWith is not null)
+        {
+            throw FailWith;
+        }
+
+        Settlements.Add(settled);
+        return Task.CompletedTask;
+    }
+
+    private sealed class NoReceiver : ServiceBusReceiver;
+}
+
+/// <summary>A handler that does what the test says with the context.</summary>
+internal sealed class DelegateHandler(Func<IDeliveryJobContext, CancellationToken, Task> handle) : IDeliveryJobHandler
+{
+    public int Calls { get; private set; }
+
+    public Task HandleAsync(IDeliveryJobContext context, CancellationToken cancellationToken)
+    {
+        Calls++;
+        return handle(context, cancellationToken);
+    }
+}
+
+internal static class Jobs
+{
+    public static readonly DateTimeOffset FirstSeen = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
+
+    public static DeliveryJob Job(string id = "01JABCDEF", int attempt = 1) => new()
+    {
+        MessageId = id,
+        ContentReference = "2026/11/28/0123456789abcdef0123456789abcdef.eml",
+        MailFrom = "app@example.com",
+        Recipients = ["b@example.net", "c@example.org"],
+        Attempt = attempt,
+        FirstSeen = FirstSeen,
+        ExpiresAt = FirstSeen.AddDays(2),
+    };
+
+    /// <summary>A received message as Service Bus would hand it out (SDK model factory).</summary>
+    public static ServiceBusReceivedMessage Received(BinaryData body, string messageId = "01JABCDEF", int deliveryCount = 1) =>
+        ServiceBusModelFactory.ServiceBusReceivedMessage(
+            body: body,
+            messageId: messageId,
+            contentType: DeliveryJobSerializer.ContentType,
+            deliveryCount: deliveryCount,
+            lockTokenGuid: Guid.NewGuid(),
+            sequenceNumber: 42,
+            enqueuedTime: FirstSeen);
+
+    public static ServiceBusReceivedMessage Received(DeliveryJob job, int deliveryCount = 1) =>
+        Received(DeliveryJobSerializer.Serialize(job), DeliveryJobMessages.ServiceBusMessageId(job), deliveryCount);
+}

@@ -1,0 +1,139 @@
+using MailGateway.AzureAdapters.ServiceBus;
+using MailGateway.AzureAdapters.Tests;
+using MailGateway.Core.Delivery;
+using MailGateway.Core.Messages;
+using MailGateway.Core.Queue;
+using MailGateway.Core.Status;
+using MailGateway.Core.Storage;
+using MailGateway.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using SmtpServer.Protocol;
+
+namespace MailGateway.Delivery.Tests;
+
+/// <summary>
+/// The worker host as deployed, with only Service Bus replaced: a received job goes through the dispatcher, the real
+/// DeliveryJobHandler and SMTP engine to a real relay, with Blob and Table storage on Azurite.
+/// </summary>
+public sealed class DeliveryWorkerEndToEndTests
+{
+    private static async Task<(DeliveryJob Job, RecordingArgs Args)> AcceptAsync(DeliveryHostHarness host, MessageState state = MessageState.Queued)
+    {
+        var composer = new MessageComposer(Microsoft.Extensions.Options.Options.Create(new MessageLimitsOptions()), TimeProvider.System);
+        var id = Guid.CreateVersion7().ToString("N");
+        var composed = composer.Compose(new OutboundMessage
+        {
+            From = new EmailAddress("app@example.com"),
+            To = [new EmailAddress("b@example.net")],
+            Subject = "Azure worker",
+            Text = "Hello.\r\n",
+        }, id);
+        var now = DateTimeOffset.UtcNow;
+        var reference = await host.Services.GetRequiredService<IMessageContentStore>().SaveAsync(id, composed.Bytes, CancellationToken.None);
+        await host.Services.GetRequiredService<IMessageStatusStore>().CreateAsync(
+            new MessageRecord { Id = id, Owner = "key-1", State = state, CreatedAt = now, UpdatedAt = now }, null, CancellationToken.None);
+        var job = new DeliveryJob
+        {
+            MessageId = id,
+            ContentReference = reference,
+            MailFrom = composed.Envelope.MailFrom,
+            Recipients = composed.Envelope.Recipients,
+            FirstSeen = now,
+        };
+        return (job, new RecordingArgs(Jobs.Received(job)));
+    }
+
+    [Fact]
+    public async Task Delivered_job_reaches_the_relay_is_recorded_and_completed()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        await using var host = await DeliveryHostHarness.StartAsync(await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls)));
+        var (job, args) = await AcceptAsync(host);
+
+        await host.Processor.DeliverAsync(args);
+
+        Assert.Equal([new Settled("complete", null, null, null)], args.Settlements);
+        Assert.Empty(host.Sender.Sent);
+        var relayed = Assert.Single(relay.Messages);
+        Assert.Equal(["b@example.net"], relayed.Recipients);
+        var record = await host.Services.GetRequiredService<IMessageStatusStore>().GetAsync(job.MessageId, CancellationToken.None);
+        Assert.Equal(MessageState.Delivered, record!.State);
+        var attempt = Assert.Single(record.Attempts);
+        Assert.Equal(DeliveryOutcomeKind.Delivered, attempt.Outcome);
+        Assert.Equal(relay.Port(RelayEndpointKind.StartTls), attempt.Port);
+        Assert.NotNull(attempt.TlsProtocol);
+    }
+
+    [Fact]
+    public async Task Deferred_job_is_rescheduled_as_a_scheduled_copy_and_the_original_completed_in_one_transaction()
+    {
+        await using var relay = await TestRelay.StartAsync(new TestRelayOptions
+        {
+            DataReply = new SmtpResponse(SmtpReplyCode.MailboxUnavailable - 100, "4.3.0 Try again later"),
+        });
+        await using var host = await DeliveryHostHarness.StartAsync(await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls)));
+        var (job, args) = await AcceptAsync(host);
+
+        await host.Processor.DeliverAsync(args);
+
+        var (copy, transaction) = Assert.Single(host.Sender.Sent);
+        Assert.Equal(job.MessageId + "#2", copy.MessageId);
+        var next = DeliveryJobSerializer.Deserialize(copy.Body);
+        Assert.Equal(2, next.Attempt);
+        Assert.Equal(job.FirstSeen, next.FirstSeen);
+        Assert.True(copy.ScheduledEnqueueTime > job.FirstSeen);
+        var complete = Assert.Single(args.Settlements);
+        Assert.Equal("complete", complete.Action);
+        Assert.Equal(transaction, complete.TransactionId);
+        var record = await host.Services.GetRequiredService<IMessageStatusStore>().GetAsync(job.MessageId, CancellationToken.None);
+        Assert.Equal(MessageState.Deferred, record!.State);
+        Assert.Equal(copy.ScheduledEnqueueTime, record.NextAttemptAt);
+    }
+
+    [Fact]
+    public async Task Failed_job_is_dead_lettered_with_the_relays_reply()
+    {
+        await using var relay = await TestRelay.StartAsync(new TestRelayOptions
+        {
+            DataReply = new SmtpResponse(SmtpReplyCode.TransactionFailed, "5.7.0 Content rejected"),
+        });
+        await using var host = await DeliveryHostHarness.StartAsync(await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls)));
+        var (job, args) = await AcceptAsync(host);
+
+        await host.Processor.DeliverAsync(args);
+
+        var settled = Assert.Single(args.Settlements);
+        Assert.Equal("dead-letter", settled.Action);
+        Assert.Equal(DeadLetterReasons.Failed, settled.Reason);
+        Assert.Contains("5.7.0 Content rejected", settled.Description, StringComparison.Ordinal);
+        Assert.Empty(host.Sender.Sent);
+        var record = await host.Services.GetRequiredService<IMessageStatusStore>().GetAsync(job.MessageId, CancellationToken.None);
+        Assert.Equal(MessageState.Failed, record!.State);
+    }
+
+    [Fact]
+    public async Task A_redelivered_job_of_a_delivered_message_completes_without_sending()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        await using var host = await DeliveryHostHarness.StartAsync(await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls)));
+        var (_, args) = await AcceptAsync(host, MessageState.Delivered);
+
+        await host.Processor.DeliverAsync(args);
+
+        Assert.Equal([new Settled("complete", null, null, null)], args.Settlements);
+        Assert.Empty(relay.Messages);
+    }
+
+    [Fact]
+    public async Task A_malformed_message_is_dead_lettered_by_the_host()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        await using var host = await DeliveryHostHarness.StartAsync(await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls)));
+        var args = new RecordingArgs(Jobs.Received(BinaryData.FromString("{\"hello\":1}"), "foreign-1"));
+
+        await host.Processor.DeliverAsync(args);
+
+        Assert.Equal(ServiceBusJobDispatcher.MalformedJobReason, Assert.Single(args.Settlements).Reason);
+        Assert.Empty(relay.Messages);
+    }
+}

@@ -1,0 +1,270 @@
+using MailGateway.Core.Delivery;
+using MailGateway.Core.Queue;
+using MailGateway.Core.Status;
+
+namespace MailGateway.Embedded.Tests;
+
+public sealed class DeliveryJobHandlerTests : IDisposable
+{
+    private readonly EmbeddedFixture _f = new();
+
+    public void Dispose() => _f.Dispose();
+
+    private Task<MessageRecord?> Record(string id) => _f.Status.GetAsync(id, CancellationToken.None);
+
+    [Fact]
+    public async Task Delivered_records_port_tls_and_reply_completes_the_job_and_deletes_the_content()
+    {
+        var job = await _f.AcceptAsync("m1");
+
+        await _f.HandleNextAsync();
+
+        var record = (await Record("m1"))!;
+        Assert.Equal(MessageState.Delivered, record.State);
+        var attempt = Assert.Single(record.Attempts);
+        Assert.Equal((1, DeliveryOutcomeKind.Delivered, 587, "Tls13", "250 2.0.0 OK queued"), (attempt.Number, attempt.Outcome, attempt.Port!.Value, attempt.TlsProtocol!, attempt.Reply!));
+        Assert.Equal(RecipientState.Delivered, Assert.Single(record.Recipients).State);
+        Assert.Equal((0, 0), await _f.Queue.CountAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<Core.Storage.MessageContentNotFoundException>(() => _f.Content.OpenReadAsync(job.ContentReference, CancellationToken.None));
+        Assert.Equal("<m1@example.com>", "<" + Assert.Single(_f.Engine.Requests).Message.MessageId + ">");
+    }
+
+    [Fact]
+    public async Task Delivered_is_written_before_the_job_is_completed()
+    {
+        await _f.AcceptAsync("m1");
+        var leased = Assert.Single(await _f.Queue.LeaseAsync(1, TimeSpan.FromMinutes(1), CancellationToken.None));
+        var probe = new ProbeContext(leased, () => Record("m1"));
+
+        await _f.Handler.HandleAsync(probe, CancellationToken.None);
+
+        Assert.Equal(MessageState.Delivered, probe.StateWhenSettled);
+        Assert.Equal("Complete", probe.Settlement);
+    }
+
+    [Fact]
+    public async Task A_job_whose_message_is_already_delivered_completes_without_sending()
+    {
+        await _f.AcceptAsync("m1");
+        await _f.Status.SetStateAsync("m1", MessageState.Delivered, "250 ok", CancellationToken.None);
+
+        await _f.HandleNextAsync();
+
+        Assert.Empty(_f.Engine.Requests);
+        Assert.Equal((0, 0), await _f.Queue.CountAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Deferred_attempts_follow_the_backoff_schedule_then_every_4_hours()
+    {
+        await _f.AcceptAsync("m1");
+        _f.Engine.Default = (r, _) => Task.FromResult(ScriptedEngine.Deferred(r));
+        var expected = new[] { 1, 5, 15, 30, 60, 120, 240, 240, 240 }.Select(m => TimeSpan.FromMinutes(m));
+
+        var delays = new List<TimeSpan>();
+        foreach (var _ in expected)
+        {
+            await _f.HandleNextAsync();
+            var record = (await Record("m1"))!;
+            Assert.Equal(MessageState.Deferred, record.State);
+            var delay = record.NextAttemptAt!.Value - _f.Time.GetUtcNow();
+            delays.Add(delay);
+            _f.Time.Advance(delay);
+        }
+
+        Assert.Equal(expected, delays);
+        Assert.All(_f.Engine.Requests, r => Assert.Equal("m1@example.com", r.Message.MessageId));
+        Assert.Equal(expected.Count(), (await Record("m1"))!.Attempts.Count);
+    }
+
+    [Fact]
+    public void Jitter_stays_within_the_configured_fraction()
+    {
+        var options = new DeliveryRetryOptions { JitterFraction = 0.2 };
+        var random = new Random(7);
+
+        var delays = Enumerable.Range(0, 500).Select(_ => options.BackoffAfter(3, random)).ToList();
+
+        Assert.All(delays, d => Assert.InRange(d, TimeSpan.FromMinutes(12), TimeSpan.FromMinutes(18)));
+        Assert.True(delays.Distinct().Count() > 100);
+    }
+
+    [Fact]
+    public async Task Deferred_past_the_maximum_age_expires_and_is_dead_lettered()
+    {
+        _f.Retry.MaxAge = TimeSpan.FromMinutes(10);
+        await _f.AcceptAsync("m1");
+        _f.Engine.Default = (r, _) => Task.FromResult(ScriptedEngine.Deferred(r));
+
+        await _f.HandleNextAsync(); // next at +1 m
+        _f.Time.Advance(TimeSpan.FromMinutes(1));
+        await _f.HandleNextAsync(); // +5 m would be at 6 m: still inside
+        _f.Time.Advance(TimeSpan.FromMinutes(5));
+        await _f.HandleNextAsync(); // +15 m is past 10 m: expired
+
+        var record = (await Record("m1"))!;
+        Assert.Equal(MessageState.Expired, record.State);
+        Assert.Equal(3, record.Attempts.Count);
+        Assert.Contains("451 4.3.0 try later", record.LastReply, StringComparison.Ordinal);
+        var dead = Assert.Single(await _f.Queue.GetDeadLettersAsync(CancellationToken.None));
+        Assert.Equal(DeadLetterReasons.Expired, dead.Reason);
+    }
+
+    [Fact]
+    public async Task An_earlier_expiresAt_wins_over_the_maximum_age()
+    {
+        await _f.AcceptAsync("m1", expiresAt: _f.Time.GetUtcNow().AddMinutes(3));
+        _f.Engine.Default = (r, _) => Task.FromResult(ScriptedEngine.Deferred(r));
+
+        await _f.HandleNextAsync();
+        _f.Time.Advance(TimeSpan.FromMinutes(1));
+        await _f.HandleNextAsync();
+
+        Assert.Equal(MessageState.Expired, (await Record("m1"))!.State);
+        Assert.Equal(2, _f.Engine.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_job_found_after_its_deadline_expires_without_sending()
+    {
+        await _f.AcceptAsync("m1", expiresAt: _f.Time.GetUtcNow().AddMinutes(3));
+        _f.Time.Advance(TimeSpan.FromMinutes(4));
+
+        await _f.HandleNextAsync();
+
+        Assert.Empty(_f.Engine.Requests);
+        Assert.Equal(MessageState.Expired, (await Record("m1"))!.State);
+        Assert.Equal(DeadLetterReasons.Expired, Assert.Single(await _f.Queue.GetDeadLettersAsync(CancellationToken.None)).Reason);
+    }
+
+    [Fact]
+    public async Task Failed_is_dead_lettered_with_the_reply()
+    {
+        await _f.AcceptAsync("m1");
+        _f.Engine.Then(ScriptedEngine.Failed);
+
+        await _f.HandleNextAsync();
+
+        Assert.Equal(MessageState.Failed, (await Record("m1"))!.State);
+        var dead = Assert.Single(await _f.Queue.GetDeadLettersAsync(CancellationToken.None));
+        Assert.Equal((DeadLetterReasons.Failed, "550 5.1.1 no such user"), (dead.Reason, dead.Description));
+    }
+
+    [Fact]
+    public async Task Unknown_is_recorded_and_not_resent_by_default()
+    {
+        await _f.AcceptAsync("m1");
+        _f.Engine.Then(ScriptedEngine.Unknown);
+
+        await _f.HandleNextAsync();
+
+        Assert.Equal(MessageState.Unknown, (await Record("m1"))!.State);
+        Assert.Equal(DeadLetterReasons.Unknown, Assert.Single(await _f.Queue.GetDeadLettersAsync(CancellationToken.None)).Reason);
+        Assert.Equal((0, 1), await _f.Queue.CountAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Unknown_is_resent_when_configured()
+    {
+        _f.Retry.ResendUnknown = true;
+        await _f.AcceptAsync("m1");
+        _f.Engine.Then(ScriptedEngine.Unknown);
+
+        await _f.HandleNextAsync();
+        _f.Time.Advance(TimeSpan.FromMinutes(1));
+        await _f.HandleNextAsync();
+
+        Assert.Equal(MessageState.Delivered, (await Record("m1"))!.State);
+        Assert.Equal(2, _f.Engine.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Only_deferred_recipients_are_retried()
+    {
+        await _f.AcceptAsync("m1", recipients: ["a@example.net", "b@example.net", "c@example.net"]);
+        _f.Engine.Then(r => new DeliveryOutcome
+        {
+            Kind = DeliveryOutcomeKind.Deferred,
+            Reason = "452 too many recipients",
+            Recipients =
+            [
+                new RecipientResult("a@example.net", RecipientState.Delivered, new SmtpReply(250, null, "ok")),
+                new RecipientResult("b@example.net", RecipientState.Failed, new SmtpReply(550, null, "no")),
+                new RecipientResult("c@example.net", RecipientState.Deferred, new SmtpReply(452, null, "later")),
+            ],
+        });
+
+        await _f.HandleNextAsync();
+        _f.Time.Advance(TimeSpan.FromMinutes(1));
+        await _f.HandleNextAsync();
+
+        Assert.Equal(["c@example.net"], _f.Engine.Requests[1].Envelope.Recipients);
+        var record = (await Record("m1"))!;
+        Assert.Equal(MessageState.Delivered, record.State);
+        Assert.Equal(
+            [("a@example.net", RecipientState.Delivered), ("b@example.net", RecipientState.Failed), ("c@example.net", RecipientState.Delivered)],
+            record.Recipients.Select(r => (r.Address, r.State)));
+    }
+
+    [Fact]
+    public async Task Missing_content_fails_and_is_dead_lettered()
+    {
+        var job = await _f.AcceptAsync("m1");
+        await _f.Content.DeleteAsync(job.ContentReference, CancellationToken.None);
+
+        await _f.HandleNextAsync();
+
+        Assert.Empty(_f.Engine.Requests);
+        Assert.Equal(MessageState.Failed, (await Record("m1"))!.State);
+        Assert.Equal(DeadLetterReasons.ContentMissing, Assert.Single(await _f.Queue.GetDeadLettersAsync(CancellationToken.None)).Reason);
+    }
+
+    [Fact]
+    public async Task An_engine_exception_defers_instead_of_losing_the_job()
+    {
+        await _f.AcceptAsync("m1");
+        _f.Engine.Then(_ => throw new InvalidOperationException("boom"));
+
+        await _f.HandleNextAsync();
+
+        var record = (await Record("m1"))!;
+        Assert.Equal(MessageState.Deferred, record.State);
+        Assert.Equal((1, 0), await _f.Queue.CountAsync(CancellationToken.None));
+    }
+
+    /// <summary>Observes the status at the moment the handler settles the job.</summary>
+    private sealed class ProbeContext(IDeliveryJobContext inner, Func<Task<MessageRecord?>> read) : IDeliveryJobContext
+    {
+        public MessageState? StateWhenSettled { get; private set; }
+
+        public string? Settlement { get; private set; }
+
+        public DeliveryJob Job => inner.Job;
+
+        public int DeliveryCount => inner.DeliveryCount;
+
+        public async Task CompleteAsync(CancellationToken cancellationToken)
+        {
+            await Observe("Complete");
+            await inner.CompleteAsync(cancellationToken);
+        }
+
+        public async Task RescheduleAsync(DeliveryJob next, DateTimeOffset notBefore, CancellationToken cancellationToken)
+        {
+            await Observe("Reschedule");
+            await inner.RescheduleAsync(next, notBefore, cancellationToken);
+        }
+
+        public async Task DeadLetterAsync(string reason, string description, CancellationToken cancellationToken)
+        {
+            await Observe("DeadLetter");
+            await inner.DeadLetterAsync(reason, description, cancellationToken);
+        }
+
+        private async Task Observe(string settlement)
+        {
+            Settlement = settlement;
+            StateWhenSettled = (await read())?.State;
+        }
+    }
+}

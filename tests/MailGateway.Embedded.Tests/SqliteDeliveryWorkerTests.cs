@@ -1,0 +1,126 @@
+using MailGateway.Core.Delivery;
+using MailGateway.Core.Queue;
+using MailGateway.Core.Status;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MailGateway.Embedded.Tests;
+
+public sealed class SqliteDeliveryWorkerTests : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    private readonly EmbeddedFixture _f = new();
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _inFlight;
+    private int _maxInFlight;
+    private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _reachTarget = int.MaxValue;
+
+    public SqliteDeliveryWorkerTests()
+    {
+        _f.Engine.Default = async (r, ct) =>
+        {
+            var now = Interlocked.Increment(ref _inFlight);
+            InterlockedMax(ref _maxInFlight, now);
+            if (now >= Volatile.Read(ref _reachTarget))
+            {
+                _reached.TrySetResult();
+            }
+
+            await _release.Task.WaitAsync(ct);
+            Interlocked.Decrement(ref _inFlight);
+            return ScriptedEngine.Delivered(r);
+        };
+    }
+
+    public void Dispose() => _f.Dispose();
+
+    private SqliteDeliveryWorker Worker(int concurrency) => new(
+        _f.Queue, _f.Handler, _f.Status,
+        Microsoft.Extensions.Options.Options.Create(new DeliveryWorkerOptions { Concurrency = concurrency }),
+        _f.Options, NullLogger<SqliteDeliveryWorker>.Instance);
+
+    [Fact]
+    public async Task Runs_exactly_the_configured_number_of_deliveries_at_once()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            await _f.AcceptAsync("m" + i);
+        }
+
+        _reachTarget = 3;
+        using var worker = Worker(3);
+        await worker.StartAsync(CancellationToken.None);
+        await _reached.Task.WaitAsync(Deadline);
+
+        var (jobs, _) = await _f.Queue.CountAsync(CancellationToken.None);
+        _release.SetResult();
+        await WaitForAsync(async () => (await _f.Queue.CountAsync(CancellationToken.None)).Jobs == 0);
+        await worker.StopAsync(CancellationToken.None);
+
+        Assert.Equal(10, jobs);
+        Assert.Equal(3, _maxInFlight);
+        Assert.Equal(10, _f.Engine.Requests.Count);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(MessageState.Delivered, (await _f.Status.GetAsync("m" + i, CancellationToken.None))!.State);
+        }
+    }
+
+    [Fact]
+    public async Task Shutdown_lets_in_flight_deliveries_finish_and_leases_nothing_new()
+    {
+        await _f.AcceptAsync("inflight");
+        _reachTarget = 1;
+        using var worker = Worker(4);
+        await worker.StartAsync(CancellationToken.None);
+        await _reached.Task.WaitAsync(Deadline);
+
+        var stopping = worker.StopAsync(CancellationToken.None);
+        await _f.AcceptAsync("after-stop");
+        _release.SetResult();
+        await stopping.WaitAsync(Deadline);
+
+        Assert.Equal(MessageState.Delivered, (await _f.Status.GetAsync("inflight", CancellationToken.None))!.State);
+        Assert.Equal(MessageState.Queued, (await _f.Status.GetAsync("after-stop", CancellationToken.None))!.State);
+        Assert.Equal(1, (await _f.Queue.CountAsync(CancellationToken.None)).Jobs);
+        Assert.Single(_f.Engine.Requests);
+    }
+
+    [Fact]
+    public async Task A_job_handed_out_too_often_without_settlement_is_dead_lettered()
+    {
+        await _f.AcceptAsync("poison");
+        for (var i = 0; i < _f.Options.Value.MaxDeliveryCount; i++)
+        {
+            Assert.Single(await _f.Queue.LeaseAsync(1, TimeSpan.FromSeconds(1), CancellationToken.None));
+            _f.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        using var worker = Worker(1);
+        await worker.StartAsync(CancellationToken.None);
+        await WaitForAsync(async () => (await _f.Queue.CountAsync(CancellationToken.None)).DeadLetters == 1);
+        await worker.StopAsync(CancellationToken.None);
+
+        Assert.Empty(_f.Engine.Requests);
+        Assert.Equal(DeadLetterReasons.TooManyDeliveries, Assert.Single(await _f.Queue.GetDeadLettersAsync(CancellationToken.None)).Reason);
+        Assert.Equal(MessageState.Failed, (await _f.Status.GetAsync("poison", CancellationToken.None))!.State);
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached before the deadline");
+            await Task.Delay(20);
+        }
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using MailGateway.Core.Status;
+using MailGateway.Core.Storage;
+using MailGateway.AzureAdapters.ServiceBus;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MailGateway.Functions.Tests;
+
+/// <summary>
+/// The Function classes invoked directly give the same answers as the standalone host's endpoints for the same
+/// requests (the Functions host itself cannot run here).
+/// </summary>
+public sealed class FunctionsParityTests : IAsyncLifetime
+{
+    private const string Path = "/api/v1/messages";
+    private const string Valid = """{"from":{"address":"app@example.com"},"to":[{"address":"b@example.net"}],"subject":"Hi","text":"Hello"}""";
+
+    private ApiHarness _api = null!;
+
+    public async Task InitializeAsync() => _api = await ApiHarness.StartAsync();
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    private async Task<(Answer Standalone, Answer Functions)> BothAsync(HttpMethod method, string path, string? body = null, string contentType = "application/json", IDictionary<string, string>? headers = null)
+    {
+        var standalone = await _api.ViaStandaloneAsync(method, path, body, contentType, headers);
+        var functions = await _api.ViaFunctionsAsync(method, path, body, contentType, headers);
+        return (standalone, functions);
+    }
+
+    private static void AssertSame((Answer Standalone, Answer Functions) answers, int expectedStatus)
+    {
+        Assert.Equal(expectedStatus, answers.Standalone.Status);
+        Assert.Equal(answers.Standalone with { Id = null }, answers.Functions with { Id = null });
+    }
+
+    [Fact]
+    public async Task Accepted_message_is_202_with_location_and_lands_in_blob_table_and_service_bus()
+    {
+        var answers = await BothAsync(HttpMethod.Post, Path, Valid, headers: ApiHarness.Bearer(ApiHarness.Key1));
+
+        AssertSame(answers, 202);
+        Assert.Equal("/api/v1/messages/<id>", answers.Functions.Location);
+        Assert.Contains("\"status\":\"queued\"", answers.Functions.Body, StringComparison.Ordinal);
+        var id = answers.Functions.Id!;
+        var record = await _api.Services.GetRequiredService<IMessageStatusStore>().GetAsync(id, CancellationToken.None);
+        Assert.Equal(MessageState.Queued, record!.State);
+        var sent = _api.Sender.Sent.Select(s => s.Message).Single(m => m.MessageId == id);
+        var job = DeliveryJobSerializer.Deserialize(sent.Body);
+        Assert.Equal(["b@example.net"], job.Recipients);
+        await using var mime = await _api.Services.GetRequiredService<IMessageContentStore>().OpenReadAsync(job.ContentReference, CancellationToken.None);
+        using var reader = new StreamReader(mime);
+        Assert.Contains("Subject: Hi", await reader.ReadToEndAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Missing_or_unknown_key_is_401()
+    {
+        AssertSame(await BothAsync(HttpMethod.Post, Path, Valid), 401);
+        AssertSame(await BothAsync(HttpMethod.Post, Path, Valid, headers: ApiHarness.Bearer("nope")), 401);
+    }
+
+    [Fact]
+    public async Task Not_json_is_415()
+    {
+        var (standalone, functions) = await BothAsync(HttpMethod.Post, Path, "hello", "text/plain", ApiHarness.Bearer(ApiHarness.Key1));
+
+        // Same status. The body differs today: the standalone mapping declares Accepts<…>("application/json"), so
+        // ASP.NET Core routing answers 415 with an empty body before MessagesApi runs; the Function (no routing
+        // metadata) gets the API's problem+json. Reported to the standalone branch.
+        Assert.Equal(415, standalone.Status);
+        Assert.Equal(415, functions.Status);
+        Assert.Equal("application/problem+json", functions.ContentType);
+        Assert.Contains("\"status\":415", functions.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invalid_json_and_invalid_fields_are_400_with_every_error()
+    {
+        AssertSame(await BothAsync(HttpMethod.Post, Path, "{not json", headers: ApiHarness.Bearer(ApiHarness.Key1)), 400);
+        var fields = await BothAsync(HttpMethod.Post, Path, """{"from":{"address":"nope"},"to":[],"subject":"x"}""", headers: ApiHarness.Bearer(ApiHarness.Key1));
+        AssertSame(fields, 400);
+        Assert.Contains("\"errors\"", fields.Functions.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Too_large_is_413()
+    {
+        var big = Valid.Replace("Hello", new string('x', 100_000), StringComparison.Ordinal);
+        AssertSame(await BothAsync(HttpMethod.Post, Path, big, headers: ApiHarness.Bearer(ApiHarness.Key1)), 413);
+    }
+
+    [Fact]
+    public async Task Sender_outside_the_keys_domains_is_403()
+    {
+        AssertSame(await BothAsync(HttpMethod.Post, Path, Valid, headers: ApiHarness.Bearer(ApiHarness.Key2)), 403);
+    }
+
+    [Fact]
+    public async Task Idempotency_key_replays_the_first_answer_and_refuses_a_different_body()
+    {
+        foreach (var (via, key) in new (Func<HttpMethod, string, string?, string, IDictionary<string, string>?, Task<Answer>> Via, string Key)[]
+                 {
+                     (_api.ViaStandaloneAsync, "order-s"),
+                     (_api.ViaFunctionsAsync, "order-f"),
+                 })
+        {
+            var headers = new Dictionary<string, string>(ApiHarness.Bearer(ApiHarness.Key1)) { ["Idempotency-Key"] = key };
+            var first = await via(HttpMethod.Post, Path, Valid, "application/json", headers);
+            var replay = await via(HttpMethod.Post, Path, Valid, "application/json", headers);
+            var different = await via(HttpMethod.Post, Path, Valid.Replace("Hello", "Other", StringComparison.Ordinal), "application/json", headers);
+
+            Assert.Equal(202, first.Status);
+            Assert.Equal(first, replay);
+            Assert.Equal(422, different.Status);
+        }
+    }
+
+    [Fact]
+    public async Task Status_is_200_for_the_owner_and_404_for_another_key_or_an_unknown_id()
+    {
+        var accepted = await _api.ViaFunctionsAsync(HttpMethod.Post, Path, Valid, headers: ApiHarness.Bearer(ApiHarness.Key1));
+        var path = Path + "/" + accepted.Id;
+
+        var own = await BothAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(ApiHarness.Key1));
+        AssertSame(own, 200);
+        Assert.Contains("\"status\":\"queued\"", own.Functions.Body, StringComparison.Ordinal);
+        AssertSame(await BothAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(ApiHarness.Key2)), 404);
+        AssertSame(await BothAsync(HttpMethod.Get, Path + "/0123456789abcdef0123456789abcdef", headers: ApiHarness.Bearer(ApiHarness.Key1)), 404);
+        AssertSame(await BothAsync(HttpMethod.Get, Path + "/a'b", headers: ApiHarness.Bearer(ApiHarness.Key1)), 404);
+    }
+
+    [Fact]
+    public async Task Queue_unavailable_is_503_and_nothing_is_promised()
+    {
+        _api.Sender.FailWith = new Azure.Messaging.ServiceBus.ServiceBusException("down", Azure.Messaging.ServiceBus.ServiceBusFailureReason.ServiceCommunicationProblem);
+
+        var answers = await BothAsync(HttpMethod.Post, Path, Valid, headers: ApiHarness.Bearer(ApiHarness.Key1));
+
+        AssertSame(answers, 503);
+        Assert.NotNull(answers.Functions.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Health_and_readiness_answer_alike()
+    {
+        AssertSame(await BothAsync(HttpMethod.Get, "/healthz"), 200);
+        AssertSame(await BothAsync(HttpMethod.Get, "/readyz"), 200);
+        _api.Sender.Ready = false;
+        AssertSame(await BothAsync(HttpMethod.Get, "/readyz"), 503);
+    }
+}
