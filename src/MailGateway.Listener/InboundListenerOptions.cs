@@ -1,0 +1,254 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+
+namespace MailGateway.Listener;
+
+/// <summary>Settings of the inbound SMTP listener, bound from the <c>MailGateway:Inbound</c> configuration section.</summary>
+public sealed class InboundListenerOptions : IValidatableObject
+{
+    /// <summary>The configuration section the registration binds.</summary>
+    public const string SectionName = "MailGateway:Inbound";
+
+    /// <summary>Host name in the greeting, the EHLO reply and the Received header.</summary>
+    [Required]
+    [RegularExpression(@"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,252}[A-Za-z0-9])?$", ErrorMessage = "MailGateway:Inbound:ServerName must be a host name.")]
+    public string ServerName { get; set; } = "localhost";
+
+    /// <summary>The domains mail is accepted for; RCPT to any other domain is refused (550 5.7.1). At least one.</summary>
+    public List<string> Domains { get; set; } = [];
+
+    /// <summary>Listening endpoints; when none is configured the host's default ports are used.</summary>
+    public List<InboundEndpointOptions> Endpoints { get; set; } = [];
+
+    /// <summary>Largest message accepted, in bytes, counted on the received stream (after dot-unstuffing). Default 25 MiB.</summary>
+    [Range(1024, int.MaxValue)]
+    public int MaxMessageSize { get; set; } = 25 * 1024 * 1024;
+
+    /// <summary>Recipients per message; RCPT beyond it answers 452 4.5.3. Default 100.</summary>
+    [Range(1, 10_000)]
+    public int MaxRecipients { get; set; } = 100;
+
+    /// <summary>Longest command line in bytes, CRLF included; longer lines answer 500 5.5.6. Default 2048.</summary>
+    [Range(512, 65_536)]
+    public int MaxCommandLineLength { get; set; } = 2048;
+
+    /// <summary>Concurrent connections over all endpoints; more are answered 421 4.7.0 and closed. Default 500.</summary>
+    [Range(1, 100_000)]
+    public int MaxConnections { get; set; } = 500;
+
+    /// <summary>Concurrent connections from one client IP address; more are answered 421 4.7.0 and closed. Default 50.</summary>
+    [Range(1, 100_000)]
+    public int MaxConnectionsPerClient { get; set; } = 50;
+
+    /// <summary>Longest wait for a command line, a TLS handshake or the next bytes of DATA. Default 5 minutes (RFC 5321).</summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The slowest upload still accepted, in bytes per second: the session timeout is
+    /// <see cref="CommandTimeout"/> + <see cref="MaxMessageSize"/> / this rate. Default 50 KiB/s.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int MinimumTransferRate { get; set; } = 50 * 1024;
+
+    /// <summary>Consecutive failed commands before the library drops the session. Default 5.</summary>
+    [Range(1, 100)]
+    public int MaxErrors { get; set; } = 5;
+
+    /// <summary>Failed AUTH attempts before the session is closed. Default 3.</summary>
+    [Range(1, 100)]
+    public int MaxAuthenticationAttempts { get; set; } = 3;
+
+    /// <summary>The server certificate for STARTTLS and implicit TLS: a PFX file or a Key Vault certificate.</summary>
+    public InboundTlsOptions Tls { get; set; } = new();
+
+    /// <summary>Accounts allowed to AUTH (PLAIN/LOGIN, over TLS only), with PBKDF2 password hashes.</summary>
+    public List<InboundUserOptions> Users { get; set; } = [];
+
+    /// <summary>Where messages go: <see cref="InboundStoreKind.FileSystem"/> (default) or <see cref="InboundStoreKind.Blob"/>.</summary>
+    public InboundStoreKind Store { get; set; } = InboundStoreKind.FileSystem;
+
+    /// <summary>Filesystem store settings.</summary>
+    public FileSystemStoreOptions FileSystem { get; set; } = new();
+
+    /// <summary>Blob store settings.</summary>
+    public BlobStoreOptions Blob { get; set; } = new();
+
+    /// <summary>The whole-session time limit, sized so that a maximum-size message at the minimum rate still fits.</summary>
+    public TimeSpan SessionTimeout => CommandTimeout + TimeSpan.FromSeconds((double)MaxMessageSize / MinimumTransferRate);
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        const string p = SectionName + ":";
+        if (Domains.Count == 0 || Domains.Any(string.IsNullOrWhiteSpace))
+        {
+            yield return new ValidationResult($"{p}Domains must list at least one domain to accept mail for.", [nameof(Domains)]);
+        }
+
+        if (Endpoints.Count == 0)
+        {
+            yield return new ValidationResult($"{p}Endpoints must list at least one endpoint.", [nameof(Endpoints)]);
+        }
+
+        for (var i = 0; i < Endpoints.Count; i++)
+        {
+            var e = Endpoints[i];
+            if (e.Port is < 0 or > 65535)
+            {
+                yield return new ValidationResult($"{p}Endpoints:{i}:Port must be 0-65535.", [nameof(Endpoints)]);
+            }
+
+            if (!IPAddress.TryParse(e.Address, out _))
+            {
+                yield return new ValidationResult($"{p}Endpoints:{i}:Address must be an IP address.", [nameof(Endpoints)]);
+            }
+
+            if (e.ImplicitTls && !Tls.IsConfigured)
+            {
+                yield return new ValidationResult($"{p}Endpoints:{i}:ImplicitTls needs a certificate ({p}Tls).", [nameof(Endpoints)]);
+            }
+
+            if (e.RequireAuthentication && Users.Count == 0)
+            {
+                yield return new ValidationResult($"{p}Endpoints:{i}:RequireAuthentication needs at least one of {p}Users.", [nameof(Endpoints)]);
+            }
+        }
+
+        if (CommandTimeout <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult($"{p}CommandTimeout must be positive.", [nameof(CommandTimeout)]);
+        }
+
+        if (SessionTimeout > TimeSpan.FromDays(1))
+        {
+            yield return new ValidationResult($"{p}CommandTimeout + MaxMessageSize / MinimumTransferRate (the session timeout) must not exceed one day.", [nameof(MinimumTransferRate)]);
+        }
+
+        if (MaxConnectionsPerClient > MaxConnections)
+        {
+            yield return new ValidationResult($"{p}MaxConnectionsPerClient must not exceed {p}MaxConnections.", [nameof(MaxConnectionsPerClient)]);
+        }
+
+        if (Tls.CertificatePath is not null && Tls.KeyVaultUri is not null)
+        {
+            yield return new ValidationResult($"{p}Tls: set either CertificatePath or KeyVaultUri, not both.", [nameof(Tls)]);
+        }
+
+        if (Tls.KeyVaultUri is not null && string.IsNullOrWhiteSpace(Tls.KeyVaultCertificateName))
+        {
+            yield return new ValidationResult($"{p}Tls:KeyVaultCertificateName is required with {p}Tls:KeyVaultUri.", [nameof(Tls)]);
+        }
+
+        for (var i = 0; i < Users.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(Users[i].UserName) || !PasswordHash.IsWellFormed(Users[i].PasswordHash))
+            {
+                yield return new ValidationResult($"{p}Users:{i} needs a UserName and a PasswordHash of the form {PasswordHash.Prefix}$iterations$salt$hash.", [nameof(Users)]);
+            }
+        }
+
+        if (Store == InboundStoreKind.FileSystem && string.IsNullOrWhiteSpace(FileSystem.Path))
+        {
+            yield return new ValidationResult($"{p}FileSystem:Path is required with the FileSystem store.", [nameof(FileSystem)]);
+        }
+
+        if (Store == InboundStoreKind.Blob)
+        {
+            if (string.IsNullOrWhiteSpace(Blob.ConnectionString) == (Blob.ServiceUri is null))
+            {
+                yield return new ValidationResult($"{p}Blob: set exactly one of ConnectionString or ServiceUri (managed identity).", [nameof(Blob)]);
+            }
+
+            if (string.IsNullOrWhiteSpace(Blob.ContainerName))
+            {
+                yield return new ValidationResult($"{p}Blob:ContainerName is required.", [nameof(Blob)]);
+            }
+
+            if (Blob.BlockSize is < 64 * 1024 or > 100 * 1024 * 1024)
+            {
+                yield return new ValidationResult($"{p}Blob:BlockSize must be between 64 KiB and 100 MiB.", [nameof(Blob)]);
+            }
+        }
+    }
+}
+
+/// <summary>One listening endpoint.</summary>
+public sealed class InboundEndpointOptions
+{
+    /// <summary>The local address to bind. Default 0.0.0.0 (all IPv4 addresses).</summary>
+    public string Address { get; set; } = "0.0.0.0";
+
+    /// <summary>The port; 0 picks a free one (tests).</summary>
+    public int Port { get; set; }
+
+    /// <summary>TLS from the first byte (SMTPS, e.g. port 465) instead of STARTTLS. Needs a certificate.</summary>
+    public bool ImplicitTls { get; set; }
+
+    /// <summary>MAIL is refused (530) until the client authenticated.</summary>
+    public bool RequireAuthentication { get; set; }
+}
+
+/// <summary>The server certificate.</summary>
+public sealed class InboundTlsOptions
+{
+    /// <summary>Path of a PFX (PKCS#12) file with the certificate and its private key.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Password of the PFX file, if any.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>Key Vault URI (e.g. https://myvault.vault.azure.net/); the managed identity needs secret get permission.</summary>
+    public Uri? KeyVaultUri { get; set; }
+
+    /// <summary>Name of the certificate in Key Vault.</summary>
+    public string? KeyVaultCertificateName { get; set; }
+
+    /// <summary>True when a certificate source is configured (STARTTLS is offered only then).</summary>
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(CertificatePath) || KeyVaultUri is not null;
+}
+
+/// <summary>An account that may authenticate.</summary>
+public sealed class InboundUserOptions
+{
+    /// <summary>The user name (compared exactly).</summary>
+    public string UserName { get; set; } = "";
+
+    /// <summary>A hash made by <see cref="PasswordHash.Create(string)"/>: <c>PBKDF2-SHA256$iterations$salt$hash</c>.</summary>
+    public string PasswordHash { get; set; } = "";
+}
+
+/// <summary>Which message store the listener writes to.</summary>
+public enum InboundStoreKind
+{
+    /// <summary>Files under <see cref="FileSystemStoreOptions.Path"/> (temp file, fsync, rename): the standalone host.</summary>
+    FileSystem,
+
+    /// <summary>Azure Blob storage: the Container Apps host.</summary>
+    Blob,
+}
+
+/// <summary>Filesystem store settings.</summary>
+public sealed class FileSystemStoreOptions
+{
+    /// <summary>Root folder; messages go to <c>{Path}/inbound/yyyy/MM/dd/{id}.eml</c>. Default <c>data</c>.</summary>
+    public string Path { get; set; } = "data";
+}
+
+/// <summary>Blob store settings.</summary>
+public sealed class BlobStoreOptions
+{
+    /// <summary>A storage connection string (Azurite, keys). Either this or <see cref="ServiceUri"/>.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>The Blob service URI, used with the managed identity (DefaultAzureCredential).</summary>
+    public Uri? ServiceUri { get; set; }
+
+    /// <summary>The container; blobs are named <c>inbound/yyyy/MM/dd/{id}.eml</c>. Default <c>mail</c>.</summary>
+    public string ContainerName { get; set; } = "mail";
+
+    /// <summary>Create the container at start when it does not exist. Default true.</summary>
+    public bool CreateContainer { get; set; } = true;
+
+    /// <summary>Messages larger than this are uploaded as staged blocks of this size while they arrive. Default 4 MiB.</summary>
+    public int BlockSize { get; set; } = 4 * 1024 * 1024;
+}

@@ -1,0 +1,37 @@
+using System.Net;
+using MailGateway.Listener.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MailGateway.Listener;
+
+/// <summary>Runs the <see cref="InboundListener"/> for the host's lifetime.</summary>
+public sealed class InboundListenerService(
+    IOptions<InboundListenerOptions> options, IInboundMessageStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+{
+    private InboundListener? _listener;
+
+    /// <summary>The bound endpoints once started.</summary>
+    public IReadOnlyList<IPEndPoint> LocalEndpoints => _listener?.LocalEndpoints ?? [];
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var certificate = await ServerCertificateLoader.LoadAsync(options.Value.Tls, cancellationToken);
+        _listener = new InboundListener(options.Value, store, certificate, timeProvider, loggerFactory);
+        await _listener.StartAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken) => _listener?.StopAsync(cancellationToken) ?? Task.CompletedTask;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Buffers;
+using MailGateway.Listener.Storage;
+using SmtpServer;
+using SmtpServer.Mail;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
+
+namespace MailGateway.Listener.Smtp;
+
+/// <summary>
+/// SmtpServer's end of DATA: commits the message our reader already streamed into the store and answers with
+/// the outcome. Never throws (the library turns an exception into a permanent 554): any store error is 451 4.3.0.
+/// </summary>
+internal sealed class InboundMessageStoreAdapter(ListenerContext shared) : IMessageStore
+{
+    public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    {
+        var session = InboundSession.From(context);
+        var message = session?.Pending;
+        if (session is null || message is null)
+        {
+            // Only our reader produces bodies; anything else would be library-parsed bytes we must not store.
+            Log.NoPendingMessage(shared.Logger);
+            return Replies.StorageFailed;
+        }
+
+        session.Pending = null;
+        using (message)
+        {
+            if (message.TooBig)
+            {
+                Log.MessageRefused(shared.Logger, session.ClientAddress, message.Id, "too big");
+                return Replies.MessageTooBig;
+            }
+
+            if (message.BareLineEnding)
+            {
+                Log.MessageRefused(shared.Logger, session.ClientAddress, message.Id, "bare CR or LF");
+                return Replies.BareLineEnding;
+            }
+
+            try
+            {
+                var (stored, location) = await message.CommitAsync(
+                    (size, sha) => new InboundMessageMetadata
+                    {
+                        Id = message.Id,
+                        ReceivedAt = message.ReceivedAt,
+                        MailFrom = Address(transaction.From),
+                        Recipients = [.. transaction.To.Select(Address)],
+                        ClientIp = session.ClientAddress.ToString(),
+                        ClientHelo = ReceivedHeader.Sanitize(session.Helo),
+                        Tls = context.Pipe.IsSecure,
+                        TlsProtocol = context.Pipe.IsSecure ? context.Pipe.SslProtocol.ToString() : null,
+                        AuthenticatedUser = context.Authentication.IsAuthenticated ? context.Authentication.User : null,
+                        Size = size,
+                        Sha256 = sha,
+                        MessageId = message.MessageId,
+                    },
+                    cancellationToken);
+                if (stored)
+                {
+                    Log.MessageStored(shared.Logger, session.ClientAddress, message.Id, message.ContentSize, location);
+                    return Replies.Queued(message.Id);
+                }
+
+                Log.StoreFailed(shared.Logger, message.StoreFailure, message.Id);
+                return Replies.StorageFailed;
+            }
+            catch (Exception ex)
+            {
+                Log.StoreFailed(shared.Logger, ex, message.Id);
+                return Replies.StorageFailed;
+            }
+        }
+    }
+
+    private static string Address(IMailbox? mailbox) =>
+        mailbox is null || (mailbox.User.Length == 0 && mailbox.Host.Length == 0) ? "" : mailbox.AsAddress();
+}

@@ -1,0 +1,18 @@
+using MailGateway.Listener.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace MailGateway.Listener.Smtp;
+
+/// <summary>What every session of one listener shares.</summary>
+internal sealed class ListenerContext(InboundListenerOptions options, IInboundMessageStore store, TimeProvider timeProvider, ILogger logger)
+{
+    public InboundListenerOptions Options { get; } = options;
+
+    public IInboundMessageStore Store { get; } = store;
+
+    public TimeProvider TimeProvider { get; } = timeProvider;
+
+    public ILogger Logger { get; } = logger;
+
+    public HashSet<string> Domains { get; } = new(options.Domains.Select(d => d.Trim().TrimEnd('.')), StringComparer.OrdinalIgnoreCase);
+}

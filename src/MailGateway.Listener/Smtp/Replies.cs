@@ -1,0 +1,27 @@
+using SmtpServer.Protocol;
+
+namespace MailGateway.Listener.Smtp;
+
+/// <summary>Every reply the listener itself writes (the library adds its own for syntax and sequence errors).</summary>
+internal static class Replies
+{
+    public static readonly SmtpResponse RelayDenied = new(SmtpReplyCode.MailboxUnavailable, "5.7.1 Relaying denied: not a local domain");
+    public static readonly SmtpResponse TooManyRecipients = new(SmtpReplyCode.InsufficientStorage, "4.5.3 Too many recipients");
+    public static readonly SmtpResponse BadAddressSyntax = new(SmtpReplyCode.SyntaxError, "5.1.3 Bad address syntax");
+    public static readonly SmtpResponse MailboxNameNotAllowed = new(SmtpReplyCode.MailboxNameNotAllowed, "5.1.3 Mailbox name not allowed");
+    public static readonly SmtpResponse LineTooLong = new(SmtpReplyCode.CommandUnrecognized, "5.5.6 Line too long");
+    public static readonly SmtpResponse CommandUnrecognized = new(SmtpReplyCode.CommandUnrecognized, "5.5.1 Command unrecognized");
+    public static readonly SmtpResponse MessageTooBig = new(SmtpReplyCode.SizeLimitExceeded, "5.3.4 Message size exceeds fixed maximum message size");
+    public static readonly SmtpResponse BareLineEnding = new(SmtpReplyCode.MailboxUnavailable, "5.6.0 Message contains bare CR or LF characters; lines must end with CRLF");
+    public static readonly SmtpResponse StorageFailed = new(SmtpReplyCode.Aborted, "4.3.0 Temporary storage failure, try again later");
+
+    public static SmtpResponse Queued(string id) => new(SmtpReplyCode.Ok, "2.0.0 Ok: queued as " + id);
+
+    public static string Greeting(string serverName) => $"220 {serverName} ESMTP ready";
+
+    public static string TooManyConnections(string serverName) => $"421 4.7.0 {serverName} Too many connections, try again later";
+
+    public static string TooManyConnectionsFromClient(string serverName) => $"421 4.7.0 {serverName} Too many connections from your address, try again later";
+
+    public static string Timeout(string serverName) => $"421 4.4.2 {serverName} Timeout exceeded, closing connection";
+}

@@ -1,0 +1,145 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using MailGateway.Testing;
+
+namespace MailGateway.Listener.Tests;
+
+/// <summary>An SMTP client on a bare socket: sends exactly the bytes a test gives it and reads replies.</summary>
+internal sealed class RawSmtpClient : IAsyncDisposable
+{
+    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
+    private readonly Socket _socket;
+    private readonly List<byte> _buffer = [];
+    private Stream _stream;
+
+    private RawSmtpClient(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+    }
+
+    public Socket Socket => _socket;
+
+    public static async Task<RawSmtpClient> ConnectAsync(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        return new RawSmtpClient(socket);
+    }
+
+    /// <summary>Connects and reads the greeting, which must be 220.</summary>
+    public static async Task<RawSmtpClient> ConnectAndGreetAsync(int port, string? ehlo = "client.test")
+    {
+        var client = await ConnectAsync(port);
+        var greeting = await client.ReadReplyAsync();
+        Assert.Equal(220, greeting.Code);
+        if (ehlo is not null)
+        {
+            Assert.Equal(250, (await client.CommandAsync("EHLO " + ehlo)).Code);
+        }
+
+        return client;
+    }
+
+    public Task SendAsync(string text) => SendAsync(Encoding.Latin1.GetBytes(text));
+
+    public async Task SendAsync(byte[] bytes)
+    {
+        using var timeout = new CancellationTokenSource(ReplyTimeout);
+        await _stream.WriteAsync(bytes, timeout.Token);
+        await _stream.FlushAsync(timeout.Token);
+    }
+
+    public async Task<SmtpReply> CommandAsync(string line)
+    {
+        await SendAsync(line + "\r\n");
+        return await ReadReplyAsync();
+    }
+
+    /// <summary>Reads one (possibly multi-line) reply.</summary>
+    public async Task<SmtpReply> ReadReplyAsync()
+    {
+        var lines = new List<string>();
+        while (true)
+        {
+            var line = await ReadLineAsync() ?? throw new IOException("Connection closed before a reply; got: " + string.Join(" | ", lines));
+            lines.Add(line);
+            if (line.Length < 4 || line[3] != '-')
+            {
+                return new SmtpReply(int.Parse(line[..3], System.Globalization.CultureInfo.InvariantCulture), string.Join("\n", lines));
+            }
+        }
+    }
+
+    /// <summary>True when the server closed the connection (after any pending replies were read).</summary>
+    public async Task<bool> IsClosedByServerAsync()
+    {
+        try
+        {
+            return await ReadLineAsync() is null;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    public async Task StartTlsAsync()
+    {
+        var ssl = new SslStream(_stream, leaveInnerStreamOpen: false, (_, certificate, _, _) => TrustsTestAuthority(certificate));
+        using var timeout = new CancellationTokenSource(ReplyTimeout);
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, timeout.Token);
+        _buffer.Clear();
+        _stream = ssl;
+    }
+
+    public static bool TrustsTestAuthority(X509Certificate? certificate)
+    {
+        if (certificate is null)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(TestCertificates.Shared.Authority);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var cert = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return chain.Build(cert);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stream.DisposeAsync();
+        _socket.Dispose();
+    }
+
+    private async Task<string?> ReadLineAsync()
+    {
+        using var timeout = new CancellationTokenSource(ReplyTimeout);
+        var chunk = new byte[4096];
+        while (true)
+        {
+            var lf = _buffer.IndexOf((byte)'\n');
+            if (lf >= 0)
+            {
+                var line = Encoding.Latin1.GetString(_buffer.GetRange(0, lf).ToArray()).TrimEnd('\r');
+                _buffer.RemoveRange(0, lf + 1);
+                return line;
+            }
+
+            var read = await _stream.ReadAsync(chunk, timeout.Token);
+            if (read == 0)
+            {
+                return null;
+            }
+
+            _buffer.AddRange(chunk.AsSpan(0, read).ToArray());
+        }
+    }
+}
+
+internal sealed record SmtpReply(int Code, string Text);
