@@ -5,6 +5,7 @@ using 'main.bicep'
 param environmentName = readEnvironmentVariable('AZURE_ENV_NAME')
 param location = readEnvironmentVariable('AZURE_LOCATION')
 param principalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+param principalType = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User')
 
 param relayHost = readEnvironmentVariable('MAILGATEWAY_RELAY_HOST')
 param relayUserName = readEnvironmentVariable('MAILGATEWAY_RELAY_USERNAME')
