@@ -4,7 +4,8 @@ using MailGateway.Testing;
 namespace MailGateway.Infra.Tests;
 
 /// <summary>azure.yaml, the templates and the projects agree: azd finds each service's resource and builds its image.</summary>
-public sealed partial class AzdProjectTests(DeploymentSnapshot snapshot) : IClassFixture<DeploymentSnapshot>
+[Collection(DeploymentSnapshotCollection.Name)]
+public sealed partial class AzdProjectTests(DeploymentSnapshot snapshot)
 {
     [Fact]
     public void Every_azd_service_has_its_project_and_exactly_one_tagged_resource_of_its_host_kind()

@@ -7,7 +7,8 @@ namespace MailGateway.Infra.Tests;
 /// starts (its options validate) with exactly what the Bicep writes plus its own appsettings.json. The keys the apps
 /// read come from running their own registration code (<see cref="AppConfigurationProbe"/>), not from a list here.
 /// </summary>
-public sealed class ConfigurationDriftTests(DeploymentSnapshot snapshot) : IClassFixture<DeploymentSnapshot>
+[Collection(DeploymentSnapshotCollection.Name)]
+public sealed class ConfigurationDriftTests(DeploymentSnapshot snapshot)
 {
     public static TheoryData<string> Services => DeployedApps.Services;
 

@@ -7,7 +7,7 @@ namespace MailGateway.Infra.Tests;
 /// What <c>azd up</c> would deploy: <c>bicep snapshot</c> of <c>infra/main.bicepparam</c> with
 /// <see cref="InfraFolder.AzdEnvironment"/>. The snapshot expands modules, loops and conditions into the predicted
 /// resources; values known only at deployment time (another resource's endpoint, an identity's client ID) stay ARM
-/// expressions (<c>[reference(…)]</c>). One snapshot serves every test of a class (xunit class fixture).
+/// expressions (<c>[reference(…)]</c>). One snapshot serves every test (<see cref="DeploymentSnapshotCollection"/>).
 /// </summary>
 public sealed partial class DeploymentSnapshot : IAsyncLifetime
 {
@@ -107,3 +107,11 @@ public sealed partial class DeploymentSnapshot : IAsyncLifetime
 
 /// <summary>An app setting or container environment variable: a value, or a reference to a container app secret.</summary>
 public sealed record AppSetting(string Name, string? Value, string? SecretRef);
+
+/// <summary>One snapshot for every test class that reads it (the CLI run is the slow part).</summary>
+[CollectionDefinition(Name)]
+public sealed class DeploymentSnapshotCollection : ICollectionFixture<DeploymentSnapshot>
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Deployment snapshot";
+}

@@ -4,7 +4,8 @@ using System.Text.RegularExpressions;
 namespace MailGateway.Infra.Tests;
 
 /// <summary>What issue #6 asks of the deployment, checked on the snapshot azd would deploy.</summary>
-public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot) : IClassFixture<DeploymentSnapshot>
+[Collection(DeploymentSnapshotCollection.Name)]
+public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
 {
     private static readonly Dictionary<string, string> RoleNames = new()
     {
