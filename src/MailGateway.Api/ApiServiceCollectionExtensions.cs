@@ -25,6 +25,19 @@ public static class ApiServiceCollectionExtensions
     }
 }
 
+/// <summary>
+/// Marks the send endpoint for API descriptions. Not <c>Accepts&lt;T&gt;()</c>: routing would then answer a non-JSON
+/// request with its own empty 415 instead of the API's problem+json, and the Functions host would differ.
+/// </summary>
+public sealed class SendMessageRequestMetadata
+{
+    /// <summary>The request body type.</summary>
+    public Type RequestType => typeof(SendMessageRequest);
+
+    /// <summary>The request media type.</summary>
+    public string ContentType => "application/json";
+}
+
 /// <summary>The endpoints of the standalone host (the Functions host declares the same routes as triggers).</summary>
 public static class ApiEndpointRouteBuilderExtensions
 {
@@ -36,7 +49,7 @@ public static class ApiEndpointRouteBuilderExtensions
             .WithName("SendMessage")
             .WithSummary("Queue a message for delivery")
             .WithDescription("Answers 202 once the composed message and its delivery job are on disk. Optional header Idempotency-Key: the same key and body return the original answer for at least 24 hours.")
-            .Accepts<SendMessageRequest>("application/json")
+            .WithMetadata(new SendMessageRequestMetadata())
             .Produces<AcceptedMessageResponse>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)

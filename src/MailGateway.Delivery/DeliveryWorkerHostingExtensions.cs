@@ -12,6 +12,8 @@ namespace MailGateway.Delivery;
 /// <summary>Composition of the delivery worker host.</summary>
 public static class DeliveryWorkerHostingExtensions
 {
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(4);
+
     /// <summary>
     /// Blob and Table stores, the Service Bus processor, the SMTP engine, the host-agnostic job handler and the
     /// worker; the host's shutdown timeout is the drain timeout, so in-flight deliveries finish before the process exits.
@@ -63,9 +65,16 @@ public static class DeliveryWorkerHostingExtensions
 
     private static async Task<bool> Probe(Func<CancellationToken, Task<bool>> probe, CancellationToken cancellationToken)
     {
+        // The SDK clients retry for up to minutes; a probe must answer within the platform's probe timeout.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ProbeTimeout);
         try
         {
-            return await probe(cancellationToken);
+            return await probe(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

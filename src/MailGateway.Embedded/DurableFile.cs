@@ -33,7 +33,41 @@ internal static partial class DurableFile
             throw;
         }
 
-        SyncDirectory(directory);
+        await Syncers.GetOrAdd(directory, d => new DirectorySyncer(d)).SyncAsync(cancellationToken);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DirectorySyncer> Syncers = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Group fsync of one directory: a caller whose rename happened before a sync started is covered by it, so many
+    /// concurrent renames share one fsync instead of queueing one each.
+    /// </summary>
+    private sealed class DirectorySyncer(string directory)
+    {
+        private readonly SemaphoreSlim _lock = new(1, 1);
+        private long _requested;
+        private long _completed;
+
+        public async Task SyncAsync(CancellationToken cancellationToken)
+        {
+            var ticket = Interlocked.Increment(ref _requested);
+            await _lock.WaitAsync(cancellationToken);
+            try
+            {
+                if (Volatile.Read(ref _completed) >= ticket)
+                {
+                    return;
+                }
+
+                var upTo = Volatile.Read(ref _requested);
+                SyncDirectory(directory);
+                Volatile.Write(ref _completed, upTo);
+            }
+            finally
+            {
+                _lock.Release();
+            }
+        }
     }
 
     /// <summary>Creates a directory (and missing parents), making each new entry durable in its parent.</summary>

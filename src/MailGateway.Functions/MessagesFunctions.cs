@@ -1,16 +1,17 @@
 using MailGateway.Api;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
 
 namespace MailGateway.Functions;
 
 /// <summary>
-/// The HTTP triggers: the same routes as the standalone host, each a one-line call of <see cref="MessagesApi"/>.
+/// The HTTP triggers: the same routes as the standalone host, each a call of <see cref="MessagesApi"/>.
 /// Authorization is the API's own (API keys), so the triggers are anonymous to the Functions host; the host.json
 /// route prefix is empty so the paths are exactly <c>/api/v1/messages</c>, <c>/healthz</c>, <c>/readyz</c>.
 /// The <see cref="IResult"/> is executed by the ASP.NET Core integration against the request's <see cref="HttpContext"/>.
 /// </summary>
-public sealed class MessagesFunctions(MessagesApi api)
+public sealed partial class MessagesFunctions(MessagesApi api, ILogger<MessagesFunctions> logger)
 {
     /// <summary><c>POST /api/v1/messages</c>.</summary>
     [Function("SendMessage")]
@@ -18,7 +19,7 @@ public sealed class MessagesFunctions(MessagesApi api)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/messages")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return api.SendAsync(request.HttpContext);
+        return GuardAsync(() => api.SendAsync(request.HttpContext));
     }
 
     /// <summary><c>GET /api/v1/messages/{id}</c>.</summary>
@@ -28,7 +29,7 @@ public sealed class MessagesFunctions(MessagesApi api)
         string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return api.GetAsync(request.HttpContext, id);
+        return GuardAsync(() => api.GetAsync(request.HttpContext, id));
     }
 
     /// <summary><c>GET /healthz</c>.</summary>
@@ -42,6 +43,24 @@ public sealed class MessagesFunctions(MessagesApi api)
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "readyz")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return api.ReadyAsync(request.HttpContext);
+        return GuardAsync(() => api.ReadyAsync(request.HttpContext));
     }
+
+    // The standalone host's exception handler answers an unexpected failure with a problem, never a stack trace; the
+    // Functions host would answer a bare 500, so the triggers give the same problem themselves.
+    private async Task<IResult> GuardAsync(Func<Task<IResult>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogUnhandled(ex);
+            return ApiResults.Problem(StatusCodes.Status500InternalServerError, "Internal error", "The gateway could not process the request.");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error in an HTTP trigger")]
+    private partial void LogUnhandled(Exception exception);
 }

@@ -2,7 +2,6 @@ using MailGateway.Api;
 using MailGateway.Core;
 using MailGateway.Core.Delivery;
 using MailGateway.Embedded;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -28,7 +27,7 @@ public static class StandaloneHostExtensions
         services.AddMailGatewayApi();
         services.AddEmbeddedDeliveryWorker();
         services.AddSmtpDelivery();
-        services.AddOpenApi();
+        services.AddOpenApi(openApi => openApi.AddOperationTransformer(OpenApiDocumentation.DescribeRequestBodyAsync));
 
         services.AddOptions<StandaloneOptions>().BindConfiguration(StandaloneOptions.SectionName)
             .PostConfigure(o =>
@@ -41,8 +40,10 @@ public static class StandaloneHostExtensions
         services.AddOptions<CaptureOptions>().BindConfiguration(CaptureOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         // The request-size limit of the API is also Kestrel's streaming limit for every request.
-        services.AddSingleton<IConfigureOptions<KestrelServerOptions>>(sp => new ConfigureOptions<KestrelServerOptions>(k =>
-            k.Limits.MaxRequestBodySize = sp.GetRequiredService<IOptions<ApiOptions>>().Value.MaxRequestBodyBytes));
+        // Read from configuration directly: resolving the validated ApiOptions here would fail inside Build(), before
+        // RunGatewayAsync can report a bad setting by name.
+        var maxBody = builder.Configuration.GetValue<long?>($"{ApiOptions.SectionName}:{nameof(ApiOptions.MaxRequestBodyBytes)}") ?? new ApiOptions().MaxRequestBodyBytes;
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
 
         // No relay configured: deliver to the built-in capture listener on loopback, in clear.
         var relayConfigured = !string.IsNullOrWhiteSpace(builder.Configuration[$"{SmtpRelayOptions.SectionName}:Host"]);

@@ -107,4 +107,13 @@ public sealed class BlobMessageContentStoreTests
         var store = new BlobMessageContentStore(new BlobServiceClient(down.ConnectionString, noRetry), Microsoft.Extensions.Options.Options.Create(down), TimeProvider.System);
         Assert.False(await store.IsReadyAsync(CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Without_creating_containers_a_missing_container_is_not_ready()
+    {
+        var options = await StorageFixtures.OptionsAsync();
+        options.CreateIfNotExists = false;
+
+        Assert.False(await StorageFixtures.Blob(options, StorageFixtures.Clock()).IsReadyAsync(CancellationToken.None));
+    }
 }

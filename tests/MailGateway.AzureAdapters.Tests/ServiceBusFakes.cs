@@ -36,7 +36,18 @@ internal sealed class RecordingSender : IServiceBusJobSender
         return Task.CompletedTask;
     }
 
-    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => Task.FromResult(Ready);
+    /// <summary>Makes the readiness probe hang until it is cancelled (an unreachable namespace with SDK retries).</summary>
+    public bool HangOnReady { get; set; }
+
+    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        if (HangOnReady)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+        }
+
+        return Ready;
+    }
 }
 
 /// <summary>The SDK's own seam: a <see cref="ProcessMessageEventArgs"/> built with its public constructor, settlement overridden.</summary>

@@ -2,6 +2,8 @@ using System.Transactions;
 using Azure.Messaging.ServiceBus;
 using MailGateway.AzureAdapters.ServiceBus;
 using MailGateway.Core.Queue;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MailGateway.AzureAdapters.Tests;
@@ -222,5 +224,25 @@ public sealed class ServiceBusSettlementTests
         Assert.Equal(2, seen.Job.Attempt);
         Assert.Equal("01JABCDEF", seen.Job.MessageId);
         Assert.Single(args.Settlements);
+    }
+}
+
+public sealed class ServiceBusDispatcherMetricsTests
+{
+    [Fact]
+    public async Task Jobs_are_counted_by_settlement()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var collector = new MetricCollector<long>(meters, ServiceBusJobDispatcher.MeterName, ServiceBusJobDispatcher.JobsCounterName);
+        var dispatcher = new ServiceBusJobDispatcher(
+            new DelegateHandler((context, ct) => context.CompleteAsync(ct)), new RecordingSender(), NullLogger<ServiceBusJobDispatcher>.Instance, meters);
+
+        await dispatcher.DispatchAsync(new RecordingArgs(Jobs.Received(Jobs.Job())), CancellationToken.None);
+        await dispatcher.DispatchAsync(new RecordingArgs(Jobs.Received(BinaryData.FromString("junk"))), CancellationToken.None);
+
+        Assert.Equal(
+            ["Completed", "DeadLettered"],
+            collector.GetMeasurementSnapshot().Select(m => (string)m.Tags["settlement"]!).Order());
     }
 }

@@ -248,4 +248,50 @@ public sealed class TableMessageStatusStoreTests
         var store = StorageFixtures.Table(await StorageFixtures.OptionsAsync(), StorageFixtures.Clock());
         Assert.True(await store.IsReadyAsync(CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Concurrent_updates_of_one_record_all_land_through_etag_retries()
+    {
+        var clock = StorageFixtures.Clock();
+        var options = await StorageFixtures.OptionsAsync();
+        var record = Record(NewId(), clock.GetUtcNow());
+        await StorageFixtures.Table(options, clock).CreateAsync(record, null, CancellationToken.None);
+
+        await Task.WhenAll(Enumerable.Range(1, 5).Select(n =>
+            StorageFixtures.Table(options, clock).RecordAttemptAsync(
+                record.Id,
+                new DeliveryAttemptRecord(n, clock.GetUtcNow(), TimeSpan.FromSeconds(n), DeliveryOutcomeKind.Deferred, 587, null, "451 later"),
+                MessageState.Deferred,
+                [new RecipientResult("b@example.net", RecipientState.Deferred, null)],
+                clock.GetUtcNow().AddMinutes(n),
+                "451 later",
+                CancellationToken.None)));
+
+        var read = (await StorageFixtures.Table(options, clock).GetAsync(record.Id, CancellationToken.None))!;
+        Assert.Equal([1, 2, 3, 4, 5], read.Attempts.Select(a => a.Number));
+        Assert.Equal(MessageState.Deferred, read.State);
+    }
+
+    [Fact]
+    public async Task Updating_a_missing_record_is_an_error()
+    {
+        var clock = StorageFixtures.Clock();
+        var store = StorageFixtures.Table(await StorageFixtures.OptionsAsync(), clock);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.SetStateAsync(NewId(), MessageState.Failed, "x", CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.RecordAttemptAsync(
+            NewId(), new DeliveryAttemptRecord(1, clock.GetUtcNow(), TimeSpan.Zero, DeliveryOutcomeKind.Failed, null, null, null),
+            MessageState.Failed, [], null, null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_second_record_with_the_same_id_is_refused()
+    {
+        var clock = StorageFixtures.Clock();
+        var store = StorageFixtures.Table(await StorageFixtures.OptionsAsync(), clock);
+        var record = Record(NewId(), clock.GetUtcNow());
+        await store.CreateAsync(record, null, CancellationToken.None);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.CreateAsync(record, null, CancellationToken.None));
+    }
 }

@@ -34,6 +34,21 @@ public sealed class DeliveryHostTests
     }
 
     [Fact]
+    public async Task A_hanging_dependency_makes_readiness_fail_instead_of_hang()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        await using var host = await DeliveryHostHarness.StartAsync(await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls)));
+        using var client = host.Client();
+        host.Sender.HangOnReady = true;
+
+        using var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        var checks = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks");
+        Assert.False(checks.GetProperty("queue").GetBoolean());
+    }
+
+    [Fact]
     public async Task The_drain_timeout_becomes_the_host_shutdown_timeout()
     {
         await using var relay = await TestRelay.StartAsync();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using MailGateway.Core.Delivery;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
@@ -100,7 +101,10 @@ public sealed class DeliveryJobHandlerTests : IDisposable
         _f.Time.Advance(TimeSpan.FromMinutes(1));
         await _f.HandleNextAsync(); // +5 m would be at 6 m: still inside
         _f.Time.Advance(TimeSpan.FromMinutes(5));
-        await _f.HandleNextAsync(); // +15 m is past 10 m: expired
+        await _f.HandleNextAsync(); // +15 m is past 10 m: the next attempt is at the deadline
+        Assert.Equal(_f.Time.GetUtcNow().AddMinutes(4), (await Record("m1"))!.NextAttemptAt);
+        _f.Time.Advance(TimeSpan.FromMinutes(4));
+        await _f.HandleNextAsync(); // at the deadline: expired without sending
 
         var record = (await Record("m1"))!;
         Assert.Equal(MessageState.Expired, record.State);
@@ -118,6 +122,9 @@ public sealed class DeliveryJobHandlerTests : IDisposable
 
         await _f.HandleNextAsync();
         _f.Time.Advance(TimeSpan.FromMinutes(1));
+        await _f.HandleNextAsync();
+        Assert.Equal(_f.Time.GetUtcNow().AddMinutes(2), (await Record("m1"))!.NextAttemptAt);
+        _f.Time.Advance(TimeSpan.FromMinutes(2));
         await _f.HandleNextAsync();
 
         Assert.Equal(MessageState.Expired, (await Record("m1"))!.State);
@@ -266,5 +273,32 @@ public sealed class DeliveryJobHandlerTests : IDisposable
             Settlement = settlement;
             StateWhenSettled = (await read())?.State;
         }
+    }
+}
+
+public sealed class DeliveryRetryOptionsTests
+{
+    [Fact]
+    public void A_configured_backoff_replaces_the_default_schedule()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Backoff:0"] = "00:00:02", ["Backoff:1"] = "00:00:10" })
+            .Build();
+        var options = new DeliveryRetryOptions { JitterFraction = 0 };
+
+        Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(configuration, options);
+
+        Assert.Equal([TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10)], options.EffectiveBackoff);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.BackoffAfter(5, Random.Shared));
+    }
+
+    [Fact]
+    public void A_zero_delay_is_refused()
+    {
+        var options = new DeliveryRetryOptions { Backoff = [TimeSpan.Zero] };
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+
+        Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results, validateAllProperties: true));
+        Assert.Contains("MailGateway:Delivery:Backoff", Assert.Single(results).ErrorMessage, StringComparison.Ordinal);
     }
 }

@@ -62,15 +62,10 @@ public sealed class FunctionsParityTests : IAsyncLifetime
     [Fact]
     public async Task Not_json_is_415()
     {
-        var (standalone, functions) = await BothAsync(HttpMethod.Post, Path, "hello", "text/plain", ApiHarness.Bearer(ApiHarness.Key1));
+        var answers = await BothAsync(HttpMethod.Post, Path, "hello", "text/plain", ApiHarness.Bearer(ApiHarness.Key1));
 
-        // Same status. The body differs today: the standalone mapping declares Accepts<…>("application/json"), so
-        // ASP.NET Core routing answers 415 with an empty body before MessagesApi runs; the Function (no routing
-        // metadata) gets the API's problem+json. Reported to the standalone branch.
-        Assert.Equal(415, standalone.Status);
-        Assert.Equal(415, functions.Status);
-        Assert.Equal("application/problem+json", functions.ContentType);
-        Assert.Contains("\"status\":415", functions.Body, StringComparison.Ordinal);
+        AssertSame(answers, 415);
+        Assert.Equal("application/problem+json", answers.Functions.ContentType);
     }
 
     [Fact]
@@ -141,11 +136,43 @@ public sealed class FunctionsParityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_unexpected_failure_is_a_problem_500_without_a_stack_trace_like_the_standalone_exception_handler()
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.Path = Path;
+        context.Request.ContentType = "application/json";
+        context.Request.Headers.Authorization = "Bearer " + ApiHarness.Key1;
+        context.Request.Body = new FailingStream();
+        using var response = new MemoryStream();
+        context.Response.Body = response;
+
+        var result = await _api.Functions.SendAsync(context.Request);
+        await result.ExecuteAsync(context);
+
+        Assert.Equal(500, context.Response.StatusCode);
+        Assert.Equal("application/problem+json", context.Response.ContentType);
+        var body = System.Text.Encoding.UTF8.GetString(response.ToArray());
+        Assert.Contains("\"title\":\"Internal error\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("disk on fire", body, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at ", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Health_and_readiness_answer_alike()
     {
         AssertSame(await BothAsync(HttpMethod.Get, "/healthz"), 200);
         AssertSame(await BothAsync(HttpMethod.Get, "/readyz"), 200);
         _api.Sender.Ready = false;
         AssertSame(await BothAsync(HttpMethod.Get, "/readyz"), 503);
+    }
+
+    private sealed class FailingStream : MemoryStream
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromException<int>(new IOException("disk on fire"));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            Task.FromException<int>(new IOException("disk on fire"));
     }
 }

@@ -172,14 +172,11 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
                 break;
 
             case DeliveryOutcomeKind.Deferred:
+                // Never later than the deadline: the message stays deferred until then and expires there, not earlier.
                 var next = _time.GetUtcNow() + options.BackoffAfter(job.Attempt, Random.Shared);
-                if (next >= deadline)
+                if (next > deadline)
                 {
-                    var why = $"Expired after {attempt.Number} attempt(s) ({DeadlineText(job, options)}); last reply: {reply}";
-                    await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Expired, recipients, null, why, cancellationToken);
-                    await context.DeadLetterAsync(DeadLetterReasons.Expired, why, cancellationToken);
-                    LogExpired(job.MessageId);
-                    break;
+                    next = deadline;
                 }
 
                 await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Deferred, recipients, next, reply, cancellationToken);

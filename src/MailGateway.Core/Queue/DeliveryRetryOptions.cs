@@ -3,22 +3,27 @@ using System.ComponentModel.DataAnnotations;
 namespace MailGateway.Core.Queue;
 
 /// <summary>How the delivery worker retries across attempts (configuration section <c>MailGateway:Delivery</c>).</summary>
-public sealed class DeliveryRetryOptions
+public sealed class DeliveryRetryOptions : IValidatableObject
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "MailGateway:Delivery";
 
-    /// <summary>
-    /// Delay before attempt n+1 after attempt n was deferred; the last entry repeats. Default 1 m, 5 m, 15 m, 30 m,
-    /// 1 h, 2 h, 4 h (then every 4 h).
-    /// </summary>
-    [Required]
-    [MinLength(1)]
-    public TimeSpan[] Backoff { get; set; } =
+    /// <summary>The default schedule: 1 m, 5 m, 15 m, 30 m, 1 h, 2 h, 4 h (then every 4 h).</summary>
+    public static IReadOnlyList<TimeSpan> DefaultBackoff { get; } =
     [
         TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(30),
         TimeSpan.FromHours(1), TimeSpan.FromHours(2), TimeSpan.FromHours(4),
     ];
+
+    /// <summary>
+    /// Delay before attempt n+1 after attempt n was deferred; the last entry repeats. Empty (the default): the
+    /// <see cref="DefaultBackoff"/> schedule. (Empty rather than pre-filled, because configuration binding appends
+    /// to a pre-filled list instead of replacing it.)
+    /// </summary>
+    public List<TimeSpan> Backoff { get; set; } = [];
+
+    /// <summary>The schedule in effect.</summary>
+    public IReadOnlyList<TimeSpan> EffectiveBackoff => Backoff.Count > 0 ? Backoff : DefaultBackoff;
 
     /// <summary>Random spread applied to each backoff delay, as a fraction (0.2 = ±20 %), so retries do not arrive in waves.</summary>
     [Range(0.0, 1.0)]
@@ -42,8 +47,8 @@ public sealed class DeliveryRetryOptions
     public TimeSpan BackoffAfter(int attempt, Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
-        var index = Math.Clamp(attempt - 1, 0, Backoff.Length - 1);
-        var baseDelay = Backoff[index];
+        var schedule = EffectiveBackoff;
+        var baseDelay = schedule[Math.Clamp(attempt - 1, 0, schedule.Count - 1)];
         if (JitterFraction <= 0)
         {
             return baseDelay;
@@ -51,5 +56,14 @@ public sealed class DeliveryRetryOptions
 
         var factor = 1 + (((random.NextDouble() * 2) - 1) * JitterFraction);
         return TimeSpan.FromTicks((long)(baseDelay.Ticks * factor));
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Backoff.Any(d => d <= TimeSpan.Zero))
+        {
+            yield return new ValidationResult($"{SectionName}:Backoff: every delay must be positive.", [nameof(Backoff)]);
+        }
     }
 }

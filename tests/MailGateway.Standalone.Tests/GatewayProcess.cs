@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace MailGateway.Standalone.Tests;
+
+/// <summary>The standalone host as a child process (<c>dotnet MailGateway.Standalone.dll</c>), for crash tests.</summary>
+internal sealed partial class GatewayProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
+
+    private GatewayProcess(Process process) => _process = process;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public string Output => string.Join('\n', _output);
+
+    public static async Task<GatewayProcess> StartAsync(string workingDirectory, IReadOnlyDictionary<string, string?> settings)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MailGateway.Standalone.dll"));
+        foreach (var (key, value) in settings)
+        {
+            psi.ArgumentList.Add($"--{key}={value}");
+        }
+
+        psi.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
+        psi.Environment.Remove("ASPNETCORE_URLS");
+        psi.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
+        var gateway = new GatewayProcess(process);
+        process.OutputDataReceived += (_, e) => gateway.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => gateway.OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var exited = process.WaitForExitAsync(timeout.Token);
+        var first = await Task.WhenAny(gateway._listening.Task, exited);
+        if (first != gateway._listening.Task)
+        {
+            throw new InvalidOperationException("The gateway exited or did not listen in time:\n" + gateway.Output);
+        }
+
+        gateway.BaseAddress = await gateway._listening.Task;
+        return gateway;
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+
+        _process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        var match = ApiLine().Match(line);
+        if (match.Success)
+        {
+            _listening.TrySetResult(new Uri(match.Groups[1].Value));
+        }
+    }
+
+    [GeneratedRegex(@"^\s*API:\s+(http://127\.0\.0\.1:\d+)/api/v1/messages")]
+    private static partial Regex ApiLine();
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using MailGateway.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MailGateway.Standalone.Tests;
+
+/// <summary>The standalone host's own duties: capture, dev key, readiness, configuration errors.</summary>
+public sealed class HostTests
+{
+    [Fact]
+    public async Task Without_a_relay_messages_land_in_the_capture_folder_sent_with_the_generated_dev_key()
+    {
+        var capturePort = FreePort.Next();
+        await using var host = await GatewayHost.StartAsync(null, s =>
+        {
+            foreach (var key in s.Keys.Where(k => k.StartsWith("MailGateway:Api:Keys", StringComparison.Ordinal)).ToList())
+            {
+                s.Remove(key);
+            }
+
+            s["MailGateway:Capture:Port"] = capturePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        });
+        var devKey = (await File.ReadAllTextAsync(Path.Combine(host.DataDirectory, "dev-api-key.txt"))).Trim();
+        host.Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", devKey);
+
+        var id = await host.SendAsync(GatewayHost.Message("Captured hello"));
+        var status = await host.WaitForStatusAsync(id, "delivered");
+
+        Assert.Equal(capturePort, status.GetProperty("attempts")[0].GetProperty("port").GetInt32());
+        var captured = Directory.GetFiles(Path.Combine(host.DataDirectory, "capture"), "*.eml");
+        Assert.Contains(captured, f => File.ReadAllText(f).Contains("Subject: Captured hello", StringComparison.Ordinal));
+        Assert.StartsWith("mgw_dev_", devKey, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Storage_failure_is_503_with_nothing_accepted_and_readiness_503()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        var data = GatewayHost.NewDataDirectory();
+        Directory.CreateDirectory(data);
+        await File.WriteAllTextAsync(Path.Combine(data, "messages"), "a file where the message folder should be");
+        await using var host = await GatewayHost.StartAsync(relay, s => s["MailGateway:Storage:DataDirectory"] = data);
+
+        var (response, _) = await host.PostAsync(GatewayHost.Message());
+        var ready = await host.Client.GetAsync("/readyz");
+
+        var problem = await SendApiTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Contains("nothing was accepted", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var readiness = await SendApiTests.AssertProblemAsync(ready, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("contentStore", readiness.GetProperty("errors")[0].GetProperty("field").GetString());
+        Assert.Empty(relay.Messages);
+    }
+
+    [Theory]
+    [InlineData("MailGateway:Worker:Concurrency", "0", "MailGateway:Worker", "Concurrency")]
+    [InlineData("MailGateway:Storage:IdempotencyKeyRetention", "01:00:00", "MailGateway:Storage", "IdempotencyKeyRetention")]
+    [InlineData("MailGateway:Relay:Endpoints:0:Port", "70000", "MailGateway:Relay", "Endpoints")]
+    [InlineData("MailGateway:Api:Keys:0:Sha256", "abc", "MailGateway:Api", "Sha256")]
+    public async Task A_bad_setting_stops_the_host_naming_it(string setting, string value, string section, string name)
+    {
+        var settings = GatewayHost.Settings(null, GatewayHost.NewDataDirectory());
+        settings["MailGateway:Relay:Host"] = "127.0.0.1";
+        settings[setting] = value;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.ClearProviders();
+        builder.AddStandaloneGateway();
+        await using var app = builder.Build();
+        app.MapStandaloneGateway();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        var message = StandaloneHostExtensions.Describe(error);
+        Assert.Contains(section, message, StringComparison.Ordinal);
+        Assert.Contains(name, message, StringComparison.Ordinal);
+    }
+}
