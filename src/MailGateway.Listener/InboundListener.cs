@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -29,14 +30,17 @@ public sealed class InboundListener : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly List<IPEndPoint> _localEndpoints = [];
+    private readonly InboundMetrics _metrics;
     private CancellationTokenSource? _stopping;
+    private ConnectionLimiter? _limiter;
     private SmtpServer.SmtpServer? _server;
     private Task? _running;
     private int _stopped;
     private int _disposed;
 
     /// <summary>Creates a listener; nothing is bound before <see cref="StartAsync"/>.</summary>
-    public InboundListener(InboundListenerOptions options, IInboundMessageStore store, X509Certificate2? certificate, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    public InboundListener(
+        InboundListenerOptions options, IInboundMessageStore store, X509Certificate2? certificate, TimeProvider timeProvider, ILoggerFactory loggerFactory, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
@@ -46,15 +50,17 @@ public sealed class InboundListener : IAsyncDisposable
         _certificate = certificate;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = loggerFactory.CreateLogger("MailGateway.Listener");
+        _metrics = new InboundMetrics(meterFactory);
     }
 
     /// <summary>The bound endpoints, in configuration order (port 0 resolved).</summary>
     public IReadOnlyList<IPEndPoint> LocalEndpoints => _localEndpoints;
 
+    /// <summary>The meter the listener reports on.</summary>
+    internal Meter Meter => _metrics.Meter;
+
     /// <summary>Connections currently open (for tests and metrics).</summary>
     public int OpenConnections => _limiter?.Total ?? 0;
-
-    private ConnectionLimiter? _limiter;
 
     /// <summary>Prepares the store, binds every endpoint and starts accepting.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -65,7 +71,7 @@ public sealed class InboundListener : IAsyncDisposable
         }
 
         await _store.InitializeAsync(cancellationToken);
-        var shared = new ListenerContext(_options, _store, _timeProvider, _logger);
+        var shared = new ListenerContext(_options, _store, _timeProvider, _logger, _metrics);
         var sockets = new Dictionary<IEndpointDefinition, Socket>();
         var builder = new SmtpServerOptionsBuilder()
             .ServerName(_options.ServerName)
@@ -168,6 +174,7 @@ public sealed class InboundListener : IAsyncDisposable
         }
 
         _stopping?.Dispose();
+        _metrics.Dispose();
     }
 
     private static Socket Bind(InboundEndpointOptions endpoint)

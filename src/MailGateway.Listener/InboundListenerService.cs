@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using MailGateway.Listener.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,9 +10,11 @@ namespace MailGateway.Listener;
 
 /// <summary>Runs the <see cref="InboundListener"/> for the host's lifetime.</summary>
 public sealed class InboundListenerService(
-    IOptions<InboundListenerOptions> options, IInboundMessageStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+    IOptions<InboundListenerOptions> options, IInboundMessageStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory, IMeterFactory? meterFactory = null)
+    : IHostedService, IAsyncDisposable
 {
     private InboundListener? _listener;
+    private X509Certificate2? _certificate;
 
     /// <summary>The bound endpoints once started.</summary>
     public IReadOnlyList<IPEndPoint> LocalEndpoints => _listener?.LocalEndpoints ?? [];
@@ -18,8 +22,8 @@ public sealed class InboundListenerService(
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var certificate = await ServerCertificateLoader.LoadAsync(options.Value.Tls, cancellationToken);
-        _listener = new InboundListener(options.Value, store, certificate, timeProvider, loggerFactory);
+        _certificate = await ServerCertificateLoader.LoadAsync(options.Value.Tls, cancellationToken);
+        _listener = new InboundListener(options.Value, store, _certificate, timeProvider, loggerFactory, meterFactory);
         await _listener.StartAsync(cancellationToken);
     }
 
@@ -33,5 +37,7 @@ public sealed class InboundListenerService(
         {
             await _listener.DisposeAsync();
         }
+
+        _certificate?.Dispose();
     }
 }

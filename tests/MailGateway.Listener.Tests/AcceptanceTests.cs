@@ -81,6 +81,25 @@ public sealed class AcceptanceTests
     }
 
     [Fact]
+    public async Task HELO_client_with_null_sender_is_recorded_as_SMTP_with_empty_mail_from()
+    {
+        await using var listener = await TestListener.StartAsync();
+        await using var client = await RawSmtpClient.ConnectAndGreetAsync(listener.Port, ehlo: null);
+        Assert.Equal("250 mx.example.test Hello old.client.test", (await client.CommandAsync("HELO old.client.test")).Text);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<>")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<postmaster@example.test>")).Code);
+        await client.CommandAsync("DATA");
+        Assert.Equal(250, (await client.CommandAsync("Subject: bounce\r\n\r\nreturned\r\n.")).Code);
+
+        var path = Assert.Single(listener.StoredMessages());
+        Assert.StartsWith("Received: from old.client.test ([127.0.0.1])\r\n\tby mx.example.test with SMTP id ", File.ReadAllText(path), StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.ChangeExtension(path, ".json")));
+        Assert.Equal("", json.RootElement.GetProperty("mailFrom").GetString());
+        Assert.Equal("old.client.test", json.RootElement.GetProperty("clientHelo").GetString());
+        Assert.False(json.RootElement.GetProperty("tls").GetBoolean());
+    }
+
+    [Fact]
     public async Task Several_messages_on_one_connection_are_stored_separately()
     {
         await using var listener = await TestListener.StartAsync();
@@ -137,6 +156,22 @@ public sealed class AcceptanceTests
         }
 
         Assert.Single(listener.StoredMessages());
+    }
+
+    [Fact]
+    public async Task Listens_on_IPv6_and_records_the_client_address_as_an_IPv6_literal()
+    {
+        await using var listener = await TestListener.StartAsync(o => o.Endpoints = [new InboundEndpointOptions { Address = "::1", Port = 0 }]);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.IPv6Loopback, listener.Port);
+        using var client = new MailKit.Net.Smtp.SmtpClient { LocalDomain = "client.test" };
+        await client.ConnectAsync(socket, "::1", listener.Port, SecureSocketOptions.None);
+        await client.SendAsync(Clients.Message());
+        await client.DisconnectAsync(quit: true);
+
+        var path = Assert.Single(listener.StoredMessages());
+        Assert.StartsWith("Received: from client.test ([IPv6:::1])", File.ReadAllText(path), StringComparison.Ordinal);
+        Assert.Contains("\"clientIp\": \"::1\"", File.ReadAllText(Path.ChangeExtension(path, ".json")), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -63,6 +63,21 @@ public sealed class IsolationTests
     }
 
     [Fact]
+    public async Task Stopping_the_listener_closes_open_sessions_and_the_port()
+    {
+        var listener = await TestListener.StartAsync();
+        var port = listener.Port;
+        await using var client = await RawSmtpClient.ConnectAndGreetAsync(listener.Port);
+        await listener.DisposeAsync();
+
+        // SmtpServer says goodbye ("221 ... cancelled") and closes; the port no longer accepts.
+        var last = await client.ReadUntilClosedAsync();
+        Assert.All(last, line => Assert.StartsWith("221 ", line, StringComparison.Ordinal));
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await Assert.ThrowsAsync<SocketException>(async () => await probe.ConnectAsync(System.Net.IPAddress.Loopback, port));
+    }
+
+    [Fact]
     public async Task Handles_200_concurrent_sessions_of_100_KB()
     {
         await using var listener = await TestListener.StartAsync(o =>

@@ -159,6 +159,13 @@ public sealed class PolicyTests
         });
         await using var client = await RawSmtpClient.ConnectAndGreetAsync(listener.Port);
         Assert.Equal(530, (await client.CommandAsync("MAIL FROM:<a@remote.test>")).Code);
+
+        Assert.Equal(220, (await client.CommandAsync("STARTTLS")).Code);
+        await client.StartTlsAsync();
+        await client.CommandAsync("EHLO client.test");
+        Assert.Equal(530, (await client.CommandAsync("MAIL FROM:<a@remote.test>")).Code);
+        Assert.Equal(235, (await client.CommandAsync("AUTH PLAIN " + Convert.ToBase64String(Encoding.UTF8.GetBytes("\0app\0pw")))).Code);
+        Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@remote.test>")).Code);
     }
 
     [Theory]

@@ -87,6 +87,25 @@ internal sealed class RawSmtpClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads whatever lines the server still sends until it closes the connection.</summary>
+    public async Task<List<string>> ReadUntilClosedAsync()
+    {
+        var lines = new List<string>();
+        try
+        {
+            while (await ReadLineAsync() is { } line)
+            {
+                lines.Add(line);
+            }
+        }
+        catch (IOException)
+        {
+            // Reset instead of a clean close: closed all the same.
+        }
+
+        return lines;
+    }
+
     public async Task StartTlsAsync()
     {
         var ssl = new SslStream(_stream, leaveInnerStreamOpen: false, (_, certificate, _, _) => TrustsTestAuthority(certificate));

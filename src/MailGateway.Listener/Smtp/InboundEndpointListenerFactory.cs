@@ -32,11 +32,13 @@ internal sealed class InboundEndpointListenerFactory(
                 var limit = limiter.TryAcquire(session.ClientAddress);
                 if (limit is { } reached)
                 {
-                    Log.ConnectionRefused(shared.Logger, session.ClientAddress, reached == LimitReached.Total ? "overall" : "per-client");
+                    var limitName = reached == LimitReached.Total ? "overall" : "per_client";
+                    Log.ConnectionRefused(shared.Logger, session.ClientAddress, limitName);
+                    shared.Metrics.ConnectionRefused(limitName);
                     var reply = reached == LimitReached.Total
                         ? Replies.TooManyConnections(shared.Options.ServerName)
                         : Replies.TooManyConnectionsFromClient(shared.Options.ServerName);
-                    _ = RefuseAsync(client, reply);
+                    _ = RefuseAsync(client, reply, shared.TimeProvider);
                     continue;
                 }
 
@@ -49,11 +51,11 @@ internal sealed class InboundEndpointListenerFactory(
 
         public void Dispose() => socket.Dispose();
 
-        private static async Task RefuseAsync(Socket client, string reply)
+        private static async Task RefuseAsync(Socket client, string reply, TimeProvider timeProvider)
         {
             try
             {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), timeProvider);
                 await client.SendAsync(Encoding.ASCII.GetBytes(reply + "\r\n"), SocketFlags.None, timeout.Token);
                 client.Shutdown(SocketShutdown.Both);
             }

@@ -30,12 +30,14 @@ internal sealed class InboundMessageStoreAdapter(ListenerContext shared) : IMess
             if (message.TooBig)
             {
                 Log.MessageRefused(shared.Logger, session.ClientAddress, message.Id, "too big");
+                shared.Metrics.Message("too_big");
                 return Replies.MessageTooBig;
             }
 
             if (message.BareLineEnding)
             {
                 Log.MessageRefused(shared.Logger, session.ClientAddress, message.Id, "bare CR or LF");
+                shared.Metrics.Message("bare_line_ending");
                 return Replies.BareLineEnding;
             }
 
@@ -61,15 +63,18 @@ internal sealed class InboundMessageStoreAdapter(ListenerContext shared) : IMess
                 if (stored)
                 {
                     Log.MessageStored(shared.Logger, session.ClientAddress, message.Id, message.ContentSize, location);
+                    shared.Metrics.Message("stored", message.ContentSize);
                     return Replies.Queued(message.Id);
                 }
 
                 Log.StoreFailed(shared.Logger, message.StoreFailure, message.Id);
+                shared.Metrics.Message("store_failed");
                 return Replies.StorageFailed;
             }
             catch (Exception ex)
             {
                 Log.StoreFailed(shared.Logger, ex, message.Id);
+                shared.Metrics.Message("store_failed");
                 return Replies.StorageFailed;
             }
         }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace MailGateway.Listener.Smtp;
 
 /// <summary>What every session of one listener shares.</summary>
-internal sealed class ListenerContext(InboundListenerOptions options, IInboundMessageStore store, TimeProvider timeProvider, ILogger logger)
+internal sealed class ListenerContext(InboundListenerOptions options, IInboundMessageStore store, TimeProvider timeProvider, ILogger logger, InboundMetrics metrics)
 {
     public InboundListenerOptions Options { get; } = options;
 
@@ -13,6 +13,8 @@ internal sealed class ListenerContext(InboundListenerOptions options, IInboundMe
     public TimeProvider TimeProvider { get; } = timeProvider;
 
     public ILogger Logger { get; } = logger;
+
+    public InboundMetrics Metrics { get; } = metrics;
 
     public HashSet<string> Domains { get; } = new(options.Domains.Select(d => d.Trim().TrimEnd('.')), StringComparer.OrdinalIgnoreCase);
 }

@@ -106,6 +106,7 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             Log.SessionTimedOut(Shared.Logger, Session.ClientAddress, idle.IsCancellationRequested ? "idle" : "session");
+            Shared.Metrics.TimedOut();
             await CloseWithReplyAsync(Replies.Timeout(Shared.Options.ServerName));
             throw new SessionTimeoutException();
         }
@@ -187,7 +188,7 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
 
         try
         {
-            using var writeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var writeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), Shared.TimeProvider);
             await _stream.WriteAsync(Encoding.ASCII.GetBytes(reply + "\r\n"), writeTimeout.Token);
             await _stream.FlushAsync(writeTimeout.Token);
         }
@@ -206,15 +207,31 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
             return;
         }
 
-        _context.CommandExecuting -= OnCommandExecuting;
-        Session.Pending?.Dispose();
-        Session.Pending = null;
-        Close();
-        _stream.Dispose();
-        _network.Dispose();
-        _socket.Dispose();
-        _deadline.Dispose();
-        _release();
+        try
+        {
+            _context.CommandExecuting -= OnCommandExecuting;
+            Session.Pending?.Dispose();
+            Session.Pending = null;
+            Close();
+            try
+            {
+                _writer.Complete();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or InvalidOperationException)
+            {
+                // Unsent bytes for a client that is gone.
+            }
+
+            _stream.Dispose();
+            _network.Dispose();
+            _socket.Dispose();
+            _deadline.Dispose();
+        }
+        finally
+        {
+            // The connection slot is given back whatever happened above.
+            _release();
+        }
     }
 
     private void Close()
