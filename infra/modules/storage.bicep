@@ -1,0 +1,268 @@
+// The storage account: outbound message content (claim check), inbound raw messages, the Function App's deployment
+// package and host storage, and the status / idempotency tables. Shared-key access is off: every client uses Entra ID.
+// Role assignments are scoped as narrowly as the apps allow (a container or a table where possible).
+
+@description('Name of the storage account (3-24 lower-case letters and digits, globally unique).')
+param name string
+
+@description('Azure region.')
+param location string
+
+@description('Tags for the account.')
+param tags object
+
+@description('Log Analytics workspace for diagnostics.')
+param workspaceId string
+
+@description('Container of composed outbound messages.')
+param outboundContainerName string
+
+@description('Container of received inbound messages.')
+param inboundContainerName string
+
+@description('Container of the Function App deployment package (Flex Consumption).')
+param deploymentContainerName string
+
+@description('Table of message status records.')
+param statusTableName string
+
+@description('Table of idempotency keys.')
+param idempotencyTableName string
+
+@description('Name of the API (Function App) identity.')
+param apiIdentityName string
+
+@description('Name of the delivery worker identity.')
+param deliveryIdentityName string
+
+@description('Name of the inbound listener identity.')
+param inboundIdentityName string
+
+var blobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+var tableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+
+resource apiIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: apiIdentityName
+}
+
+resource deliveryIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: deliveryIdentityName
+}
+
+resource inboundIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: inboundIdentityName
+}
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_ZRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: 'Allow'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+  }
+}
+
+resource outboundContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: outboundContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource inboundContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: inboundContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource statusTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: statusTableName
+}
+
+resource idempotencyTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: idempotencyTableName
+}
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: blobService
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: tableService
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+// The Functions host keeps its own containers (azure-webjobs-hosts, -secrets) and reads the deployment package, so
+// the API identity needs blob access on the account, not one container.
+resource apiBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, apiIdentity.id, blobDataContributorRoleId)
+  scope: account
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributorRoleId)
+    principalId: apiIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource apiStatusTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(statusTable.id, apiIdentity.id, tableDataContributorRoleId)
+  scope: statusTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: apiIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource apiIdempotencyTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(idempotencyTable.id, apiIdentity.id, tableDataContributorRoleId)
+  scope: idempotencyTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: apiIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource deliveryBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(outboundContainer.id, deliveryIdentity.id, blobDataContributorRoleId)
+  scope: outboundContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributorRoleId)
+    principalId: deliveryIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource deliveryStatusTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(statusTable.id, deliveryIdentity.id, tableDataContributorRoleId)
+  scope: statusTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: deliveryIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource deliveryIdempotencyTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(idempotencyTable.id, deliveryIdentity.id, tableDataContributorRoleId)
+  scope: idempotencyTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: deliveryIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource inboundBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(inboundContainer.id, inboundIdentity.id, blobDataContributorRoleId)
+  scope: inboundContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributorRoleId)
+    principalId: inboundIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+@description('Name of the storage account.')
+output name string = account.name
+
+@description('Blob service endpoint, e.g. https://contoso.blob.core.windows.net/.')
+output blobEndpoint string = account.properties.primaryEndpoints.blob
+
+@description('Table service endpoint, e.g. https://contoso.table.core.windows.net/.')
+output tableEndpoint string = account.properties.primaryEndpoints.table
+
+@description('Container of composed outbound messages.')
+output outboundContainerName string = outboundContainer.name
+
+@description('Container of received inbound messages.')
+output inboundContainerName string = inboundContainer.name
+
+@description('Container of the Function App deployment package.')
+output deploymentContainerName string = deploymentContainer.name
+
+@description('Table of message status records.')
+output statusTableName string = statusTable.name
+
+@description('Table of idempotency keys.')
+output idempotencyTableName string = idempotencyTable.name
