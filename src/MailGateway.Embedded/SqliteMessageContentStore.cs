@@ -45,23 +45,27 @@ public sealed partial class SqliteMessageContentStore : IMessageContentStore
     public async Task<string> SaveAsync(string messageId, ReadOnlyMemory<byte> mime, CancellationToken cancellationToken)
     {
         var reference = ReferenceFor(messageId);
+        var sha = SHA256.HashData(mime.Span);
         await _database.WriteAsync((connection, transaction) =>
         {
-            Insert(connection, transaction, reference, mime);
+            Insert(connection, transaction, reference, mime, sha);
             return true;
         }, cancellationToken);
         return reference;
     }
 
-    /// <summary>Inserts the content inside the caller's transaction (the intake's one transaction).</summary>
-    internal static void Insert(SqliteConnection connection, SqliteTransaction transaction, string reference, ReadOnlyMemory<byte> mime)
+    /// <summary>
+    /// Inserts the content inside the caller's transaction (the intake's one transaction). <paramref name="sha256"/> is
+    /// computed by the caller before it queues the write, so the single writer does not hash.
+    /// </summary>
+    internal static void Insert(SqliteConnection connection, SqliteTransaction transaction, string reference, ReadOnlyMemory<byte> mime, byte[] sha256)
     {
         var id = IdOf(reference) ?? throw new ArgumentException($"Not a reference of this store: {reference}", nameof(reference));
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "INSERT INTO contents (id, sha256, mime) VALUES ($id, $sha, $mime) ON CONFLICT (id) DO NOTHING";
         command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$sha", SHA256.HashData(mime.Span));
+        command.Parameters.AddWithValue("$sha", sha256);
         command.Parameters.Add("$mime", SqliteType.Blob).Value = WholeArray(mime) ?? mime.ToArray();
         command.ExecuteNonQuery();
     }

@@ -37,6 +37,7 @@ public sealed class SqliteMessageIntake(SqliteDatabase database, SqliteMessageSt
         ArgumentNullException.ThrowIfNull(job);
         var oldest = status.OldestRememberedKey();
         var now = time.GetUtcNow();
+        var sha = mime is { } content ? System.Security.Cryptography.SHA256.HashData(content.Span) : null;
         var result = await database.WriteAsync((connection, transaction) =>
         {
             var created = SqliteMessageStatusStore.Create(connection, transaction, record, idempotency, oldest);
@@ -44,7 +45,7 @@ public sealed class SqliteMessageIntake(SqliteDatabase database, SqliteMessageSt
             {
                 if (mime is { } bytes)
                 {
-                    SqliteMessageContentStore.Insert(connection, transaction, job.ContentReference, bytes);
+                    SqliteMessageContentStore.Insert(connection, transaction, job.ContentReference, bytes, sha!);
                 }
 
                 SqliteDeliveryQueue.Insert(connection, transaction, job, notBefore ?? now, now);
