@@ -232,9 +232,13 @@ public sealed partial class MessagesApi
         var scheduled = dto.SendAt is { } sendAt && sendAt > now;
         string? reference = null;
         CreateMessageResult created;
+
+        // An intake that stores the content itself (the embedded SQLite one) writes content, record and job in one
+        // transaction; otherwise the content is saved first and a failure afterwards deletes it again.
+        var inlineReference = _intake?.ContentReferenceFor(id);
         try
         {
-            reference = await _content.SaveAsync(id, composed.Bytes, cancellationToken);
+            reference = inlineReference ?? await _content.SaveAsync(id, composed.Bytes, cancellationToken);
             var record = new MessageRecord
             {
                 Id = id,
@@ -251,7 +255,11 @@ public sealed partial class MessagesApi
             var claim = idempotencyKey is null ? null : new IdempotencyClaim(caller.Id, idempotencyKey, requestHash, now);
             var job = Job(id, reference, composed, dto, now);
             var notBefore = scheduled ? dto.SendAt : null;
-            if (_intake is not null)
+            if (_intake is not null && inlineReference is not null)
+            {
+                created = await _intake.CreateAndEnqueueAsync(record, claim, job, notBefore, composed.Bytes, cancellationToken);
+            }
+            else if (_intake is not null)
             {
                 created = await _intake.CreateAndEnqueueAsync(record, claim, job, notBefore, cancellationToken);
             }
@@ -274,7 +282,7 @@ public sealed partial class MessagesApi
         catch (Exception ex)
         {
             LogStoreUnavailable(ex);
-            if (reference is not null)
+            if (reference is not null && inlineReference is null)
             {
                 await DeleteQuietlyAsync(reference);
             }
@@ -285,7 +293,11 @@ public sealed partial class MessagesApi
         // The idempotency key was used before (or by a request racing with this one).
         try
         {
-            await _content.DeleteAsync(reference!, cancellationToken);
+            if (inlineReference is null)
+            {
+                await _content.DeleteAsync(reference!, cancellationToken);
+            }
+
             if (!string.Equals(created.RequestHash, requestHash, StringComparison.Ordinal))
             {
                 return ApiResults.Problem(StatusCodes.Status422UnprocessableEntity, "Idempotency key reused",

@@ -3,13 +3,14 @@ using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace MailGateway.Embedded;
 
-/// <summary>Registration of the embedded adapters (SQLite queue and status, file content store) and the in-process worker.</summary>
+/// <summary>Registration of the embedded adapters (SQLite queue and status, SQLite or file content store) and the in-process worker.</summary>
 public static class EmbeddedServiceCollectionExtensions
 {
-    /// <summary>Registers the SQLite queue and status store and the file content store, with options from <c>MailGateway:Storage</c>.</summary>
+    /// <summary>Registers the SQLite queue and status store and the content store (<see cref="EmbeddedStorageOptions.ContentStore"/>), with options from <c>MailGateway:Storage</c>.</summary>
     public static IServiceCollection AddEmbeddedStorage(this IServiceCollection services)
     {
         services.AddOptions<EmbeddedStorageOptions>()
@@ -22,8 +23,18 @@ public static class EmbeddedServiceCollectionExtensions
         services.TryAddSingleton<IDeliveryQueue>(sp => sp.GetRequiredService<SqliteDeliveryQueue>());
         services.TryAddSingleton<SqliteMessageStatusStore>();
         services.TryAddSingleton<IMessageStatusStore>(sp => sp.GetRequiredService<SqliteMessageStatusStore>());
-        services.TryAddSingleton<IMessageContentStore, FileMessageContentStore>();
-        services.TryAddSingleton<IMessageIntake, SqliteMessageIntake>();
+        services.TryAddSingleton<FileMessageContentStore>();
+        services.TryAddSingleton<SqliteMessageContentStore>();
+        services.TryAddSingleton<IMessageContentStore>(sp =>
+            sp.GetRequiredService<IOptions<EmbeddedStorageOptions>>().Value.ContentStore == MessageContentStoreKind.Files
+                ? sp.GetRequiredService<FileMessageContentStore>()
+                : sp.GetRequiredService<SqliteMessageContentStore>());
+        services.TryAddSingleton<IMessageIntake>(sp => new SqliteMessageIntake(
+            sp.GetRequiredService<SqliteDatabase>(),
+            sp.GetRequiredService<SqliteMessageStatusStore>(),
+            sp.GetRequiredService<SqliteDeliveryQueue>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IMessageContentStore>() as SqliteMessageContentStore));
         return services;
     }
 

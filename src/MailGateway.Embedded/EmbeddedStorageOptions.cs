@@ -8,7 +8,7 @@ public sealed class EmbeddedStorageOptions
     /// <summary>The configuration section.</summary>
     public const string SectionName = "MailGateway:Storage";
 
-    /// <summary>The data folder (database, message files, capture, dev API key). Relative paths start at the working directory. Default <c>data</c>.</summary>
+    /// <summary>The data folder (database, message files when <see cref="ContentStore"/> is Files, capture, dev API key). Relative paths start at the working directory. Default <c>data</c>.</summary>
     [Required(AllowEmptyStrings = false)]
     public string DataDirectory { get; set; } = "data";
 
@@ -20,9 +20,27 @@ public sealed class EmbeddedStorageOptions
     [Range(1, 1000)]
     public int MaxDeliveryCount { get; set; } = 10;
 
+    /// <summary>
+    /// Where the composed messages wait for delivery: <see cref="MessageContentStoreKind.Sqlite"/> (default: in the
+    /// database, made durable by the same group commit as the status record and the job) or
+    /// <see cref="MessageContentStoreKind.Files"/> (one fsynced <c>.eml</c> file per message under <see cref="MessagesPath"/>).
+    /// </summary>
+    [EnumDataType(typeof(MessageContentStoreKind))]
+    public MessageContentStoreKind ContentStore { get; set; } = MessageContentStoreKind.Sqlite;
+
     /// <summary>The SQLite database file (queue and status), under <see cref="DataDirectory"/>.</summary>
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "gateway.db");
 
-    /// <summary>The folder of the composed messages waiting for delivery.</summary>
+    /// <summary>The folder of the composed messages waiting for delivery (<see cref="MessageContentStoreKind.Files"/>).</summary>
     public string MessagesPath => Path.Combine(Path.GetFullPath(DataDirectory), "messages");
+}
+
+/// <summary>The content store of the standalone host (<see cref="EmbeddedStorageOptions.ContentStore"/>).</summary>
+public enum MessageContentStoreKind
+{
+    /// <summary><see cref="SqliteMessageContentStore"/>: a BLOB in the database, in the intake's transaction.</summary>
+    Sqlite,
+
+    /// <summary><see cref="FileMessageContentStore"/>: a file per message (temp file, fsync, rename).</summary>
+    Files,
 }

@@ -5,9 +5,11 @@ using Microsoft.Extensions.Options;
 namespace MailGateway.Embedded;
 
 /// <summary>
-/// The one SQLite file of the standalone host (queue and status), in WAL mode with <c>synchronous=FULL</c>: a commit
-/// is fsynced before it returns. All writes go through one connection and are group-committed (SQLite has one
-/// writer at a time; one fsync for many waiting writes instead of one each).
+/// The one SQLite file of the standalone host (queue, status and, by default, message content), in WAL mode with
+/// <c>synchronous=FULL</c>: a commit is fsynced before it returns. All writes go through one connection and are
+/// group-committed (SQLite has one writer at a time; one fsync for many waiting writes instead of one each). The WAL
+/// is checkpointed by SQLite's automatic checkpoint (default <c>wal_autocheckpoint</c>, 1,000 pages) and truncated
+/// back to <see cref="WalSizeLimit"/> after a checkpoint resets it.
 /// </summary>
 public sealed class SqliteDatabase : IDisposable
 {
@@ -50,9 +52,17 @@ public sealed class SqliteDatabase : IDisposable
             delivery_count INTEGER NOT NULL,
             dead_lettered_at INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS contents (
+            id TEXT PRIMARY KEY,
+            sha256 BLOB NOT NULL,
+            mime BLOB NOT NULL
+        );
         """;
 
     private const int MaxBatch = 256;
+
+    /// <summary>The size the WAL file is truncated to after a checkpoint (<c>journal_size_limit</c>), in bytes.</summary>
+    public const long WalSizeLimit = 64L * 1024 * 1024;
 
     private readonly string _connectionString;
     private readonly Channel<WriteItem> _writes = Channel.CreateUnbounded<WriteItem>(new UnboundedChannelOptions { SingleReader = true });
@@ -232,7 +242,7 @@ public sealed class SqliteDatabase : IDisposable
         {
             await connection.OpenAsync(cancellationToken);
             await using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA synchronous=FULL;";
+            pragma.CommandText = "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=" + WalSizeLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) + ";";
             await pragma.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }

@@ -1,6 +1,7 @@
 using MailGateway.Core.Delivery;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
+using MailGateway.Core.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -10,7 +11,7 @@ namespace MailGateway.Embedded.Tests;
 /// <summary>Real SQLite and files in a temp folder, a fake clock, and a scripted engine.</summary>
 internal sealed class EmbeddedFixture : IDisposable
 {
-    public EmbeddedFixture(DeliveryRetryOptions? retry = null)
+    public EmbeddedFixture(DeliveryRetryOptions? retry = null, bool sqliteContent = false)
     {
         Directory = Path.Combine(Path.GetTempPath(), "mgw-embedded-" + Guid.NewGuid().ToString("N"));
         Options = Microsoft.Extensions.Options.Options.Create(new EmbeddedStorageOptions { DataDirectory = Directory });
@@ -18,8 +19,10 @@ internal sealed class EmbeddedFixture : IDisposable
         Queue = new SqliteDeliveryQueue(Database, Time);
         Status = new SqliteMessageStatusStore(Database, Options, Time);
         Content = new FileMessageContentStore(Options, Time);
+        SqliteContent = new SqliteMessageContentStore(Database, Content);
+        Store = sqliteContent ? SqliteContent : Content;
         Retry = retry ?? new DeliveryRetryOptions { JitterFraction = 0 };
-        Handler = new DeliveryJobHandler(Content, Status, Engine, new StaticOptionsMonitor<DeliveryRetryOptions>(Retry), Time, NullLogger<DeliveryJobHandler>.Instance);
+        Handler = new DeliveryJobHandler(Store, Status, Engine, new StaticOptionsMonitor<DeliveryRetryOptions>(Retry), Time, NullLogger<DeliveryJobHandler>.Instance);
     }
 
     public string Directory { get; }
@@ -36,6 +39,11 @@ internal sealed class EmbeddedFixture : IDisposable
 
     public FileMessageContentStore Content { get; }
 
+    public SqliteMessageContentStore SqliteContent { get; }
+
+    /// <summary>The content store of the handler and of <see cref="AcceptAsync"/> (files unless the fixture was made with SQLite content).</summary>
+    public IMessageContentStore Store { get; }
+
     public ScriptedEngine Engine { get; } = new();
 
     public DeliveryRetryOptions Retry { get; }
@@ -46,7 +54,7 @@ internal sealed class EmbeddedFixture : IDisposable
     public async Task<DeliveryJob> AcceptAsync(string id, DateTimeOffset? expiresAt = null, IReadOnlyList<string>? recipients = null, DateTimeOffset? notBefore = null)
     {
         var mime = System.Text.Encoding.ASCII.GetBytes("From: a@example.com\r\nTo: b@example.net\r\nSubject: test\r\nMessage-ID: <" + id + "@example.com>\r\n\r\nHello\r\n");
-        var reference = await Content.SaveAsync(id, mime, CancellationToken.None);
+        var reference = await Store.SaveAsync(id, mime, CancellationToken.None);
         var now = Time.GetUtcNow();
         await Status.CreateAsync(new MessageRecord { Id = id, Owner = "k", State = MessageState.Queued, CreatedAt = now, UpdatedAt = now, ExpiresAt = expiresAt }, null, CancellationToken.None);
         var job = new DeliveryJob

@@ -53,7 +53,11 @@ public sealed class HostTests
         var data = GatewayHost.NewDataDirectory();
         Directory.CreateDirectory(data);
         await File.WriteAllTextAsync(Path.Combine(data, "messages"), "a file where the message folder should be");
-        await using var host = await GatewayHost.StartAsync(relay, s => s["MailGateway:Storage:DataDirectory"] = data);
+        await using var host = await GatewayHost.StartAsync(relay, s =>
+        {
+            s["MailGateway:Storage:DataDirectory"] = data;
+            s["MailGateway:Storage:ContentStore"] = "Files";
+        });
 
         var (response, _) = await host.PostAsync(GatewayHost.Message());
         var ready = await host.Client.GetAsync("/readyz");
@@ -67,6 +71,24 @@ public sealed class HostTests
     }
 
     [Theory]
+    [InlineData(null, false)]
+    [InlineData("Sqlite", false)]
+    [InlineData("Files", true)]
+    public async Task Messages_are_delivered_with_either_content_store_and_only_Files_writes_message_files(string? contentStore, bool messageFolder)
+    {
+        await using var relay = await TestRelay.StartAsync();
+        await using var host = await GatewayHost.StartAsync(relay, s => s["MailGateway:Storage:ContentStore"] = contentStore);
+
+        var id = await host.SendAsync();
+        await host.WaitForStatusAsync(id, "delivered");
+
+        var relayed = Assert.Single(await relay.WaitForMessagesAsync(1));
+        Assert.Contains($"Message-ID: <{id}@example.com>", Encoding.ASCII.GetString(relayed.Data), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(messageFolder, Directory.Exists(Path.Combine(host.DataDirectory, "messages")));
+    }
+
+    [Theory]
+    [InlineData("MailGateway:Storage:ContentStore", "7", "MailGateway:Storage", "ContentStore")]
     [InlineData("MailGateway:Worker:Concurrency", "0", "MailGateway:Worker", "Concurrency")]
     [InlineData("MailGateway:Storage:IdempotencyKeyRetention", "01:00:00", "MailGateway:Storage", "IdempotencyKeyRetention")]
     [InlineData("MailGateway:Relay:Endpoints:0:Port", "70000", "MailGateway:Relay", "Endpoints")]
