@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 
 namespace MailGateway.Listener.Storage;
@@ -7,9 +8,18 @@ namespace MailGateway.Listener.Storage;
 /// file in the same folder, fsynced, renamed into place, and the folder is fsynced, so a 250 survives a crash.
 /// The .eml is renamed last: its presence means the message and its metadata are complete.
 /// </summary>
+/// <remarks>
+/// Per message: two data fsyncs (the .eml and .json temp files, issued concurrently) and a share of one folder
+/// fsync, which concurrent commits to the same folder have in common (<see cref="DirectorySyncer"/>). Folders are
+/// created once (each new one made durable in its parent) and remembered, not looked up per message.
+/// </remarks>
 public sealed partial class FileSystemInboundMessageStore : IInboundMessageStore
 {
     private readonly string _root;
+
+    // The yyyy/MM/dd folders this store made or found: one entry a day.
+    private readonly ConcurrentDictionary<string, bool> _knownFolders = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DirectorySyncer> _syncers = new(StringComparer.Ordinal);
 
     /// <summary>Creates the store under a root folder.</summary>
     public FileSystemInboundMessageStore(string root)
@@ -20,6 +30,9 @@ public sealed partial class FileSystemInboundMessageStore : IInboundMessageStore
 
     /// <summary>The absolute root folder.</summary>
     public string Root => _root;
+
+    /// <summary>Folder fsyncs run so far, all folders together (for tests: commits share them).</summary>
+    internal long FolderSyncCount => _syncers.Values.Sum(s => s.SyncCount);
 
     /// <inheritdoc />
     public Task InitializeAsync(CancellationToken cancellationToken)
@@ -33,13 +46,70 @@ public sealed partial class FileSystemInboundMessageStore : IInboundMessageStore
     {
         StoragePaths.EnsureSafeId(id);
         var folder = System.IO.Path.Combine(_root, StoragePaths.Folder(receivedAt));
+        var emlPath = System.IO.Path.Combine(folder, id + ".eml");
+        FileStream stream;
+        EnsureFolder(folder);
+        try
+        {
+            stream = OpenTemp(emlPath + ".tmp");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // The remembered folder was removed (by an operator, a cleanup): make it again, once.
+            _knownFolders.TryRemove(folder, out _);
+            EnsureFolder(folder);
+            stream = OpenTemp(emlPath + ".tmp");
+        }
+
+        var syncer = _syncers.GetOrAdd(folder, static f => new DirectorySyncer(() => FsyncDirectory(f)));
+        return ValueTask.FromResult<IInboundMessageWriter>(new Writer(syncer, emlPath, System.IO.Path.Combine(folder, id + ".json"), stream));
+    }
+
+    private static FileStream OpenTemp(string path) => new(path, new FileStreamOptions
+    {
+        Mode = FileMode.CreateNew,
+        Access = FileAccess.Write,
+        Share = FileShare.None,
+        BufferSize = 64 * 1024,
+        Options = FileOptions.Asynchronous,
+    });
+
+    private void EnsureFolder(string folder)
+    {
+        if (_knownFolders.ContainsKey(folder))
+        {
+            return;
+        }
+
+        CreateDurably(folder);
+        _knownFolders.TryAdd(folder, true);
+    }
+
+    // Creates a folder and its missing parents, each new entry fsynced in its parent: a day folder made at midnight
+    // must not vanish in a crash with the messages already acknowledged in it. Runs once per new folder.
+    private static void CreateDurably(string folder)
+    {
+        if (Directory.Exists(folder))
+        {
+            return;
+        }
+
+        var parent = System.IO.Path.GetDirectoryName(folder);
+        if (parent is not null)
+        {
+            CreateDurably(parent);
+        }
+
         Directory.CreateDirectory(folder);
-        return ValueTask.FromResult<IInboundMessageWriter>(new Writer(folder, id));
+        if (parent is not null)
+        {
+            FsyncDirectory(parent);
+        }
     }
 
     private sealed class Writer : IInboundMessageWriter
     {
-        private readonly string _folder;
+        private readonly DirectorySyncer _folderSync;
         private readonly string _emlPath;
         private readonly string _emlTemp;
         private readonly string _jsonPath;
@@ -47,21 +117,14 @@ public sealed partial class FileSystemInboundMessageStore : IInboundMessageStore
         private FileStream? _stream;
         private bool _committed;
 
-        public Writer(string folder, string id)
+        public Writer(DirectorySyncer folderSync, string emlPath, string jsonPath, FileStream stream)
         {
-            _folder = folder;
-            _emlPath = System.IO.Path.Combine(folder, id + ".eml");
-            _jsonPath = System.IO.Path.Combine(folder, id + ".json");
+            _folderSync = folderSync;
+            _emlPath = emlPath;
+            _jsonPath = jsonPath;
             _emlTemp = _emlPath + ".tmp";
             _jsonTemp = _jsonPath + ".tmp";
-            _stream = new FileStream(_emlTemp, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-                BufferSize = 64 * 1024,
-                Options = FileOptions.Asynchronous,
-            });
+            _stream = stream;
         }
 
         public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -74,20 +137,38 @@ public sealed partial class FileSystemInboundMessageStore : IInboundMessageStore
         {
             ObjectDisposedException.ThrowIf(_stream is null, this);
             await _stream.FlushAsync(cancellationToken);
-            _stream.Flush(flushToDisk: true);
+
+            // Both temp files must be durable before either rename: after a crash a visible .eml must have its
+            // complete .json (and its own complete content), and nothing short of syncfs(2) makes two files' data
+            // durable in one call (an fsync of one file does not write the other's delayed-allocation data on ext4).
+            // So the two data fsyncs stay, but they no longer wait for each other: the .eml's runs on the pool while
+            // the .json is written and fsynced here, and ext4 can cover both with one journal commit.
+            var eml = _stream.SafeFileHandle;
+            var emlSync = Task.Run(() => RandomAccess.FlushToDisk(eml), CancellationToken.None);
+            try
+            {
+                var json = MetadataJson.Serialize(metadata);
+                using var handle = File.OpenHandle(_jsonTemp, FileMode.Create, FileAccess.Write, FileShare.None);
+                RandomAccess.Write(handle, json, 0);
+                RandomAccess.FlushToDisk(handle);
+            }
+            finally
+            {
+                // The pool task must be done with the handle before Dispose can close it.
+                await emlSync.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            await emlSync;
             await _stream.DisposeAsync();
             _stream = null;
-
-            await using (var json = new FileStream(_jsonTemp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
-            {
-                await json.WriteAsync(MetadataJson.Serialize(metadata), cancellationToken);
-                json.Flush(flushToDisk: true);
-            }
 
             File.Move(_jsonTemp, _jsonPath, overwrite: false);
             File.Move(_emlTemp, _emlPath, overwrite: false);
             _committed = true;
-            FsyncDirectory(_folder);
+
+            // Group commit: returns once a folder fsync that started after these renames has completed; not cancelled,
+            // as the old per-message folder fsync was not.
+            await _folderSync.SyncAsync(CancellationToken.None);
             return _emlPath;
         }
 

@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using MailGateway.Listener.Storage;
+
+namespace MailGateway.Listener.Tests;
+
+/// <summary>The filesystem store on its own: group-committed folder fsync, remembered folders.</summary>
+public sealed class FileSystemStoreTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "mailgateway-fsstore-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    private static readonly DateTimeOffset Day1 = new(2026, 11, 27, 23, 59, 59, TimeSpan.Zero);
+    private static readonly DateTimeOffset Day2 = new(2026, 11, 28, 0, 0, 1, TimeSpan.Zero);
+
+    private static async Task<string> StoreAsync(FileSystemInboundMessageStore store, string id, DateTimeOffset at, byte[] content)
+    {
+        using var writer = await store.CreateWriterAsync(id, at, CancellationToken.None);
+        // Two writes, as the listener does (the Received header, then the message).
+        await writer.WriteAsync(content.AsMemory(0, content.Length / 2), CancellationToken.None);
+        await writer.WriteAsync(content.AsMemory(content.Length / 2), CancellationToken.None);
+        return await writer.CommitAsync(new InboundMessageMetadata
+        {
+            Id = id,
+            ReceivedAt = at,
+            MailFrom = "a@example.test",
+            Recipients = ["b@example.test"],
+            ClientIp = "127.0.0.1",
+            ClientHelo = "client.test",
+            Tls = false,
+            Size = content.Length,
+            Sha256 = Convert.ToHexStringLower(SHA256.HashData(content)),
+        }, CancellationToken.None);
+    }
+
+    private static byte[] Content(int i) => Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\n" + new string((char)('a' + (i % 26)), 3000 + i) + "\r\n");
+
+    private static void AssertStored(string emlPath, string id, byte[] content)
+    {
+        Assert.Equal(id + ".eml", Path.GetFileName(emlPath));
+        Assert.Equal(content, File.ReadAllBytes(emlPath));
+        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.ChangeExtension(emlPath, ".json")));
+        Assert.Equal(id, json.RootElement.GetProperty("id").GetString());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), json.RootElement.GetProperty("sha256").GetString());
+        Assert.Equal(content.Length, json.RootElement.GetProperty("size").GetInt64());
+    }
+
+    [Fact]
+    public async Task Many_concurrent_commits_to_one_folder_are_all_stored_with_their_metadata()
+    {
+        var store = new FileSystemInboundMessageStore(_root);
+        await store.InitializeAsync(CancellationToken.None);
+        const int count = 200;
+
+        var paths = await Task.WhenAll(Enumerable.Range(0, count).Select(i => Task.Run(() => StoreAsync(store, "m" + i, Day1, Content(i)))));
+
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(Path.Combine(_root, "inbound", "2026", "11", "27"), Path.GetDirectoryName(paths[i]));
+            AssertStored(paths[i], "m" + i, Content(i));
+        }
+
+        var folder = Path.Combine(_root, "inbound", "2026", "11", "27");
+        Assert.Equal(count, Directory.GetFiles(folder, "*.eml").Length);
+        Assert.Equal(count, Directory.GetFiles(folder, "*.json").Length);
+        Assert.Empty(Directory.GetFiles(folder, "*.tmp"));
+        // Every commit waited for a folder fsync; concurrent ones may share it, but there was at least one and never more than one each.
+        Assert.InRange(store.FolderSyncCount, 1, count);
+    }
+
+    [Fact]
+    public async Task Folders_are_remembered_across_a_date_change_and_made_again_when_removed()
+    {
+        var store = new FileSystemInboundMessageStore(_root);
+        await store.InitializeAsync(CancellationToken.None);
+
+        AssertStored(await StoreAsync(store, "d1a", Day1, Content(1)), "d1a", Content(1));
+        AssertStored(await StoreAsync(store, "d2a", Day2, Content(2)), "d2a", Content(2));
+        // Back to a remembered folder (a message received just before midnight, committed after).
+        AssertStored(await StoreAsync(store, "d1b", Day1, Content(3)), "d1b", Content(3));
+
+        Assert.Equal(["d1a.eml", "d1b.eml"], Directory.GetFiles(Path.Combine(_root, "inbound", "2026", "11", "27"), "*.eml").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["d2a.eml"], Directory.GetFiles(Path.Combine(_root, "inbound", "2026", "11", "28"), "*.eml").Select(Path.GetFileName));
+
+        // A remembered folder removed behind the store's back (an operator archiving a day) is made again.
+        Directory.Delete(Path.Combine(_root, "inbound", "2026"), recursive: true);
+        AssertStored(await StoreAsync(store, "d2b", Day2, Content(4)), "d2b", Content(4));
+    }
+
+    [Fact]
+    public async Task A_commit_waits_for_a_folder_sync_that_started_after_its_request()
+    {
+        using var firstSyncRunning = new ManualResetEventSlim();
+        using var releaseFirstSync = new ManualResetEventSlim();
+        var syncs = 0;
+        var syncer = new DirectorySyncer(() =>
+        {
+            if (Interlocked.Increment(ref syncs) == 1)
+            {
+                firstSyncRunning.Set();
+                releaseFirstSync.Wait(TimeSpan.FromSeconds(30));
+            }
+        });
+
+        var first = Task.Run(() => syncer.SyncAsync(CancellationToken.None));
+        Assert.True(firstSyncRunning.Wait(TimeSpan.FromSeconds(30)));
+
+        // Requested while the first sync runs: that sync may have started before their renames, so it does not cover them.
+        var second = syncer.SyncAsync(CancellationToken.None);
+        var third = syncer.SyncAsync(CancellationToken.None);
+        Assert.False(second.IsCompleted);
+        Assert.False(third.IsCompleted);
+
+        releaseFirstSync.Set();
+        await Task.WhenAll(first, second, third);
+
+        // One more sync covers both waiting requests.
+        Assert.Equal(2, syncs);
+        Assert.Equal(2, syncer.SyncCount);
+    }
+}
