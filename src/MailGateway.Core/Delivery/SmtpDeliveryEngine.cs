@@ -131,7 +131,7 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
 
         if ((client.Capabilities & SmtpCapabilities.Size) != 0 && client.MaxSize > 0)
         {
-            var size = MeasureSize(request.Message);
+            var size = request.Size ?? MeasureSize(request.Message);
             if (size > (long)client.MaxSize)
             {
                 var reason = $"message is {size} bytes; the relay accepts at most {client.MaxSize} (SIZE)";

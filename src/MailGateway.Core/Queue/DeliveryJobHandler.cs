@@ -89,9 +89,11 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         }
 
         MimeMessage message;
+        long? size;
         try
         {
             await using var stream = await _content.OpenReadAsync(job.ContentReference, cancellationToken);
+            size = stream.CanSeek ? stream.Length : null; // the stored bytes are the wire form: no need to measure again
             message = await MimeMessage.LoadAsync(stream, cancellationToken);
         }
         catch (MessageContentNotFoundException ex)
@@ -105,7 +107,8 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         DeliveryOutcome outcome;
         try
         {
-            outcome = await _engine.DeliverAsync(new DeliveryRequest(job.MessageId, message, new Envelope(job.MailFrom, job.Recipients)), cancellationToken);
+            var request = new DeliveryRequest(job.MessageId, message, new Envelope(job.MailFrom, job.Recipients)) { Size = size };
+            outcome = await _engine.DeliverAsync(request, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -439,6 +439,23 @@ public sealed class SmtpDeliveryEngineTests
     }
 
     [Fact]
+    public async Task Uses_the_known_size_of_the_stored_message_against_the_relay_SIZE()
+    {
+        await using var relay = await TestRelay.StartAsync(new() { MaxMessageSize = 4096 });
+        using var engine = Engine(Options((relay.Port(RelayEndpointKind.StartTls), RelayTlsMode.StartTls)));
+        var composed = Compose();
+        Assert.True(composed.Bytes.Length < 4096);
+
+        var small = await engine.DeliverAsync(Request(composed) with { Size = composed.Bytes.Length }, CancellationToken.None);
+        var large = await engine.DeliverAsync(Request(composed) with { Size = 5000 }, CancellationToken.None);
+
+        Assert.Equal(DeliveryOutcomeKind.Delivered, small.Kind);
+        Assert.Equal(DeliveryOutcomeKind.Failed, large.Kind);
+        Assert.Contains("5000 bytes", large.Reason, StringComparison.Ordinal);
+        Assert.Single(relay.Messages);
+    }
+
+    [Fact]
     public async Task Tries_the_port_that_last_worked_first()
     {
         using var dead = new DeadPort();
