@@ -1,3 +1,4 @@
+using MailGateway.Core.Hosting;
 using MailGateway.Delivery;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -5,4 +6,10 @@ builder.AddDeliveryWorker();
 
 var app = builder.Build();
 app.MapDeliveryHealth();
+if (!StartupValidation.TryValidate(app.Services, Console.Error))
+{
+    return StartupValidation.InvalidConfigurationExitCode;
+}
+
 await app.RunAsync();
+return 0;

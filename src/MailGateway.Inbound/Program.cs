@@ -1,3 +1,4 @@
+using MailGateway.Core.Hosting;
 using MailGateway.Listener;
 using Microsoft.Extensions.Hosting;
 
@@ -5,9 +6,16 @@ if (args is ["hash-password"])
 {
     // Reads a password from stdin and prints the hash for MailGateway:Inbound:Users:N:PasswordHash.
     Console.WriteLine(PasswordHash.Create(Console.ReadLine() ?? ""));
-    return;
+    return 0;
 }
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddInboundListener(25, 587);
-await builder.Build().RunAsync();
+var host = builder.Build();
+if (!StartupValidation.TryValidate(host.Services, Console.Error))
+{
+    return StartupValidation.InvalidConfigurationExitCode;
+}
+
+await host.RunAsync();
+return 0;

@@ -1,5 +1,6 @@
 using MailGateway.Api;
 using MailGateway.Core;
+using MailGateway.Core.Hosting;
 using MailGateway.Core.Delivery;
 using MailGateway.Embedded;
 using MailGateway.Listener;
@@ -147,8 +148,12 @@ public static class StandaloneHostExtensions
             app.Services.GetRequiredService<DataDirectoryLock>().Acquire();
 
             // Run the ValidateOnStart checks before the host starts, so a bad setting is reported in one line
-            // below instead of after the host's own "Hosting failed to start" error with a stack trace.
-            app.Services.GetService<IStartupValidator>()?.Validate();
+            // instead of after the host's own "Hosting failed to start" error with a stack trace.
+            if (!StartupValidation.TryValidate(app.Services, Console.Error))
+            {
+                return StartupValidation.InvalidConfigurationExitCode;
+            }
+
             await app.RunAsync();
             return 0;
         }
@@ -181,11 +186,7 @@ public static class StandaloneHostExtensions
     }
 
     /// <summary>"Invalid configuration in MailGateway:Worker: …" — the section comes from the options class's SectionName.</summary>
-    internal static string Describe(OptionsValidationException exception)
-    {
-        var section = exception.OptionsType.GetField("SectionName")?.GetValue(null) as string ?? exception.OptionsType.Name;
-        return $"Invalid configuration in {section}: {string.Join("; ", exception.Failures)}";
-    }
+    internal static string Describe(OptionsValidationException exception) => StartupValidation.Describe(exception);
 }
 
 /// <summary>What the host decided at start.</summary>
