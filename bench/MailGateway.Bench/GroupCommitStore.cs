@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using MailGateway.Core.Storage;
 using MailGateway.Listener.Storage;
 
 namespace MailGateway.Bench;
@@ -17,12 +18,13 @@ internal sealed partial class GroupCommitStore(string root) : IInboundMessageSto
 {
     private readonly string _root = Path.GetFullPath(root);
     private readonly ConcurrentDictionary<string, bool> _folders = new(StringComparer.Ordinal);
-    private GroupSync? _sync;
+    private DirectoryGroupSync? _sync;
 
     public Task InitializeAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.Combine(_root, "inbound"));
-        _sync = new GroupSync(Path.Combine(_root, "inbound"));
+        var inbound = Path.Combine(_root, "inbound");
+        Directory.CreateDirectory(inbound);
+        _sync = new DirectoryGroupSync(() => SyncFileSystem(inbound)); // one syncfs covers every caller that asked before it started
         return Task.CompletedTask;
     }
 
@@ -37,7 +39,7 @@ internal sealed partial class GroupCommitStore(string root) : IInboundMessageSto
         return ValueTask.FromResult<IInboundMessageWriter>(new Writer(folder, id, _sync!));
     }
 
-    private sealed class Writer(string folder, string id, GroupSync sync) : IInboundMessageWriter
+    private sealed class Writer(string folder, string id, DirectoryGroupSync sync) : IInboundMessageWriter
     {
         private readonly string _eml = Path.Combine(folder, id + ".eml");
         private readonly string _json = Path.Combine(folder, id + ".json");
@@ -66,47 +68,34 @@ internal sealed partial class GroupCommitStore(string root) : IInboundMessageSto
         public void Dispose() => _stream?.Dispose();
     }
 
-    /// <summary>One syncfs covers every caller that asked before it started.</summary>
-    private sealed partial class GroupSync(string path)
+    /// <summary>syncfs(2) of the filesystem holding <paramref name="path"/>: one call makes every file on it durable.</summary>
+    private static void SyncFileSystem(string path)
     {
-        private readonly SemaphoreSlim _lock = new(1, 1);
-        private long _requested;
-        private long _completed;
-
-        public async Task SyncAsync(CancellationToken cancellationToken)
+        var fd = Open(path, 0);
+        if (fd < 0)
         {
-            var ticket = Interlocked.Increment(ref _requested);
-            await _lock.WaitAsync(cancellationToken);
-            try
-            {
-                if (Volatile.Read(ref _completed) >= ticket)
-                {
-                    return;
-                }
-
-                var upTo = Volatile.Read(ref _requested);
-                var fd = Open(path, 0);
-                if (fd < 0 || SyncFs(fd) != 0)
-                {
-                    throw new IOException($"syncfs failed (errno {Marshal.GetLastPInvokeError()}).");
-                }
-
-                _ = Close(fd);
-                Volatile.Write(ref _completed, upTo);
-            }
-            finally
-            {
-                _lock.Release();
-            }
+            throw new IOException($"open for syncfs failed (errno {Marshal.GetLastPInvokeError()}).");
         }
 
-        [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-        private static partial int Open(string path, int flags);
-
-        [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
-        private static partial int SyncFs(int fd);
-
-        [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-        private static partial int Close(int fd);
+        try
+        {
+            if (SyncFs(fd) != 0)
+            {
+                throw new IOException($"syncfs failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
     }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static partial int SyncFs(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
 }

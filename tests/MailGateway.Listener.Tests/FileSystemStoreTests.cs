@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using MailGateway.Core.Storage;
 using MailGateway.Listener.Storage;
 
 namespace MailGateway.Listener.Tests;
@@ -101,7 +102,7 @@ public sealed class FileSystemStoreTests : IDisposable
         using var firstSyncRunning = new ManualResetEventSlim();
         using var releaseFirstSync = new ManualResetEventSlim();
         var syncs = 0;
-        var syncer = new DirectorySyncer(() =>
+        var syncer = new DirectoryGroupSync(() =>
         {
             if (Interlocked.Increment(ref syncs) == 1)
             {

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
+using MailGateway.Core.Storage;
 
 namespace MailGateway.Listener.Storage;
 
@@ -10,16 +10,16 @@ namespace MailGateway.Listener.Storage;
 /// </summary>
 /// <remarks>
 /// Per message: two data fsyncs (the .eml and .json temp files, issued concurrently) and a share of one folder
-/// fsync, which concurrent commits to the same folder have in common (<see cref="DirectorySyncer"/>). Folders are
+/// fsync, which concurrent commits to the same folder have in common (<see cref="DirectoryGroupSync"/>). Folders are
 /// created once (each new one made durable in its parent) and remembered, not looked up per message.
 /// </remarks>
-public sealed partial class FileSystemInboundMessageStore : IInboundMessageStore
+public sealed class FileSystemInboundMessageStore : IInboundMessageStore
 {
     private readonly string _root;
 
     // The yyyy/MM/dd folders this store made or found: one entry a day.
     private readonly ConcurrentDictionary<string, bool> _knownFolders = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DirectorySyncer> _syncers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DirectoryGroupSync> _syncers = new(StringComparer.Ordinal);
 
     /// <summary>Creates the store under a root folder.</summary>
     public FileSystemInboundMessageStore(string root)
@@ -61,7 +61,7 @@ public sealed partial class FileSystemInboundMessageStore : IInboundMessageStore
             stream = OpenTemp(emlPath + ".tmp");
         }
 
-        var syncer = _syncers.GetOrAdd(folder, static f => new DirectorySyncer(() => FsyncDirectory(f)));
+        var syncer = _syncers.GetOrAdd(folder, static f => new DirectoryGroupSync(f));
         return ValueTask.FromResult<IInboundMessageWriter>(new Writer(syncer, emlPath, System.IO.Path.Combine(folder, id + ".json"), stream));
     }
 
@@ -81,35 +81,13 @@ public sealed partial class FileSystemInboundMessageStore : IInboundMessageStore
             return;
         }
 
-        CreateDurably(folder);
+        DurableDirectory.CreateDurably(folder);
         _knownFolders.TryAdd(folder, true);
-    }
-
-    // Creates a folder and its missing parents, each new entry fsynced in its parent: a day folder made at midnight
-    // must not vanish in a crash with the messages already acknowledged in it. Runs once per new folder.
-    private static void CreateDurably(string folder)
-    {
-        if (Directory.Exists(folder))
-        {
-            return;
-        }
-
-        var parent = System.IO.Path.GetDirectoryName(folder);
-        if (parent is not null)
-        {
-            CreateDurably(parent);
-        }
-
-        Directory.CreateDirectory(folder);
-        if (parent is not null)
-        {
-            FsyncDirectory(parent);
-        }
     }
 
     private sealed class Writer : IInboundMessageWriter
     {
-        private readonly DirectorySyncer _folderSync;
+        private readonly DirectoryGroupSync _folderSync;
         private readonly string _emlPath;
         private readonly string _emlTemp;
         private readonly string _jsonPath;
@@ -117,7 +95,7 @@ public sealed partial class FileSystemInboundMessageStore : IInboundMessageStore
         private FileStream? _stream;
         private bool _committed;
 
-        public Writer(DirectorySyncer folderSync, string emlPath, string jsonPath, FileStream stream)
+        public Writer(DirectoryGroupSync folderSync, string emlPath, string jsonPath, FileStream stream)
         {
             _folderSync = folderSync;
             _emlPath = emlPath;
@@ -197,44 +175,5 @@ public sealed partial class FileSystemInboundMessageStore : IInboundMessageStore
             {
             }
         }
-    }
-
-    // A rename is durable only once the folder itself is flushed; .NET has no API for a directory fsync.
-    private static void FsyncDirectory(string folder)
-    {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
-        {
-            return;
-        }
-
-        var fd = NativeMethods.Open(folder, 0 /* O_RDONLY */);
-        if (fd < 0)
-        {
-            throw new IOException($"Cannot open folder for fsync (errno {Marshal.GetLastPInvokeError()}).");
-        }
-
-        try
-        {
-            if (NativeMethods.Fsync(fd) != 0)
-            {
-                throw new IOException($"fsync of folder failed (errno {Marshal.GetLastPInvokeError()}).");
-            }
-        }
-        finally
-        {
-            _ = NativeMethods.Close(fd);
-        }
-    }
-
-    private static partial class NativeMethods
-    {
-        [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-        internal static partial int Open(string path, int flags);
-
-        [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-        internal static partial int Fsync(int fd);
-
-        [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-        internal static partial int Close(int fd);
     }
 }

@@ -1,0 +1,116 @@
+using System.Runtime.InteropServices;
+
+namespace MailGateway.Core.Storage;
+
+/// <summary>
+/// Directory durability for the file stores (outbound content, inbound mail): a rename or a new entry is durable
+/// only once its directory is fsynced, and .NET has no API for that.
+/// </summary>
+public static partial class DurableDirectory
+{
+    /// <summary>fsync(2) of a directory (Linux and macOS; elsewhere a no-op).</summary>
+    public static void Sync(string directory)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            return;
+        }
+
+        var fd = Open(directory, 0 /* O_RDONLY */);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open directory {directory} to sync it (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw new IOException($"fsync of directory {directory} failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    /// <summary>
+    /// Creates a directory and its missing parents, each new entry fsynced in its parent: a folder made just before
+    /// a crash must not vanish with the files already acknowledged in it.
+    /// </summary>
+    public static void CreateDurably(string directory)
+    {
+        if (Directory.Exists(directory))
+        {
+            return;
+        }
+
+        var parent = Path.GetDirectoryName(directory);
+        if (parent is not null)
+        {
+            CreateDurably(parent);
+        }
+
+        Directory.CreateDirectory(directory);
+        if (parent is not null)
+        {
+            Sync(parent);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+}
+
+/// <summary>
+/// Group fsync of one directory. A caller takes a ticket after its renames and returns once a sync that started
+/// after the ticket was taken has completed, so every rename before that sync is covered and concurrent commits
+/// share one fsync instead of queueing one each.
+/// </summary>
+public sealed class DirectoryGroupSync(Action sync)
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private long _requested;
+    private long _completed;
+    private long _syncCount;
+
+    /// <summary>A group sync of <paramref name="directory"/> with <see cref="DurableDirectory.Sync"/>.</summary>
+    public DirectoryGroupSync(string directory)
+        : this(() => DurableDirectory.Sync(directory))
+    {
+    }
+
+    /// <summary>Number of syncs actually run.</summary>
+    public long SyncCount => Volatile.Read(ref _syncCount);
+
+    /// <summary>Returns once a sync that started after this call has completed.</summary>
+    public async Task SyncAsync(CancellationToken cancellationToken)
+    {
+        var ticket = Interlocked.Increment(ref _requested);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // A sync that started after our ticket (it read _requested >= ticket before syncing) covers us.
+            if (Volatile.Read(ref _completed) >= ticket)
+            {
+                return;
+            }
+
+            var upTo = Volatile.Read(ref _requested);
+            sync();
+            Interlocked.Increment(ref _syncCount);
+            Volatile.Write(ref _completed, upTo);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+}
