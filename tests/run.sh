@@ -5,18 +5,48 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 
+# Debian packages the tests use, each by name: --no-install-recommends keeps the install small, so every module a
+# tool only recommends is listed here itself (swaks without libnet-ssleay-perl has no STARTTLS, for example).
+apt_packages=(
+  swaks                   # SMTP client in the listener and standalone tests
+  libnet-ssleay-perl      # swaks: STARTTLS and implicit TLS
+  libio-socket-ssl-perl   # swaks: TLS
+  libio-socket-inet6-perl # swaks: IPv6
+  libnet-dns-perl         # swaks: MX lookups (it loads the module at start)
+  libauthen-sasl-perl     # swaks: AUTH mechanisms beyond PLAIN and LOGIN
+  postfix                 # smtp-sink and smtp-source (test relays, delivery faults)
+  python3-dkim            # dkimverify: the independent DKIM verifier
+)
 need_apt=()
-command -v swaks >/dev/null 2>&1 || need_apt+=(swaks)
-[ -x /usr/sbin/smtp-sink ] || need_apt+=(postfix)
+for package in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$package")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "== installing Debian packages: ${need_apt[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-  else
-    echo "== missing Debian packages (${need_apt[*]}); run as root or install them: tests that need them will fail" >&2
+  if [ "$(id -u)" != 0 ]; then
+    echo "== missing Debian packages: ${need_apt[*]}; run as root or install them first" >&2
+    exit 1
   fi
+  echo "== installing Debian packages: ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
+
+# Every tool must work before a test relies on it: a missing module shows up here, not as one failing test.
+tool_problems=()
+swaks_support="$(swaks --support 2>&1 || true)"
+grep -q '^=== TLS supported' <<<"$swaks_support" || tool_problems+=("swaks has no TLS: $(grep -i 'TLS' <<<"$swaks_support" | head -1)")
+grep -q '^=== IPv6 supported' <<<"$swaks_support" || tool_problems+=("swaks has no IPv6 support")
+[ -x /usr/sbin/smtp-sink ] || tool_problems+=("/usr/sbin/smtp-sink is missing (postfix)")
+[ -x /usr/sbin/smtp-source ] || tool_problems+=("/usr/sbin/smtp-source is missing (postfix)")
+sink_usage="$(/usr/sbin/smtp-sink 2>&1 || true)"
+grep -q 'usage:' <<<"$sink_usage" || tool_problems+=("/usr/sbin/smtp-sink does not run: $sink_usage")
+postconf -d mail_version >/dev/null 2>&1 || tool_problems+=("postconf does not run (postfix)")
+dkimverify --help >/dev/null 2>&1 || tool_problems+=("dkimverify does not run (python3-dkim)")
+if [ ${#tool_problems[@]} -gt 0 ]; then
+  printf '== a test tool does not work: %s\n' "${tool_problems[@]}" >&2
+  exit 1
+fi
+echo "== tools: $(swaks --version 2>&1 | head -1), postfix $(postconf -dh mail_version), dkimverify ok"
 
 # Azurite for the Blob/Table tests, installed locally under tests/azurite (pinned in its package-lock.json).
 if [ ! -x tests/azurite/node_modules/.bin/azurite ]; then
