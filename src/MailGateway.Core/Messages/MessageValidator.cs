@@ -279,7 +279,7 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
         {
             CheckLength(errors, $"{field}.contentType", attachment.ContentType, _limits.MaxHeaderValueLength);
         }
-        else if (HasForbiddenCharacters(attachment.ContentType) || !ContentType.TryParse(attachment.ContentType, out var type)
+        else if (HasForbiddenCharacters(attachment.ContentType) || ParseStrictly(attachment.ContentType) is not { } type
                  || string.IsNullOrEmpty(type.MediaSubtype) || type.MediaType.Equals("multipart", StringComparison.OrdinalIgnoreCase))
         {
             errors.Add(new($"{field}.contentType", ValidationCodes.InvalidContentType,
@@ -301,6 +301,19 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
             {
                 errors.Add(new($"{field}.contentId", ValidationCodes.DuplicateContentId, "Another attachment has this content-id."));
             }
+        }
+    }
+
+    // TryParse repairs what it cannot read (an unterminated quote); the composer must get exactly what was checked.
+    private static ContentType? ParseStrictly(string value)
+    {
+        try
+        {
+            return ContentType.Parse(value);
+        }
+        catch (ParseException)
+        {
+            return null;
         }
     }
 
