@@ -79,10 +79,12 @@ public sealed class SendMessageRequest
     /// <summary>Metadata for your own bookkeeping (returned by the status API, never sent).</summary>
     public Dictionary<string, string>? Metadata { get; set; }
 
-    /// <summary>Send no earlier than this time (ISO 8601 with offset).</summary>
+    /// <summary>Send no earlier than this time (ISO 8601 with a UTC offset or <c>Z</c>).</summary>
+    [JsonConverter(typeof(OffsetRequiredDateTimeConverter))]
     public DateTimeOffset? SendAt { get; set; }
 
-    /// <summary>Deliver by this time or give up (status <c>expired</c>).</summary>
+    /// <summary>Deliver by this time or give up (status <c>expired</c>); ISO 8601 with a UTC offset or <c>Z</c>.</summary>
+    [JsonConverter(typeof(OffsetRequiredDateTimeConverter))]
     public DateTimeOffset? ExpiresAt { get; set; }
 }
 
@@ -178,6 +180,74 @@ public sealed class AddressDtoConverter : JsonConverter<AddressDto>
 
         writer.WriteEndObject();
     }
+}
+
+/// <summary>
+/// Reads an ISO 8601 date-time that names its offset (<c>Z</c> or <c>±hh:mm</c>). Without one, System.Text.Json would
+/// read it as the server's local time, so a scheduled message would move with the server's time zone.
+/// </summary>
+public sealed class OffsetRequiredDateTimeConverter : JsonConverter<DateTimeOffset?>
+{
+    /// <inheritdoc />
+    public override DateTimeOffset? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || reader.HasValueSequence || !reader.TryGetDateTimeOffset(out var value))
+        {
+            throw new JsonException("A date-time is an ISO 8601 string such as 2026-12-01T09:00:00Z.");
+        }
+
+        if (!HasOffset(reader.ValueSpan))
+        {
+            throw new OffsetRequiredException();
+        }
+
+        return value;
+    }
+
+    /// <inheritdoc />
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset? value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (value is { } v)
+        {
+            writer.WriteStringValue(v);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
+
+    // ISO 8601: the offset follows the time, after the 'T': "Z", "+hh:mm" or "-hh:mm".
+    private static bool HasOffset(ReadOnlySpan<byte> text)
+    {
+        var time = text.IndexOfAny((byte)'T', (byte)'t');
+        if (time < 0)
+        {
+            return false;
+        }
+
+        var tail = text[(time + 1)..];
+        return tail.EndsWith("Z"u8) || tail.EndsWith("z"u8) || tail.IndexOfAny((byte)'+', (byte)'-') >= 0;
+    }
+}
+
+/// <summary>A date-time without an offset: refused with <c>offset_required</c>.</summary>
+public sealed class OffsetRequiredException : JsonException
+{
+    /// <summary>Creates the exception.</summary>
+    public OffsetRequiredException() : base("A date-time needs a UTC offset or Z (2026-12-01T09:00:00Z, 2026-12-01T10:00:00+01:00); without one its time zone is unknown.") { }
+
+    /// <summary>Creates the exception.</summary>
+    public OffsetRequiredException(string message) : base(message) { }
+
+    /// <summary>Creates the exception.</summary>
+    public OffsetRequiredException(string message, Exception innerException) : base(message, innerException) { }
 }
 
 /// <summary>The JSON settings of the API: camelCase, unknown properties refused (a typo is an error, not a silent drop).</summary>

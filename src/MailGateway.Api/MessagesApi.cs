@@ -119,7 +119,9 @@ public sealed partial class MessagesApi
         catch (JsonException ex)
         {
             var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : ex.Path.TrimStart('$').TrimStart('.');
-            return ValidationProblem([new FieldError(path, "invalid_json", JsonErrorMessage(ex))]);
+            return ex is OffsetRequiredException
+                ? ValidationProblem([new FieldError(path, ValidationCodes.OffsetRequired, new OffsetRequiredException().Message)])
+                : ValidationProblem([new FieldError(path, "invalid_json", JsonErrorMessage(ex))]);
         }
 
         if (dto is null)
@@ -148,7 +150,16 @@ public sealed partial class MessagesApi
         }
 
         var id = Guid.CreateVersion7(now).ToString("N");
-        var composed = _composer.Compose(message, id);
+        ComposedMessage composed;
+        try
+        {
+            composed = _composer.Compose(message, id);
+        }
+        catch (MessageCompositionException ex)
+        {
+            return ValidationProblem([new FieldError(ex.Error.Field, ex.Error.Code, ex.Error.Message)]);
+        }
+
         if (_validator.CheckComposedSize(composed.Bytes.LongLength) is { } tooLarge)
         {
             return ApiResults.Problem(StatusCodes.Status413RequestEntityTooLarge, "Message too large", tooLarge.Message,

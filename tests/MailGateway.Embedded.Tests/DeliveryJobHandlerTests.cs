@@ -27,7 +27,7 @@ public sealed class DeliveryJobHandlerTests : IDisposable
         Assert.Equal(RecipientState.Delivered, Assert.Single(record.Recipients).State);
         Assert.Equal((0, 0), await _f.Queue.CountAsync(CancellationToken.None));
         await Assert.ThrowsAsync<Core.Storage.MessageContentNotFoundException>(() => _f.Content.OpenReadAsync(job.ContentReference, CancellationToken.None));
-        Assert.Equal("<m1@example.com>", "<" + Assert.Single(_f.Engine.Requests).Message.MessageId + ">");
+        Assert.Equal("<m1@example.com>", "<" + ScriptedEngine.MessageIdOf(Assert.Single(_f.Engine.Requests)) + ">");
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class DeliveryJobHandlerTests : IDisposable
         }
 
         Assert.Equal(expected, delays);
-        Assert.All(_f.Engine.Requests, r => Assert.Equal("m1@example.com", r.Message.MessageId));
+        Assert.All(_f.Engine.Requests, r => Assert.Equal("m1@example.com", ScriptedEngine.MessageIdOf(r)));
         Assert.Equal(expected.Count(), (await Record("m1"))!.Attempts.Count);
     }
 

@@ -133,6 +133,9 @@ internal sealed class ScriptedEngine : IDeliveryEngine
         return next(request, cancellationToken);
     }
 
+    /// <summary>The Message-ID of the stored bytes the engine was given.</summary>
+    public static string? MessageIdOf(DeliveryRequest r) => MimeKit.MimeMessage.Load(new MemoryStream(r.Content.ToArray())).MessageId;
+
     public static DeliveryOutcome Delivered(DeliveryRequest r) => Outcome(r, DeliveryOutcomeKind.Delivered, RecipientState.Delivered, new SmtpReply(250, "2.0.0", "OK queued"));
 
     public static DeliveryOutcome Deferred(DeliveryRequest r) => Outcome(r, DeliveryOutcomeKind.Deferred, RecipientState.Deferred, new SmtpReply(451, "4.3.0", "try later"));

@@ -109,7 +109,7 @@ public sealed class SqliteMessageContentStoreTests : IDisposable
         await _f.HandleNextAsync();
 
         Assert.Equal(MessageState.Delivered, (await _f.Status.GetAsync("m1", CancellationToken.None))!.State);
-        Assert.Equal("<m1@example.com>", "<" + Assert.Single(_f.Engine.Requests).Message.MessageId + ">");
+        Assert.Equal("<m1@example.com>", "<" + ScriptedEngine.MessageIdOf(Assert.Single(_f.Engine.Requests)) + ">");
         Assert.Equal(0, await ContentRowsAsync());
     }
 }

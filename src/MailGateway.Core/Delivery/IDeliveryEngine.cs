@@ -1,18 +1,17 @@
 using MailGateway.Core.Messages;
-using MimeKit;
 
 namespace MailGateway.Core.Delivery;
 
-/// <summary>A message ready for the wire: the composed MIME and the envelope to send it with.</summary>
-/// <param name="MessageId">The gateway id, for logs and traces; the MIME already carries the stable Message-ID header.</param>
-/// <param name="Message">The composed message.</param>
+/// <summary>A message ready for the wire: the stored wire bytes and the envelope to send them with.</summary>
+/// <param name="MessageId">The gateway id, for logs and traces; the content already carries the stable Message-ID header.</param>
+/// <param name="Content">
+/// The message exactly as composed and stored (the claim check): sent as it is, never parsed. The engine still
+/// refuses to put an invalid line on the wire (a bare CR or LF becomes CRLF, a line over 998 octets fails).
+/// </param>
 /// <param name="Envelope">MAIL FROM and the RCPT list (only the recipients still pending on a retry).</param>
-public sealed record DeliveryRequest(string MessageId, MimeMessage Message, Envelope Envelope)
+public sealed record DeliveryRequest(string MessageId, ReadOnlyMemory<byte> Content, Envelope Envelope)
 {
-    /// <summary>
-    /// The size in bytes of the message as it will be written, when the caller knows it (the stored claim-check
-    /// copy); compared with the relay's SIZE. Null: the engine measures it by serialising the message.
-    /// </summary>
+    /// <summary>The size compared with the relay's SIZE; null: the length of <see cref="Content"/>.</summary>
     public long? Size { get; init; }
 }
 

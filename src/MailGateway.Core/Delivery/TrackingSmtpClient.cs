@@ -6,7 +6,8 @@ namespace MailGateway.Core.Delivery;
 
 /// <summary>
 /// MailKit's client with the hooks the engine needs: every RCPT reply is recorded instead of aborting the
-/// transaction on the first refusal, and each reply re-arms the phase timer.
+/// transaction on the first refusal, each reply re-arms the phase timer, and a <see cref="StoredMessage"/> is sent
+/// as it is (no Prepare, no serialisation to measure its size).
 /// </summary>
 internal sealed class TrackingSmtpClient(FinalDotWatcher watcher) : SmtpClient(watcher)
 {
@@ -38,6 +39,21 @@ internal sealed class TrackingSmtpClient(FinalDotWatcher watcher) : SmtpClient(w
     }
 
     protected override void OnNoRecipientsAccepted(MimeMessage message) => throw new NoRecipientsAcceptedException();
+
+    // The stored message is already in its wire form: MimeKit must not re-encode it, and its size is known.
+    protected override void Prepare(FormatOptions options, MimeMessage message, EncodingConstraint constraint, int maxLineLength)
+    {
+        if (message is not StoredMessage)
+        {
+            base.Prepare(options, message, constraint, maxLineLength);
+        }
+    }
+
+    protected override long GetSize(FormatOptions options, MimeMessage message, CancellationToken cancellationToken) =>
+        message is StoredMessage stored ? stored.Length : base.GetSize(options, message, cancellationToken);
+
+    protected override Task<long> GetSizeAsync(FormatOptions options, MimeMessage message, CancellationToken cancellationToken) =>
+        message is StoredMessage stored ? Task.FromResult(stored.Length) : base.GetSizeAsync(options, message, cancellationToken);
 }
 
 /// <summary>

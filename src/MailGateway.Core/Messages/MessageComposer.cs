@@ -3,7 +3,10 @@ using MimeKit;
 
 namespace MailGateway.Core.Messages;
 
-/// <summary>A composed message: the MIME, its wire bytes (CRLF line endings, 7-bit safe) and the envelope.</summary>
+/// <summary>
+/// A composed message: the MIME, its wire bytes and the envelope. The bytes are valid SMTP data as they are: CRLF line
+/// endings only, no line over 998 octets, 7-bit except for UTF-8 addresses (which need a relay with SMTPUTF8).
+/// </summary>
 /// <param name="Message">The MIME tree.</param>
 /// <param name="Bytes">The exact bytes to store and send.</param>
 /// <param name="Envelope">MAIL FROM and the de-duplicated RCPT list (To, Cc, Bcc).</param>
@@ -22,6 +25,7 @@ public sealed class MessageComposer(IOptions<MessageLimitsOptions> options, Time
     private readonly MessageLimitsOptions _options = options.Value;
 
     /// <summary>Composes <paramref name="message"/> (already validated) with the Message-ID <c>&lt;messageId@domain&gt;</c>.</summary>
+    /// <exception cref="MessageCompositionException">The result would not be valid SMTP data (a line over 998 octets).</exception>
     public ComposedMessage Compose(OutboundMessage message, string messageId)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -44,23 +48,23 @@ public sealed class MessageComposer(IOptions<MessageLimitsOptions> options, Time
             mime.Headers.Add(header.Name, header.Value);
         }
 
-        var body = new BodyBuilder { TextBody = message.Text, HtmlBody = message.Html };
+        // Line breaks are the caller's intent, not protocol: every bare CR and bare LF becomes CRLF, so nothing in a
+        // body can end a line (or the DATA) early on a lenient relay (SMTP smuggling).
+        var body = new BodyBuilder
+        {
+            TextBody = message.Text is null ? null : WireScan.NormalizeLineBreaks(message.Text),
+            HtmlBody = message.Html is null ? null : WireScan.NormalizeLineBreaks(message.Html),
+        };
         foreach (var attachment in message.Attachments)
         {
-            var contentType = ContentType.Parse(attachment.ContentType);
-            var content = attachment.Content.ToArray();
-            var part = attachment.ContentId is not null
-                ? body.LinkedResources.Add(attachment.FileName, content, contentType)
-                : body.Attachments.Add(attachment.FileName, content, contentType);
+            var part = Opaque(attachment);
             if (attachment.ContentId is not null)
             {
-                part.ContentId = attachment.ContentId;
+                body.LinkedResources.Add(part);
             }
-
-            // Base64 keeps the caller's bytes exactly, line endings of text attachments included.
-            if (part is MimePart mimePart)
+            else
             {
-                mimePart.ContentTransferEncoding = ContentEncoding.Base64;
+                body.Attachments.Add(part);
             }
         }
 
@@ -71,12 +75,53 @@ public sealed class MessageComposer(IOptions<MessageLimitsOptions> options, Time
 
         using var buffer = new MemoryStream();
         mime.WriteTo(WireFormat, buffer);
+        var bytes = buffer.ToArray();
+
+        var headerBlock = bytes.AsSpan().IndexOf("\r\n\r\n"u8) + 2;
+        if (headerBlock > _options.MaxHeaderBytes)
+        {
+            throw new MessageCompositionException(new ValidationError("headers", ValidationCodes.HeadersTooLarge,
+                $"The message's headers take {headerBlock} octets when composed; at most {_options.MaxHeaderBytes} are allowed."));
+        }
+
+        // The stored bytes are sent as they are: check once that they are valid SMTP data.
+        var scan = WireScan.Of(bytes);
+        if (!scan.IsValidSmtpData)
+        {
+            throw new MessageCompositionException(new ValidationError("", ValidationCodes.UnsendableMessage,
+                scan.BareLineBreaks
+                    ? "The composed message has a line break that is not CRLF."
+                    : $"The composed message has a line of {scan.LongestLine} octets; SMTP allows {WireScan.MaxLineOctets}."));
+        }
 
         var recipients = message.AllRecipients
             .Select(r => r.Address)
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .ToList();
-        return new ComposedMessage(mime, buffer.ToArray(), new Envelope(message.From.Address, recipients));
+        return new ComposedMessage(mime, bytes, new Envelope(message.From.Address, recipients));
+    }
+
+    // An attachment is opaque bytes whatever its type: a MimePart built here, never BodyBuilder's MessagePart (which
+    // parses message/rfc822 content and writes it back rewritten, 8-bit and with long lines), always base64.
+    private static MimePart Opaque(Attachment attachment)
+    {
+        var inline = attachment.ContentId is not null;
+        var part = new MimePart(ContentType.Parse(attachment.ContentType))
+        {
+            Content = new MimeContent(new MemoryStream(attachment.Content.ToArray(), writable: false)),
+            ContentTransferEncoding = ContentEncoding.Base64,
+            ContentDisposition = new ContentDisposition(inline ? ContentDisposition.Inline : ContentDisposition.Attachment)
+            {
+                FileName = attachment.FileName,
+            },
+        };
+        part.ContentType.Name = attachment.FileName;
+        if (inline)
+        {
+            part.ContentId = attachment.ContentId;
+        }
+
+        return part;
     }
 
     private static MailboxAddress ToMailbox(EmailAddress address) => new(address.DisplayName ?? "", address.Address);
@@ -88,4 +133,28 @@ public sealed class MessageComposer(IOptions<MessageLimitsOptions> options, Time
         format.EnsureNewLine = true;
         return format;
     }
+}
+
+/// <summary>The message cannot be composed into valid SMTP data; <see cref="Error"/> says why, as a field error.</summary>
+public sealed class MessageCompositionException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public MessageCompositionException(ValidationError error) : base(error?.Message) => Error = error!;
+
+    /// <summary>Creates the exception.</summary>
+    public MessageCompositionException() : this(new ValidationError("", ValidationCodes.UnsendableMessage, "The message cannot be composed."))
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public MessageCompositionException(string message) : this(new ValidationError("", ValidationCodes.UnsendableMessage, message))
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public MessageCompositionException(string message, Exception innerException) : base(message, innerException) =>
+        Error = new ValidationError("", ValidationCodes.UnsendableMessage, message);
+
+    /// <summary>The problem, to report to the caller.</summary>
+    public ValidationError Error { get; }
 }

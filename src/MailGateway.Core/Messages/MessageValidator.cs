@@ -19,6 +19,9 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
         "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results", "Authentication-Results",
     };
 
+    // "Content-Id: <…>" must fit one line of 998 octets; 255 is what any client produces.
+    private const int MaxContentIdLength = 255;
+
     private readonly MessageLimitsOptions _limits = options.Value;
 
     /// <summary>Every problem with <paramref name="message"/>; empty when it can be composed and sent.</summary>
@@ -53,15 +56,28 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
         }
 
         CheckText(errors, "subject", message.Subject);
+        if (message.Subject is { Length: var subjectLength } && subjectLength > _limits.MaxSubjectLength)
+        {
+            errors.Add(new("subject", ValidationCodes.SubjectTooLong,
+                $"The subject has {subjectLength} characters; at most {_limits.MaxSubjectLength} are allowed."));
+        }
 
         if (string.IsNullOrEmpty(message.Text) && string.IsNullOrEmpty(message.Html))
         {
             errors.Add(new("text", ValidationCodes.BodyRequired, "A text or an html body is required."));
         }
 
-        for (var i = 0; i < message.Headers.Count; i++)
+        if (message.Headers.Count > _limits.MaxHeaders)
         {
-            CheckHeader(errors, $"headers[{i}]", message.Headers[i]);
+            errors.Add(new("headers", ValidationCodes.TooManyHeaders,
+                $"{message.Headers.Count} custom headers; at most {_limits.MaxHeaders} are allowed."));
+        }
+        else
+        {
+            for (var i = 0; i < message.Headers.Count; i++)
+            {
+                CheckHeader(errors, $"headers[{i}]", message.Headers[i]);
+            }
         }
 
         var contentIds = new HashSet<string>(StringComparer.Ordinal);
@@ -70,6 +86,8 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
             CheckAttachment(errors, $"attachments[{i}]", message.Attachments[i], contentIds);
         }
 
+        CheckTags(errors, message.Tags);
+        CheckMetadata(errors, message.Metadata);
         return errors;
     }
 
@@ -80,7 +98,7 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
                 $"The composed message is {composedBytes} bytes; the limit is {_limits.MaxMessageBytes} bytes.")
             : null;
 
-    private static void CheckList(List<ValidationError> errors, string field, IReadOnlyList<EmailAddress> list)
+    private void CheckList(List<ValidationError> errors, string field, IReadOnlyList<EmailAddress> list)
     {
         for (var i = 0; i < list.Count; i++)
         {
@@ -94,7 +112,7 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
         }
     }
 
-    private static void CheckMailbox(List<ValidationError> errors, string field, EmailAddress mailbox)
+    private void CheckMailbox(List<ValidationError> errors, string field, EmailAddress mailbox)
     {
         var code = mailbox.Address is not null && HasForbiddenCharacters(mailbox.Address)
             ? ValidationCodes.ForbiddenCharacters
@@ -113,6 +131,15 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
         }
 
         CheckText(errors, $"{field}.name", mailbox.DisplayName);
+        CheckLength(errors, $"{field}.name", mailbox.DisplayName, _limits.MaxHeaderValueLength);
+    }
+
+    private static void CheckLength(List<ValidationError> errors, string field, string? value, int max)
+    {
+        if (value is not null && value.Length > max)
+        {
+            errors.Add(new(field, ValidationCodes.ValueTooLong, $"{value.Length} characters; at most {max} are allowed."));
+        }
     }
 
     private static void CheckText(List<ValidationError> errors, string field, string? value)
@@ -123,8 +150,9 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
         }
     }
 
-    private static void CheckHeader(List<ValidationError> errors, string field, MessageHeader header)
+    private void CheckHeader(List<ValidationError> errors, string field, MessageHeader header)
     {
+        var before = errors.Count;
         if (string.IsNullOrEmpty(header?.Name))
         {
             errors.Add(new($"{field}.name", ValidationCodes.Required, "A header name is required."));
@@ -142,10 +170,96 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
                 $"'{header.Name}' is set by the gateway or describes the MIME structure; use the message fields instead."));
         }
 
-        CheckText(errors, $"{field}.value", header.Value ?? "");
+        var value = header.Value ?? "";
+        CheckText(errors, $"{field}.value", value);
+        if (value.Length > _limits.MaxHeaderValueLength)
+        {
+            errors.Add(new($"{field}.value", ValidationCodes.HeaderValueTooLong,
+                $"The value has {value.Length} characters; at most {_limits.MaxHeaderValueLength} are allowed."));
+        }
+        else if (errors.Count == before && FoldedLongestLine(header.Name, value) > WireScan.MaxLineOctets)
+        {
+            errors.Add(new($"{field}.value", ValidationCodes.HeaderLineTooLong,
+                $"The header cannot be folded into lines of at most {WireScan.MaxLineOctets} octets (a word or URL is too long)."));
+        }
     }
 
-    private static void CheckAttachment(List<ValidationError> errors, string field, Attachment attachment, HashSet<string> contentIds)
+    // The header as the composer will write it (MimeKit's encoding and folding), so a value that cannot be folded
+    // (a long URL in List-Unsubscribe) is refused here rather than sent as an over-long line.
+    private static int FoldedLongestLine(string name, string value)
+    {
+        var raw = new Header(System.Text.Encoding.UTF8, name, value).RawValue;
+        var longest = 0;
+        var start = 0;
+        var first = true;
+        for (var i = 0; i <= raw.Length; i++)
+        {
+            if (i == raw.Length || raw[i] == '\n')
+            {
+                var length = i - start - (i > start && raw[i - 1] == '\r' ? 1 : 0) + (first ? name.Length + 1 : 0);
+                longest = Math.Max(longest, length);
+                first = false;
+                start = i + 1;
+            }
+        }
+
+        return longest;
+    }
+
+    private void CheckTags(List<ValidationError> errors, IReadOnlyList<string> tags)
+    {
+        if (tags.Count > _limits.MaxTags)
+        {
+            errors.Add(new("tags", ValidationCodes.TooManyTags, $"{tags.Count} tags; at most {_limits.MaxTags} are allowed."));
+            return;
+        }
+
+        for (var i = 0; i < tags.Count; i++)
+        {
+            if (tags[i] is { } tag && tag.Length > _limits.MaxTagLength)
+            {
+                errors.Add(new($"tags[{i}]", ValidationCodes.TagTooLong,
+                    $"The tag has {tag.Length} characters; at most {_limits.MaxTagLength} are allowed."));
+            }
+        }
+    }
+
+    private void CheckMetadata(List<ValidationError> errors, IReadOnlyDictionary<string, string> metadata)
+    {
+        if (metadata.Count > _limits.MaxMetadataEntries)
+        {
+            errors.Add(new("metadata", ValidationCodes.TooManyMetadataEntries,
+                $"{metadata.Count} metadata entries; at most {_limits.MaxMetadataEntries} are allowed."));
+            return;
+        }
+
+        var total = 0;
+        foreach (var (key, value) in metadata)
+        {
+            total += key.Length + (value?.Length ?? 0);
+            if (key.Length == 0 || key.Length > _limits.MaxMetadataKeyLength)
+            {
+                errors.Add(new($"metadata.{Truncate(key)}", ValidationCodes.MetadataKeyTooLong,
+                    $"A metadata key has 1 to {_limits.MaxMetadataKeyLength} characters."));
+            }
+            else if (value is not null && value.Length > _limits.MaxMetadataValueLength)
+            {
+                errors.Add(new($"metadata.{key}", ValidationCodes.MetadataValueTooLong,
+                    $"The value has {value.Length} characters; at most {_limits.MaxMetadataValueLength} are allowed."));
+            }
+        }
+
+        if (total > _limits.MaxMetadataTotalLength)
+        {
+            errors.Add(new("metadata", ValidationCodes.MetadataTooLarge,
+                $"The metadata keys and values have {total} characters together; at most {_limits.MaxMetadataTotalLength} are allowed."));
+        }
+    }
+
+    // A field path quotes at most the start of an over-long key.
+    private static string Truncate(string key) => key.Length <= 40 ? key : key[..40] + "…";
+
+    private void CheckAttachment(List<ValidationError> errors, string field, Attachment attachment, HashSet<string> contentIds)
     {
         if (string.IsNullOrWhiteSpace(attachment.FileName))
         {
@@ -154,13 +268,18 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
         else
         {
             CheckText(errors, $"{field}.filename", attachment.FileName);
+            CheckLength(errors, $"{field}.filename", attachment.FileName, _limits.MaxHeaderValueLength);
         }
 
         if (string.IsNullOrWhiteSpace(attachment.ContentType))
         {
             errors.Add(new($"{field}.contentType", ValidationCodes.Required, "A content type is required."));
         }
-        else if (HasForbiddenCharacters(attachment.ContentType) || !ContentType.TryParse(attachment.ContentType, out var type)
+        else if (attachment.ContentType.Length > _limits.MaxHeaderValueLength)
+        {
+            CheckLength(errors, $"{field}.contentType", attachment.ContentType, _limits.MaxHeaderValueLength);
+        }
+        else if (HasForbiddenCharacters(attachment.ContentType) || ParseStrictly(attachment.ContentType) is not { } type
                  || string.IsNullOrEmpty(type.MediaSubtype) || type.MediaType.Equals("multipart", StringComparison.OrdinalIgnoreCase))
         {
             errors.Add(new($"{field}.contentType", ValidationCodes.InvalidContentType,
@@ -169,7 +288,11 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
 
         if (attachment.ContentId is not null)
         {
-            if (attachment.ContentId.Length == 0 || attachment.ContentId.Any(c => c is < '!' or > '~' or '<' or '>'))
+            if (attachment.ContentId.Length > MaxContentIdLength)
+            {
+                CheckLength(errors, $"{field}.contentId", attachment.ContentId, MaxContentIdLength);
+            }
+            else if (attachment.ContentId.Length == 0 || attachment.ContentId.Any(c => c is < '!' or > '~' or '<' or '>'))
             {
                 errors.Add(new($"{field}.contentId", ValidationCodes.ForbiddenCharacters,
                     "A content-id is printable ASCII without spaces or angle brackets."));
@@ -178,6 +301,19 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
             {
                 errors.Add(new($"{field}.contentId", ValidationCodes.DuplicateContentId, "Another attachment has this content-id."));
             }
+        }
+    }
+
+    // TryParse repairs what it cannot read (an unterminated quote); the composer must get exactly what was checked.
+    private static ContentType? ParseStrictly(string value)
+    {
+        try
+        {
+            return ContentType.Parse(value);
+        }
+        catch (ParseException)
+        {
+            return null;
         }
     }
 

@@ -44,4 +44,46 @@ public static class ValidationCodes
 
     /// <summary>The composed message is larger than the configured maximum.</summary>
     public const string MessageTooLarge = "message_too_large";
+
+    /// <summary>A subject longer than <see cref="MessageLimitsOptions.MaxSubjectLength"/>.</summary>
+    public const string SubjectTooLong = "subject_too_long";
+
+    /// <summary>More custom headers than <see cref="MessageLimitsOptions.MaxHeaders"/>.</summary>
+    public const string TooManyHeaders = "too_many_headers";
+
+    /// <summary>A custom header value longer than <see cref="MessageLimitsOptions.MaxHeaderValueLength"/>.</summary>
+    public const string HeaderValueTooLong = "header_value_too_long";
+
+    /// <summary>A custom header that cannot be folded into lines of at most 998 octets (a very long word).</summary>
+    public const string HeaderLineTooLong = "header_line_too_long";
+
+    /// <summary>The composed header block is larger than <see cref="MessageLimitsOptions.MaxHeaderBytes"/>.</summary>
+    public const string HeadersTooLarge = "headers_too_large";
+
+    /// <summary>A display name, file name, content type or content-id longer than its limit.</summary>
+    public const string ValueTooLong = "value_too_long";
+
+    /// <summary>More tags than <see cref="MessageLimitsOptions.MaxTags"/>.</summary>
+    public const string TooManyTags = "too_many_tags";
+
+    /// <summary>A tag longer than <see cref="MessageLimitsOptions.MaxTagLength"/>.</summary>
+    public const string TagTooLong = "tag_too_long";
+
+    /// <summary>More metadata entries than <see cref="MessageLimitsOptions.MaxMetadataEntries"/>.</summary>
+    public const string TooManyMetadataEntries = "too_many_metadata_entries";
+
+    /// <summary>A metadata key longer than <see cref="MessageLimitsOptions.MaxMetadataKeyLength"/> (or empty).</summary>
+    public const string MetadataKeyTooLong = "metadata_key_too_long";
+
+    /// <summary>A metadata value longer than <see cref="MessageLimitsOptions.MaxMetadataValueLength"/>.</summary>
+    public const string MetadataValueTooLong = "metadata_value_too_long";
+
+    /// <summary>All metadata keys and values together longer than <see cref="MessageLimitsOptions.MaxMetadataTotalLength"/>.</summary>
+    public const string MetadataTooLarge = "metadata_too_large";
+
+    /// <summary>The composed message would not be valid SMTP data (a line over 998 octets).</summary>
+    public const string UnsendableMessage = "unsendable_message";
+
+    /// <summary>A date-time (<c>sendAt</c>, <c>expiresAt</c>) without a UTC offset or <c>Z</c>.</summary>
+    public const string OffsetRequired = "offset_required";
 }

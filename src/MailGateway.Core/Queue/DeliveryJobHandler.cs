@@ -4,7 +4,6 @@ using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MimeKit;
 
 namespace MailGateway.Core.Queue;
 
@@ -88,13 +87,15 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
             return;
         }
 
-        MimeMessage message;
-        long? size;
+        // One attempt (loading the content and the SMTP session) has a deadline, so a job that cannot be handled
+        // holds its delivery slot at most that long; settling the outcome is not cut short by it.
+        using var attempt = new CancellationTokenSource(options.AttemptTimeout, _time);
+        using var attemptToken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, attempt.Token);
+        ReadOnlyMemory<byte> content;
         try
         {
-            await using var stream = await _content.OpenReadAsync(job.ContentReference, cancellationToken);
-            size = stream.CanSeek ? stream.Length : null; // the stored bytes are the wire form: no need to measure again
-            message = await MimeMessage.LoadAsync(stream, cancellationToken);
+            // The stored bytes are the wire form: read, never parsed (parsing cost super-linear time in a header).
+            content = await ReadContentAsync(job.ContentReference, attemptToken.Token);
         }
         catch (MessageContentNotFoundException ex)
         {
@@ -103,31 +104,58 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
             await context.DeadLetterAsync(DeadLetterReasons.ContentMissing, ex.Message, cancellationToken);
             return;
         }
+        catch (OperationCanceledException) when (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Unsettled on purpose: the job comes back when its lease ends and is dead-lettered after MaxDeliveryCount.
+            LogAttemptDeadline(job.MessageId, options.AttemptTimeout, "loading the content");
+            return;
+        }
 
         DeliveryOutcome outcome;
         try
         {
-            var request = new DeliveryRequest(job.MessageId, message, new Envelope(job.MailFrom, job.Recipients)) { Size = size };
-            outcome = await _engine.DeliverAsync(request, cancellationToken);
+            var request = new DeliveryRequest(job.MessageId, content, new Envelope(job.MailFrom, job.Recipients));
+            outcome = await _engine.DeliverAsync(request, attemptToken.Token);
+        }
+        catch (OperationCanceledException) when (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            LogAttemptDeadline(job.MessageId, options.AttemptTimeout, "delivering");
+            outcome = Deferred(job, $"The attempt deadline ({options.AttemptTimeout}) passed.");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The engine reports expected failures as values; anything else is treated as transient, never lost.
             LogEngineThrew(ex, job.MessageId);
-            outcome = new DeliveryOutcome
-            {
-                Kind = DeliveryOutcomeKind.Deferred,
-                Reason = "Delivery engine error: " + ex.GetType().Name,
-                Recipients = [.. job.Recipients.Select(r => new RecipientResult(r, RecipientState.Deferred, null))],
-            };
+            outcome = Deferred(job, "Delivery engine error: " + ex.GetType().Name);
         }
-        finally
+
+        if (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            message.Dispose();
+            outcome = outcome with { Reason = $"The attempt deadline ({options.AttemptTimeout}) passed: {outcome.Reason}" };
         }
 
         await SettleAsync(context, before, outcome, now, deadline, options, cancellationToken);
     }
+
+    private async Task<ReadOnlyMemory<byte>> ReadContentAsync(string reference, CancellationToken cancellationToken)
+    {
+        await using var stream = await _content.OpenReadAsync(reference, cancellationToken);
+        if (stream is MemoryStream memory && memory.TryGetBuffer(out var buffer))
+        {
+            return buffer;
+        }
+
+        using var copy = stream.CanSeek ? new MemoryStream(checked((int)(stream.Length - stream.Position))) : new MemoryStream();
+        await stream.CopyToAsync(copy, cancellationToken);
+        return copy.GetBuffer().AsMemory(0, (int)copy.Length);
+    }
+
+    private static DeliveryOutcome Deferred(DeliveryJob job, string reason) => new()
+    {
+        Kind = DeliveryOutcomeKind.Deferred,
+        Reason = reason,
+        Recipients = [.. job.Recipients.Select(r => new RecipientResult(r, RecipientState.Deferred, null))],
+    };
 
     private async Task SettleAsync(
         IDeliveryJobContext context,
@@ -286,6 +314,9 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Content of message {MessageId} is missing: {Problem}")]
     private partial void LogContentMissing(string messageId, string problem);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Message {MessageId}: the attempt deadline ({Deadline}) passed while {Phase}")]
+    private partial void LogAttemptDeadline(string messageId, TimeSpan deadline, string phase);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The delivery engine threw for message {MessageId}; deferring")]
     private partial void LogEngineThrew(Exception exception, string messageId);

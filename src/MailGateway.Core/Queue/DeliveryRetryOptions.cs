@@ -40,6 +40,16 @@ public sealed class DeliveryRetryOptions : IValidatableObject
     /// </summary>
     public bool ResendUnknown { get; set; }
 
+    /// <summary>
+    /// The longest one delivery attempt may take: loading the stored message and the whole SMTP session (every
+    /// connection attempt over every port, every transaction). When it passes the attempt ends (deferred, or unknown
+    /// after the final dot) and the job is settled; a job that cannot even be loaded in time is left unsettled and
+    /// comes back after its lease, so after MaxDeliveryCount it is dead-lettered. Default 20 minutes: above the
+    /// engine's own worst case with the default relay timeouts, below the Service Bus lock renewal (30 minutes).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromMinutes(20);
+
     /// <summary>Delete the stored MIME once the message is delivered. On by default.</summary>
     public bool DeleteContentAfterDelivery { get; set; } = true;
 

@@ -3,7 +3,6 @@ using MailGateway.Core.Messages;
 using MailGateway.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using MimeKit;
 
 namespace MailGateway.Core.Tests.Delivery;
 
@@ -40,5 +39,5 @@ internal static class EngineHarness
     }
 
     public static DeliveryRequest Request(ComposedMessage composed, string id = "msg-1") =>
-        new(id, MimeMessage.Load(new MemoryStream(composed.Bytes)), composed.Envelope);
+        new(id, composed.Bytes, composed.Envelope);
 }

@@ -151,4 +151,63 @@ public sealed class MessageComposerTests
         Assert.DoesNotContain("welcome-tag", text, StringComparison.Ordinal);
         Assert.DoesNotContain("cust-4711", text, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("a\rb", "a\r\nb")]
+    [InlineData("a\nb", "a\r\nb")]
+    [InlineData("a\r\nb", "a\r\nb")]
+    [InlineData("a\r\r\nb\n\rc", "a\r\n\r\nb\r\n\r\nc")]
+    [InlineData("hello\r.\r\nMAIL FROM:<x@example.net>", "hello\r\n.\r\nMAIL FROM:<x@example.net>")]
+    public void Compose_BareCrAndLfInTextAndHtml_BecomeCrlf(string text, string expected)
+    {
+        var composed = Composer().Compose(Message() with { Text = text, Html = text }, "id1");
+
+        Assert.False(WireScan.Of(composed.Bytes).BareLineBreaks);
+        var alternative = Assert.IsType<MultipartAlternative>(Reparse(composed).Body);
+        Assert.All(alternative.OfType<TextPart>(), part =>
+        {
+            using var decoded = new MemoryStream();
+            part.Content!.DecodeTo(decoded);
+            Assert.Equal(expected, Encoding.UTF8.GetString(decoded.ToArray()).TrimEnd('\r', '\n'));
+        });
+    }
+
+    [Fact]
+    public void Compose_MessageRfc822Attachment_IsOpaqueBase64NotParsed()
+    {
+        var valid = Encoding.UTF8.GetBytes("From: a@example.org\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße " + new string('x', 3000) + "\r\n");
+        var malformed = new byte[] { 0, 0xff, (byte)'\r', (byte)':', (byte)'\n' };
+
+        var composed = Composer().Compose(Message() with
+        {
+            Attachments = [new Attachment("a.eml", "message/rfc822", valid), new Attachment("b.eml", "message/rfc822", malformed)],
+        }, "id1");
+
+        var scan = WireScan.Of(composed.Bytes);
+        Assert.True(scan.IsValidSmtpData);
+        Assert.False(scan.EightBitBody);
+        var parts = Composer().Compose(Message() with { Attachments = [new Attachment("a.eml", "message/rfc822", valid)] }, "id2").Message.Attachments;
+        Assert.IsType<MimePart>(Assert.Single(parts));
+        var reparsed = Reparse(composed).Attachments.Cast<MimePart>().ToList();
+        Assert.All(reparsed, p => Assert.Equal(ContentEncoding.Base64, p.ContentTransferEncoding));
+        Assert.Equal([valid, malformed], reparsed.Select(p =>
+        {
+            using var decoded = new MemoryStream();
+            p.Content!.DecodeTo(decoded);
+            return decoded.ToArray();
+        }));
+    }
+
+    [Fact]
+    public void Compose_HeaderBlockLargerThanTheLimit_IsAFieldError()
+    {
+        var composer = new MessageComposer(Options.Create(new MessageLimitsOptions { MaxHeaderBytes = 2048 }), new FakeTimeProvider(Now));
+
+        var error = Assert.Throws<MessageCompositionException>(() => composer.Compose(Message() with
+        {
+            Headers = [.. Enumerable.Range(0, 10).Select(i => new MessageHeader("X-H" + i, new string('v', 300)))],
+        }, "id1")).Error;
+
+        Assert.Equal(("headers", ValidationCodes.HeadersTooLarge), (error.Field, error.Code));
+    }
 }

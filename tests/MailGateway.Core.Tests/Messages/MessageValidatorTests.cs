@@ -268,3 +268,88 @@ public sealed class MessageValidatorTests
     [Fact]
     public void DefaultSizeLimitIs10MB() => Assert.Equal(10L * 1024 * 1024, new MessageLimitsOptions().MaxMessageBytes);
 }
+
+public sealed class MessageLimitTests
+{
+    private static readonly MessageValidator Validator = new(Options.Create(new MessageLimitsOptions()));
+
+    private static OutboundMessage Valid() => new()
+    {
+        From = new EmailAddress("sender@example.com"),
+        To = [new EmailAddress("rcpt@example.org")],
+        Text = "Body",
+    };
+
+    private static (string Field, string Code) Single(OutboundMessage message)
+    {
+        var error = Assert.Single(Validator.Validate(message));
+        return (error.Field, error.Code);
+    }
+
+    [Fact]
+    public void The_defaults_accept_every_value_at_its_limit()
+    {
+        var message = Valid() with
+        {
+            From = new EmailAddress("sender@example.com", new string('n', 998)),
+            Subject = new string('s', 998),
+            Headers = [.. Enumerable.Range(0, 50).Select(i => new MessageHeader("X-H" + i, string.Join(' ', Enumerable.Repeat("word", 199))))],
+            Tags = [.. Enumerable.Range(0, 10).Select(i => new string('t', 127) + i)],
+            Metadata = Enumerable.Range(0, 10).ToDictionary(i => new string('k', 39) + i, _ => new string('v', 500)),
+        };
+
+        Assert.Empty(Validator.Validate(message));
+    }
+
+    [Fact]
+    public void A_subject_over_998_characters_is_subject_too_long() =>
+        Assert.Equal(("subject", ValidationCodes.SubjectTooLong), Single(Valid() with { Subject = new string('s', 999) }));
+
+    [Fact]
+    public void A_header_value_over_998_characters_is_header_value_too_long() =>
+        Assert.Equal(("headers[0].value", ValidationCodes.HeaderValueTooLong), Single(Valid() with { Headers = [new("X-A", new string('v', 999))] }));
+
+    [Fact]
+    public void A_4_MB_header_value_is_refused_without_being_encoded() =>
+        Assert.Equal(("headers[0].value", ValidationCodes.HeaderValueTooLong), Single(Valid() with { Headers = [new("X-A", new string('v', 4 << 20))] }));
+
+    [Fact]
+    public void A_header_that_cannot_be_folded_under_998_octets_is_header_line_too_long() =>
+        Assert.Equal(("headers[0].value", ValidationCodes.HeaderLineTooLong),
+            Single(Valid() with { Headers = [new("List-Unsubscribe", "<https://example.com/" + new string('u', 976) + ">")] }));
+
+    [Fact]
+    public void More_than_50_headers_is_too_many_headers() =>
+        Assert.Equal(("headers", ValidationCodes.TooManyHeaders), Single(Valid() with { Headers = [.. Enumerable.Range(0, 51).Select(i => new MessageHeader("X-H" + i, "v"))] }));
+
+    [Fact]
+    public void Tags_are_bounded_in_count_and_length()
+    {
+        Assert.Equal(("tags", ValidationCodes.TooManyTags), Single(Valid() with { Tags = [.. Enumerable.Range(0, 1_000_000).Select(i => "t")] }));
+        Assert.Equal(("tags[1]", ValidationCodes.TagTooLong), Single(Valid() with { Tags = ["ok", new string('t', 129)] }));
+    }
+
+    [Fact]
+    public void Metadata_is_bounded_in_count_key_value_and_total()
+    {
+        Assert.Equal(("metadata", ValidationCodes.TooManyMetadataEntries), Single(Valid() with { Metadata = Enumerable.Range(0, 51).ToDictionary(i => "k" + i, _ => "v") }));
+        Assert.Equal(ValidationCodes.MetadataKeyTooLong, Single(Valid() with { Metadata = new Dictionary<string, string> { [new string('k', 41)] = "v" } }).Code);
+        Assert.Equal(ValidationCodes.MetadataKeyTooLong, Single(Valid() with { Metadata = new Dictionary<string, string> { [""] = "v" } }).Code);
+        Assert.Equal(("metadata.k", ValidationCodes.MetadataValueTooLong), Single(Valid() with { Metadata = new Dictionary<string, string> { ["k"] = new string('v', 501) } }));
+        Assert.Equal(("metadata", ValidationCodes.MetadataTooLarge), Single(Valid() with { Metadata = Enumerable.Range(0, 30).ToDictionary(i => "k" + i, _ => new string('v', 400)) }));
+    }
+
+    [Fact]
+    public void Display_names_file_names_content_types_and_content_ids_are_bounded()
+    {
+        Assert.Equal(("to[0].name", ValidationCodes.ValueTooLong), Single(Valid() with { To = [new EmailAddress("rcpt@example.org", new string('n', 999))] }));
+        Assert.Equal(("attachments[0].filename", ValidationCodes.ValueTooLong), Single(Valid() with { Attachments = [new Attachment(new string('f', 999), "text/plain", new byte[1])] }));
+        Assert.Equal(("attachments[0].contentType", ValidationCodes.ValueTooLong), Single(Valid() with { Attachments = [new Attachment("f", "text/plain; a=" + new string('a', 999), new byte[1])] }));
+        Assert.Equal(("attachments[0].contentId", ValidationCodes.ValueTooLong), Single(Valid() with { Attachments = [new Attachment("f", "image/png", new byte[1], new string('c', 256))] }));
+    }
+
+    [Fact]
+    public void An_unterminated_quote_in_a_content_type_is_invalid_not_repaired() =>
+        Assert.Equal(("attachments[0].contentType", ValidationCodes.InvalidContentType),
+            Single(Valid() with { Attachments = [new Attachment("f", "text/plain; charset=\"utf-8", new byte[1])] }));
+}
