@@ -27,7 +27,7 @@ public sealed class MailGatewayProblem
     public string? TraceId { get; init; }
 
     /// <summary>Every field error (empty when the problem is not about fields).</summary>
-    public IReadOnlyList<FieldError> Errors { get; init; } = [];
+    public IReadOnlyList<FieldError> Errors { get => field ?? []; init; }
 }
 
 /// <summary>One field error inside a problem, e.g. <c>{"field": "to[0]", "code": "invalid_address", "message": "…"}</c>.</summary>

@@ -10,12 +10,16 @@ public sealed class AcceptedMessage
     public MessageStatus Status { get; init; }
 
     /// <summary>The <c>Idempotency-Key</c> the request was sent with (yours, or the one generated for this send). Not part of the JSON answer.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string IdempotencyKey { get; internal set; } = "";
 }
 
 /// <summary>The answer of <c>GET /api/v1/messages/{id}</c>: the status of a message with every attempt and per-recipient results.</summary>
 public sealed class MessageDetails
 {
+    // The JSON source generator sets an init-only property it did not find to null, so absent collections read as empty here.
+    private static readonly IReadOnlyDictionary<string, string> EmptyMetadata = new Dictionary<string, string>();
+
     /// <summary>The message id.</summary>
     public string Id { get; init; } = "";
 
@@ -41,16 +45,16 @@ public sealed class MessageDetails
     public string? LastReply { get; init; }
 
     /// <summary>Every delivery attempt, oldest first.</summary>
-    public IReadOnlyList<DeliveryAttempt> Attempts { get; init; } = [];
+    public IReadOnlyList<DeliveryAttempt> Attempts { get => field ?? []; init; }
 
     /// <summary>The latest state of every recipient.</summary>
-    public IReadOnlyList<RecipientDetails> Recipients { get; init; } = [];
+    public IReadOnlyList<RecipientDetails> Recipients { get => field ?? []; init; }
 
     /// <summary>The tags sent with the message.</summary>
-    public IReadOnlyList<string> Tags { get; init; } = [];
+    public IReadOnlyList<string> Tags { get => field ?? []; init; }
 
     /// <summary>The metadata sent with the message.</summary>
-    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Metadata { get => field ?? EmptyMetadata; init; }
 }
 
 /// <summary>One delivery attempt.</summary>
@@ -105,5 +109,5 @@ public sealed class GatewayHealth
     public string Status { get; init; } = "";
 
     /// <summary>The failing parts when not ready (<c>queue</c>, <c>statusStore</c>, <c>contentStore</c>), as field errors.</summary>
-    public IReadOnlyList<FieldError> FailingComponents { get; init; } = [];
+    public IReadOnlyList<FieldError> FailingComponents { get => field ?? []; init; }
 }
