@@ -129,14 +129,7 @@ public sealed class ClientCallsTests
     [Fact]
     public async Task A_gateway_that_is_not_ready_is_an_answer_with_the_failing_part_asked_once()
     {
-        var data = Path.Combine(Path.GetTempPath(), "mgw-client-broken-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(data);
-        await File.WriteAllTextAsync(Path.Combine(data, "messages"), "a file where the message folder should be");
-        await using var gateway = await Gateway.StartAsync(s =>
-        {
-            s["MailGateway:Storage:DataDirectory"] = data;
-            s["MailGateway:Storage:ContentStore"] = "Files";
-        });
+        await using var gateway = await Gateway.StartWithBrokenStorageAsync();
         await using var front = await Front.StartAsync(gateway.BaseAddress);
         using var client = gateway.Client(through: front.BaseAddress);
 

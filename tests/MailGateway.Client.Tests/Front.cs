@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -74,7 +72,7 @@ internal sealed class Front : IAsyncDisposable
         var front = new Front(app, new HttpClient { BaseAddress = gateway });
         app.Run(front.HandleAsync);
         await app.StartAsync();
-        front.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        front.BaseAddress = Loopback.AddressOf(app);
         return front;
     }
 

@@ -79,8 +79,21 @@ internal sealed class Gateway : IAsyncDisposable
         var app = builder.Build();
         app.MapStandaloneGateway();
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new Gateway(app, relay, data, new Uri(address));
+        return new Gateway(app, relay, data, Loopback.AddressOf(app));
+    }
+
+    /// <summary>A gateway whose file content store cannot write (a file stands where its folder should be): 503 on send, not ready.</summary>
+    public static async Task<Gateway> StartWithBrokenStorageAsync(Action<Dictionary<string, string?>>? configure = null)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "mgw-client-broken-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(data);
+        await File.WriteAllTextAsync(Path.Combine(data, "messages"), "a file where the message folder should be");
+        return await StartAsync(s =>
+        {
+            s["MailGateway:Storage:DataDirectory"] = data;
+            s["MailGateway:Storage:ContentStore"] = "Files";
+            configure?.Invoke(s);
+        });
     }
 
     /// <summary>A client with the default retries, or as configured.</summary>
@@ -116,6 +129,13 @@ internal sealed class Gateway : IAsyncDisposable
             // Best effort.
         }
     }
+}
+
+/// <summary>Where a started app on 127.0.0.1:0 listens.</summary>
+internal static class Loopback
+{
+    public static Uri AddressOf(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
 }
 
 /// <summary>Polling with a deadline (the gateway delivers asynchronously).</summary>

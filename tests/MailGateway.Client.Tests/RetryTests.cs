@@ -103,15 +103,7 @@ public sealed class RetryTests
     [Fact]
     public async Task A_gateway_that_cannot_store_is_asked_again_with_the_same_key_then_its_503_problem_is_thrown()
     {
-        var data = Path.Combine(Path.GetTempPath(), "mgw-client-broken-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(data);
-        await File.WriteAllTextAsync(Path.Combine(data, "messages"), "a file where the message folder should be");
-        await using var gateway = await Gateway.StartAsync(s =>
-        {
-            s["MailGateway:Storage:DataDirectory"] = data;
-            s["MailGateway:Storage:ContentStore"] = "Files";
-            s["MailGateway:Api:RetryAfter"] = "00:00:01";
-        });
+        await using var gateway = await Gateway.StartWithBrokenStorageAsync(s => s["MailGateway:Api:RetryAfter"] = "00:00:01");
         await using var front = await Front.StartAsync(gateway.BaseAddress);
         using var client = gateway.Client(through: front.BaseAddress, configure: o => o.MaxRetries = 1);
 

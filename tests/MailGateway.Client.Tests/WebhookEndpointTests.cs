@@ -7,8 +7,6 @@ using MailGateway.Client.AspNetCore;
 using MailGateway.Client.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -51,7 +49,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
             return Results.Text($"{webhook.Id} {webhook.Payload.Type} {webhook.Payload.Data.Id}");
         });
         await _app.StartAsync();
-        _http = new HttpClient { BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()) };
+        _http = new HttpClient { BaseAddress = Loopback.AddressOf(_app) };
     }
 
     public async Task DisposeAsync()
