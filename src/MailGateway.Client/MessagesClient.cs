@@ -1,0 +1,66 @@
+using System.Net.Http.Headers;
+
+namespace MailGateway.Client;
+
+/// <summary>The messages resource, <c>/api/v1/messages</c>: <c>client.Messages.SendAsync(…)</c>, <c>client.Messages.GetAsync(id)</c>.</summary>
+public class MessagesClient
+{
+    private const string Path = "api/v1/messages";
+    private const int MaxIdempotencyKeyLength = 255;
+
+    private readonly GatewayConnection _connection = null!;
+
+    internal MessagesClient(GatewayConnection connection) => _connection = connection;
+
+    /// <summary>For mocking in tests of your own code: every public member is virtual.</summary>
+    protected MessagesClient()
+    {
+    }
+
+    /// <summary>
+    /// <c>POST /api/v1/messages</c>: queue a message. Returns once the gateway has stored it durably (202). A new
+    /// <c>Idempotency-Key</c> is generated for this send and sent on every retry, so the message is delivered once
+    /// even when an answer was lost and the request retried.
+    /// </summary>
+    /// <exception cref="MailGatewayException">The gateway refused the message (400 with every field error, 401, 403, 413, 415, 422) or could not be reached after the retries.</exception>
+    public virtual Task<AcceptedMessage> SendAsync(EmailMessage message, CancellationToken cancellationToken = default) =>
+        SendAsync(message, new SendMessageOptions(), cancellationToken);
+
+    /// <summary>
+    /// <c>POST /api/v1/messages</c> with options: with <see cref="SendMessageOptions.IdempotencyKey"/> set, that key is
+    /// used (and reused on every retry) instead of a generated one — use a key derived from your own operation (an order
+    /// id) to make a send safe to repeat across restarts of your application.
+    /// </summary>
+    /// <exception cref="MailGatewayException">The gateway refused the message or could not be reached after the retries.</exception>
+    public virtual async Task<AcceptedMessage> SendAsync(EmailMessage message, SendMessageOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(options);
+        var key = options.IdempotencyKey ?? Guid.NewGuid().ToString("N");
+        if (key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(c => c is < ' ' or > '~'))
+        {
+            throw new ArgumentException($"An Idempotency-Key is 1-{MaxIdempotencyKeyLength} printable ASCII characters.", nameof(options));
+        }
+
+        foreach (var attachment in message.Attachments)
+        {
+            ArgumentNullException.ThrowIfNull(attachment, nameof(message));
+            await attachment.LoadAsync(cancellationToken);
+        }
+
+        // Buffered: every retry sends the same bytes (a stream could be read only once).
+        var content = new ByteArrayContent(EmailMessageJson.Serialize(message));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        var accepted = await _connection.SendAsync(HttpMethod.Post, Path, content, ClientJsonContext.Default.AcceptedMessage, key, cancellationToken);
+        accepted.IdempotencyKey = key;
+        return accepted;
+    }
+
+    /// <summary><c>GET /api/v1/messages/{id}</c>: the status of a message sent with the same API key, with every attempt and per-recipient results.</summary>
+    /// <exception cref="MailGatewayException">404 (<see cref="MailGatewayException.IsNotFound"/>) for an unknown id or one sent with another key; 401; no answer after the retries.</exception>
+    public virtual Task<MessageDetails> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        return _connection.SendAsync(HttpMethod.Get, $"{Path}/{Uri.EscapeDataString(id)}", null, ClientJsonContext.Default.MessageDetails, null, cancellationToken);
+    }
+}
