@@ -159,16 +159,17 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 value: 'Blob'
               }
               {
-                name: 'MailGateway__Inbound__Blob__ServiceUri'
+                // The gateway's one storage account, in the same configuration shape as the other apps.
+                name: 'MailGateway__AzureStorage__BlobServiceUri'
                 value: blobEndpoint
               }
               {
-                name: 'MailGateway__Inbound__Blob__ContainerName'
+                name: 'MailGateway__AzureStorage__InboundContainer'
                 value: inboundContainerName
               }
               {
                 // Deployed by the templates; the role is scoped to the container and cannot create one.
-                name: 'MailGateway__Inbound__Blob__CreateContainer'
+                name: 'MailGateway__AzureStorage__CreateIfNotExists'
                 value: 'false'
               }
             ],

@@ -1,4 +1,5 @@
 using MailGateway.Core.Hosting;
+using MailGateway.Inbound;
 using MailGateway.Listener;
 using Microsoft.Extensions.Hosting;
 
@@ -10,7 +11,7 @@ if (args is ["hash-password"])
 }
 
 var builder = Host.CreateApplicationBuilder(args);
-builder.AddInboundListener(25, 587);
+builder.AddInboundHost();
 var host = builder.Build();
 if (!StartupValidation.TryValidate(host.Services, Console.Error))
 {

@@ -51,6 +51,45 @@ public sealed partial class AzdProjectTests(DeploymentSnapshot snapshot)
         Assert.All(probes, p => Assert.Equal(int.Parse(port.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture), p.GetProperty("httpGet").GetProperty("port").GetInt32()));
     }
 
+    [Theory]
+    [InlineData("MailGateway.Delivery")]
+    [InlineData("MailGateway.Inbound")]
+    public void The_Dockerfile_copies_every_project_the_host_references(string host)
+    {
+        var dockerfile = File.ReadAllText(RepositoryRoot.Combine("src", host, "Dockerfile"));
+
+        var missing = ProjectClosure(host)
+            .Where(p => !dockerfile.Contains($"COPY src/{p}/{p}.csproj src/{p}/", StringComparison.Ordinal) || !dockerfile.Contains($"COPY src/{p}/ src/{p}/", StringComparison.Ordinal))
+            .ToList();
+
+        Assert.True(missing.Count == 0, $"src/{host}/Dockerfile does not copy (project file for the restore layer, then sources): {string.Join(", ", missing)}");
+    }
+
+    /// <summary>A project under src/ and every project it references, directly or not.</summary>
+    private static SortedSet<string> ProjectClosure(string project)
+    {
+        var seen = new SortedSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>([project]);
+        while (pending.TryPop(out var name))
+        {
+            if (!seen.Add(name))
+            {
+                continue;
+            }
+
+            var csproj = File.ReadAllText(RepositoryRoot.Combine("src", name, name + ".csproj"));
+            foreach (Match reference in ProjectReference().Matches(csproj))
+            {
+                pending.Push(reference.Groups["name"].Value);
+            }
+        }
+
+        return seen;
+    }
+
+    [GeneratedRegex(@"<ProjectReference Include=""\.\./(?<name>[A-Za-z.]+)/[A-Za-z.]+\.csproj""")]
+    private static partial Regex ProjectReference();
+
     /// <summary>The services of azure.yaml: name → flat properties (project, language, host, path, context).</summary>
     private static Dictionary<string, Dictionary<string, string>> ReadServices()
     {

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using MailGateway.Delivery;
 using MailGateway.Functions;
-using MailGateway.Listener;
+using MailGateway.Inbound;
 using MailGateway.Testing;
 using Microsoft.Extensions.Hosting;
 
@@ -55,10 +55,10 @@ public static partial class DeployedApps
         RepositoryRoot.Combine("src", "MailGateway.Delivery", "appsettings.json"),
         [AzureClientId]);
 
-    /// <summary>The inbound listener container app (Program.cs: <c>AddInboundListener(25, 587)</c>).</summary>
+    /// <summary>The inbound listener container app (Program.cs: <c>AddInboundHost()</c>).</summary>
     public static DeployedApp Inbound { get; } = new(
         "inbound",
-        b => b.AddInboundListener(25, 587),
+        b => b.AddInboundHost(),
         RepositoryRoot.Combine("src", "MailGateway.Inbound", "appsettings.json"),
         [AzureClientId]);
 
