@@ -168,13 +168,17 @@ public static class AzureAdaptersHostingExtensions
     /// </summary>
     private static void AddGatewayClients(IHostApplicationBuilder builder, Action<AzureClientFactoryBuilder> configure)
     {
-        builder.Services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
+        AddGatewayCredential(builder.Services);
         builder.Services.AddAzureClients(clients =>
         {
             clients.UseCredential(services => services.GetRequiredService<TokenCredential>());
             configure(clients);
         });
     }
+
+    /// <summary>The process's one credential (the clients' and the Azure Monitor exporter's).</summary>
+    internal static void AddGatewayCredential(IServiceCollection services) =>
+        services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
 
     private sealed class StorageAccountRegistered;
 }

@@ -1,6 +1,6 @@
 using MailGateway.AzureAdapters;
 using MailGateway.Listener;
-using Microsoft.Extensions.Hosting;
+using MailGateway.ServiceDefaults.Health;
 
 namespace MailGateway.Inbound;
 
@@ -11,10 +11,15 @@ public static class InboundHostExtensions
     /// The listener on 25 and 587 (unless <c>MailGateway:Inbound:Endpoints</c> says otherwise); messages go to Blob
     /// storage (<c>MailGateway:AzureStorage</c>) unless <c>MailGateway:Inbound:Store</c> is <c>FileSystem</c>; the
     /// certificate comes from Key Vault when <c>MailGateway:Inbound:Tls:KeyVaultUri</c> is set, else from a PFX file.
+    /// The host defaults add <c>/healthz</c> and <c>/readyz</c> (checks <c>listener</c> and <c>inboundStore</c>) on the
+    /// HTTP port (<c>ASPNETCORE_HTTP_PORTS</c>, 8080 in the image) and telemetry.
     /// </summary>
     public static IHostApplicationBuilder AddInboundHost(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.AddAzureServiceDefaults()
+            .AddInboundStoreCheck()
+            .AddReadinessCheck<ListenerHealthCheck>("listener");
         var store = builder.Configuration[$"{InboundListenerOptions.SectionName}:{nameof(InboundListenerOptions.Store)}"];
         if (!string.Equals(store, nameof(InboundStoreKind.FileSystem), StringComparison.OrdinalIgnoreCase))
         {
@@ -30,4 +35,10 @@ public static class InboundHostExtensions
         builder.AddInboundListener(25, 587);
         return builder;
     }
+}
+
+/// <summary>Readiness of the listener itself, check <c>listener</c>: every SMTP endpoint is bound and accepting.</summary>
+internal sealed class ListenerHealthCheck(InboundListenerService listener) : ProbeHealthCheck
+{
+    protected override Task<bool> ProbeAsync(CancellationToken cancellationToken) => Task.FromResult(listener.IsListening);
 }

@@ -38,17 +38,21 @@ public sealed partial class AzdProjectTests(DeploymentSnapshot snapshot)
         }
     }
 
-    [Fact]
-    public void The_delivery_worker_probes_the_port_its_image_serves_HTTP_on()
+    [Theory]
+    [InlineData("delivery", "MailGateway.Delivery")]
+    [InlineData("inbound", "MailGateway.Inbound")]
+    public void The_container_app_probes_the_health_endpoints_on_the_port_its_image_serves_HTTP_on(string service, string project)
     {
-        var dockerfile = File.ReadAllText(RepositoryRoot.Combine("src", "MailGateway.Delivery", "Dockerfile"));
+        var dockerfile = File.ReadAllText(RepositoryRoot.Combine("src", project, "Dockerfile"));
         var port = HttpPorts().Match(dockerfile);
-        Assert.True(port.Success, "src/MailGateway.Delivery/Dockerfile no longer sets ASPNETCORE_HTTP_PORTS.");
+        Assert.True(port.Success, $"src/{project}/Dockerfile no longer sets ASPNETCORE_HTTP_PORTS.");
 
-        var container = Assert.Single(snapshot.ContainerApp("delivery").GetProperty("properties").GetProperty("template").GetProperty("containers").EnumerateArray());
-        var probes = container.GetProperty("probes").EnumerateArray().ToList();
-        Assert.Equal(["Liveness", "Readiness"], probes.Select(p => p.GetProperty("type").GetString()).Order(StringComparer.Ordinal));
-        Assert.All(probes, p => Assert.Equal(int.Parse(port.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture), p.GetProperty("httpGet").GetProperty("port").GetInt32()));
+        var container = Assert.Single(snapshot.ContainerApp(service).GetProperty("properties").GetProperty("template").GetProperty("containers").EnumerateArray());
+        var probes = container.GetProperty("probes").EnumerateArray().ToDictionary(p => p.GetProperty("type").GetString()!, p => p.GetProperty("httpGet"));
+        Assert.Equal(["Liveness", "Readiness"], probes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("/healthz", probes["Liveness"].GetProperty("path").GetString());
+        Assert.Equal("/readyz", probes["Readiness"].GetProperty("path").GetString());
+        Assert.All(probes.Values, p => Assert.Equal(int.Parse(port.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture), p.GetProperty("port").GetInt32()));
     }
 
     [Theory]
