@@ -32,6 +32,7 @@ public static class ServiceDefaultsExtensions
             .ValidateOnStart();
         builder.Services.AddOptions<TelemetryOptions>()
             .BindConfiguration(TelemetryOptions.SectionName)
+            .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddOptions<HealthCheckServiceOptions>()
             .PostConfigure<IOptions<HealthOptions>>((checks, health) =>

@@ -6,6 +6,7 @@ using MailGateway.Embedded;
 using MailGateway.Listener;
 using MailGateway.ServiceDefaults;
 using MailGateway.ServiceDefaults.Health;
+using MailGateway.ServiceDefaults.Telemetry;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -31,6 +32,7 @@ public static class StandaloneHostExtensions
 
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         var health = builder.AddServiceDefaults().AddMessagePortChecks();
+        builder.AddQueueDepthMetrics<SqliteQueueDepthProbe>();
         var services = builder.Services;
         services.AddMailGatewayApi();
         services.AddEmbeddedDeliveryWorker();

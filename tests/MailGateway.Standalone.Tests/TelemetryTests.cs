@@ -14,7 +14,7 @@ using OpenTelemetry.Trace;
 namespace MailGateway.Standalone.Tests;
 
 /// <summary>The standalone host's OpenTelemetry (MailGateway.ServiceDefaults): what it records and where it sends it.</summary>
-public sealed class TelemetryTests
+public sealed partial class TelemetryTests
 {
     [Fact]
     public async Task A_POST_and_its_delivery_produce_a_request_span_and_a_delivery_span()
@@ -71,6 +71,62 @@ public sealed class TelemetryTests
         Assert.Equal("application/x-protobuf", request.ContentType);
         Assert.Equal("application/x-protobuf", delivery.ContentType);
     }
+
+    [Fact]
+    public async Task The_Prometheus_endpoint_serves_the_metrics_with_the_queue_depth_when_enabled()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        await using var host = await GatewayHost.StartAsync(relay, s =>
+        {
+            s["MailGateway:Telemetry:PrometheusEndpoint"] = "true";
+            s["MailGateway:Telemetry:QueueSampleInterval"] = "00:00:00.100";
+        });
+        using var anonymous = new HttpClient { BaseAddress = host.Client.BaseAddress };
+        var message = new { from = "app@example.com", to = new[] { "a@example.net" }, text = "later", sendAt = DateTimeOffset.UtcNow.AddHours(1) };
+        var (response, _) = await host.PostAsync(message);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+
+        // The scheduled job waits in the queue: depth 1, and nothing is due yet.
+        var metrics = await PollMetricsAsync(anonymous, text => QueueDepthLine().IsMatch(text));
+        Assert.Matches(@"(?m)^mailgateway_queue_oldest_job_age_seconds(\{[^}]*\})? 0(\s|$)", metrics);
+        Assert.Contains("mailgateway_api_messages_accepted", metrics, StringComparison.Ordinal);
+        Assert.Contains("http_server_request_duration_seconds", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_Prometheus_endpoint_is_off_by_default()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        await using var host = await GatewayHost.StartAsync(relay);
+
+        using var response = await host.Client.GetAsync("/metrics");
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    private static async Task<string> PollMetricsAsync(HttpClient client, Func<string, bool> match)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var text = "";
+        while (!deadline.IsCancellationRequested)
+        {
+            using var response = await client.GetAsync(new Uri("/metrics", UriKind.Relative));
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            text = await response.Content.ReadAsStringAsync();
+            if (match(text))
+            {
+                return text;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        }
+
+        Assert.Fail("The metrics did not match before the deadline:\n" + text);
+        return text;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?m)^mailgateway_queue_depth(\{[^}]*\})? 1(\s|$)")]
+    private static partial System.Text.RegularExpressions.Regex QueueDepthLine();
 
     private static bool Contains(byte[] body, string text) => body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
 

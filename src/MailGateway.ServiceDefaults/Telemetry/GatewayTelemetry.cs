@@ -41,7 +41,7 @@ public static class GatewayTelemetry
     {
         ArgumentNullException.ThrowIfNull(builder);
         var otel = builder.Services.AddOpenTelemetry();
-        if (builder.Services.Any(d => d.ServiceType == typeof(GatewayTelemetryRegistered)))
+        if (IsRegistered(builder.Services))
         {
             return otel;
         }
@@ -78,6 +78,9 @@ public static class GatewayTelemetry
     }
 
     // Read leniently at registration: a value that does not parse is reported by the bound options at start.
+    /// <summary>True once <see cref="AddGatewayOpenTelemetry"/> registered the providers.</summary>
+    internal static bool IsRegistered(IServiceCollection services) => services.Any(d => d.ServiceType == typeof(GatewayTelemetryRegistered));
+
     internal static TelemetryOptions Read(IConfiguration configuration) => new()
     {
         Enabled = bool.TryParse(configuration[$"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.Enabled)}"], out var enabled) ? enabled : null,

@@ -21,4 +21,8 @@ public sealed class TelemetryOptions
 
     /// <summary>Serve metrics in the Prometheus text format at <c>GET /metrics</c> (web hosts; off by default).</summary>
     public bool PrometheusEndpoint { get; set; }
+
+    /// <summary>How often the queue-depth gauges read the queue (one cheap query). Default 15 s.</summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00.050", "01:00:00", ErrorMessage = "MailGateway:Telemetry:QueueSampleInterval must be between 00:00:00.050 and 01:00:00.")]
+    public TimeSpan QueueSampleInterval { get; set; } = TimeSpan.FromSeconds(15);
 }
