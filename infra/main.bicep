@@ -334,6 +334,8 @@ module deliveryWorker 'modules/delivery-worker.bicep' = {
     image: deliveryImage
     registryServer: registry.outputs.loginServer
     identityName: deliveryIdentityName
+    applicationInsightsName: applicationInsightsName
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     scalerIdentityName: scalerIdentityName
     serviceBusName: serviceBus.outputs.name
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
@@ -367,6 +369,8 @@ module inboundListener 'modules/inbound-listener.bicep' = {
     image: inboundImage
     registryServer: registry.outputs.loginServer
     identityName: inboundIdentityName
+    applicationInsightsName: applicationInsightsName
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     serverName: inboundServerName
     domains: inboundDomains
     maxMessageSize: inboundMaxMessageSize

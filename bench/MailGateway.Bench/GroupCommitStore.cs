@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using MailGateway.Core.Inbound;
 using MailGateway.Core.Storage;
-using MailGateway.Listener.Storage;
 
 namespace MailGateway.Bench;
 
@@ -27,6 +27,8 @@ internal sealed partial class GroupCommitStore(string root) : IInboundMessageSto
         _sync = new DirectoryGroupSync(() => SyncFileSystem(inbound)); // one syncfs covers every caller that asked before it started
         return Task.CompletedTask;
     }
+
+    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => Task.FromResult(Directory.Exists(Path.Combine(_root, "inbound")));
 
     public ValueTask<IInboundMessageWriter> CreateWriterAsync(string id, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {

@@ -1,5 +1,5 @@
+using MailGateway.Core.Inbound;
 using MailGateway.Listener;
-using MailGateway.Listener.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 

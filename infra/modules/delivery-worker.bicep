@@ -25,6 +25,12 @@ param registryServer string
 @description('Name of the app identity.')
 param identityName string
 
+@description('Name of the Application Insights component (the app identity publishes telemetry to it).')
+param applicationInsightsName string
+
+@description('Application Insights connection string (Entra ID authentication only: local auth is off).')
+param applicationInsightsConnectionString string
+
 @description('Name of the KEDA scaler identity.')
 param scalerIdentityName string
 
@@ -81,6 +87,7 @@ param maxReplicas int = 10
 // In-flight deliveries get this long to finish on shutdown; the platform waits a little longer before it kills.
 var drainSeconds = 120
 var placeholderImage = 'mcr.microsoft.com/k8se/quickstart:latest'
+var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
 var healthPort = 8080
 
 var relayEndpointEnv = flatten(map(range(0, length(relayEndpoints)), i => [
@@ -100,6 +107,21 @@ resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' 
 
 resource scalerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: scalerIdentityName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+// Azure Monitor accepts the app's telemetry (traces, metrics, logs) from its identity only.
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, identity.id, monitoringMetricsPublisherRoleId)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisherRoleId)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
 }
 
 resource app 'Microsoft.App/containerApps@2025-01-01' = {
@@ -147,6 +169,11 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
               {
                 name: 'AZURE_CLIENT_ID'
                 value: identity.properties.clientId
+              }
+              {
+                // Read by the app's OpenTelemetry (AddAzureServiceDefaults), which authenticates with AZURE_CLIENT_ID's identity.
+                name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+                value: applicationInsightsConnectionString
               }
               {
                 name: 'MailGateway__ServiceBus__FullyQualifiedNamespace'
@@ -222,6 +249,8 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                     port: healthPort
                   }
                   periodSeconds: 15
+                  // Above MailGateway:Health:ProbeTimeout (4 s), so a slow dependency is reported, not timed out.
+                  timeoutSeconds: 5
                 }
               ]
         }

@@ -1,6 +1,6 @@
 // The inbound SMTP listener on Container Apps: external TCP ingress on 25 (MX) and 587, at least one replica (an MX
 // must always answer). The container listens on unprivileged ports and Container Apps maps 25/587 to them, so the
-// non-root image never needs to bind a port below 1024. Raw messages go to the inbound Blob container with the
+// non-root image never needs to bind a port below 1024. Liveness and readiness probe the app's HTTP health endpoints. Raw messages go to the inbound Blob container with the
 // app's identity; the STARTTLS certificate is read from Key Vault by the app with the same identity.
 
 @description('Name of the container app.')
@@ -23,6 +23,12 @@ param registryServer string
 
 @description('Name of the app identity.')
 param identityName string
+
+@description('Name of the Application Insights component (the app identity publishes telemetry to it).')
+param applicationInsightsName string
+
+@description('Application Insights connection string (Entra ID authentication only: local auth is off).')
+param applicationInsightsConnectionString string
 
 @description('Host name in the greeting and Received headers: the name the MX record points to.')
 param serverName string
@@ -61,7 +67,11 @@ param smtpTargetPort int = 2525
 @description('Port the container listens on for submission (exposed as 587).')
 param submissionTargetPort int = 2587
 
+@description('Port of the health endpoints (/healthz, /readyz): the image\'s ASPNETCORE_HTTP_PORTS. Not exposed by the ingress.')
+param healthPort int = 8080
+
 var placeholderImage = 'mcr.microsoft.com/k8se/quickstart:latest'
+var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
 var tlsEnabled = !empty(tlsCertificateName)
 
 var domainEnv = [
@@ -86,6 +96,21 @@ var tlsEnv = tlsEnabled
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: identityName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+// Azure Monitor accepts the app's telemetry (traces, metrics, logs) from its identity only.
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, identity.id, monitoringMetricsPublisherRoleId)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisherRoleId)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
 }
 
 resource app 'Microsoft.App/containerApps@2025-01-01' = {
@@ -139,6 +164,11 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 value: identity.properties.clientId
               }
               {
+                // Read by the app's OpenTelemetry (AddAzureServiceDefaults), which authenticates with AZURE_CLIENT_ID's identity.
+                name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+                value: applicationInsightsConnectionString
+              }
+              {
                 name: 'MailGateway__Inbound__ServerName'
                 value: serverName
               }
@@ -159,16 +189,17 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 value: 'Blob'
               }
               {
-                name: 'MailGateway__Inbound__Blob__ServiceUri'
+                // The gateway's one storage account, in the same configuration shape as the other apps.
+                name: 'MailGateway__AzureStorage__BlobServiceUri'
                 value: blobEndpoint
               }
               {
-                name: 'MailGateway__Inbound__Blob__ContainerName'
+                name: 'MailGateway__AzureStorage__InboundContainer'
                 value: inboundContainerName
               }
               {
                 // Deployed by the templates; the role is scoped to the container and cannot create one.
-                name: 'MailGateway__Inbound__Blob__CreateContainer'
+                name: 'MailGateway__AzureStorage__CreateIfNotExists'
                 value: 'false'
               }
             ],
@@ -179,18 +210,23 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
             ? []
             : [
                 {
+                  // The process answers (not the SMTP port: a listener that hangs still accepts TCP).
                   type: 'Liveness'
-                  tcpSocket: {
-                    port: smtpTargetPort
+                  httpGet: {
+                    path: '/healthz'
+                    port: healthPort
                   }
                   periodSeconds: 30
                 }
                 {
+                  // Every SMTP endpoint is bound and the Blob container answers: only then does the MX get traffic.
                   type: 'Readiness'
-                  tcpSocket: {
-                    port: smtpTargetPort
+                  httpGet: {
+                    path: '/readyz'
+                    port: healthPort
                   }
                   periodSeconds: 15
+                  timeoutSeconds: 5
                 }
               ]
         }

@@ -43,7 +43,7 @@ public sealed class SendMessageRequestMetadata
 /// <summary>The endpoints of the standalone host (the Functions host declares the same routes as triggers).</summary>
 public static class ApiEndpointRouteBuilderExtensions
 {
-    /// <summary>Maps <c>POST /api/v1/messages</c>, <c>GET /api/v1/messages/{id}</c>, <c>GET /healthz</c> and <c>GET /readyz</c>.</summary>
+    /// <summary>Maps <c>POST /api/v1/messages</c> and <c>GET /api/v1/messages/{id}</c> (health: MailGateway.ServiceDefaults).</summary>
     public static IEndpointRouteBuilder MapMailGatewayApi(this IEndpointRouteBuilder endpoints)
     {
         var messages = endpoints.MapGroup(MessagesApi.MessagesPath).WithTags("Messages");
@@ -66,10 +66,6 @@ public static class ApiEndpointRouteBuilderExtensions
             .Produces<MessageStatusResponse>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        endpoints.MapGet("/healthz", MessagesApi.Health).WithTags("Health").WithSummary("The process is alive");
-        endpoints.MapGet("/readyz", (HttpContext context, MessagesApi api) => api.ReadyAsync(context))
-            .WithTags("Health").WithSummary("The queue and the stores are reachable")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
     }

@@ -199,42 +199,6 @@ public sealed partial class MessagesApi
         return ApiResults.Json(StatusMapper.ToResponse(record), ApiJsonContext.Default.MessageStatusResponse, StatusCodes.Status200OK);
     }
 
-    /// <summary><c>GET /healthz</c>: the process is alive.</summary>
-    public static IResult Health() => Results.Text("{\"status\":\"alive\"}", "application/json", statusCode: StatusCodes.Status200OK);
-
-    /// <summary><c>GET /readyz</c>: the queue and both stores answer.</summary>
-    public async Task<IResult> ReadyAsync(HttpContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var cancellationToken = context.RequestAborted;
-        var failing = new List<FieldError>();
-        await Check("queue", _queue.IsReadyAsync);
-        await Check("statusStore", _status.IsReadyAsync);
-        await Check("contentStore", _content.IsReadyAsync);
-        return failing.Count == 0
-            ? Results.Text("{\"status\":\"ready\"}", "application/json", statusCode: StatusCodes.Status200OK)
-            : ApiResults.Problem(StatusCodes.Status503ServiceUnavailable, "Not ready", "A dependency of the gateway is unavailable.", failing);
-
-        async Task Check(string name, Func<CancellationToken, Task<bool>> probe)
-        {
-            bool ready;
-            try
-            {
-                ready = await probe(cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogStoreUnavailable(ex);
-                ready = false;
-            }
-
-            if (!ready)
-            {
-                failing.Add(new FieldError(name, "unavailable", $"The {name} is not reachable."));
-            }
-        }
-    }
-
     private async Task<IResult> AcceptAsync(ApiCaller caller, OutboundMessage message, ComposedMessage composed, string id, SendMessageRequest dto, string requestHash, string? idempotencyKey, DateTimeOffset now)
     {
         // From here on the work is not tied to the client's connection: a request cancelled between recording the

@@ -1,10 +1,14 @@
+using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Messaging.ServiceBus;
+using Azure.Security.KeyVault.Certificates;
 using Azure.Storage.Blobs;
+using MailGateway.AzureAdapters.Certificates;
 using MailGateway.AzureAdapters.ServiceBus;
 using MailGateway.AzureAdapters.Status;
 using MailGateway.AzureAdapters.Storage;
+using MailGateway.Core.Inbound;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
@@ -17,9 +21,10 @@ using Microsoft.Extensions.Options;
 namespace MailGateway.AzureAdapters;
 
 /// <summary>
-/// Registration of the Azure adapters. Clients come from <c>Microsoft.Extensions.Azure</c>: with a connection string
-/// when one is configured (development, Azurite), otherwise with <see cref="DefaultAzureCredential"/> against the
-/// configured service URI / namespace (managed identity in Azure; <c>AZURE_CLIENT_ID</c> selects a user-assigned one).
+/// Registration of the Azure adapters, the one place that builds Azure SDK clients and credentials. Clients come from
+/// <c>Microsoft.Extensions.Azure</c> (<c>AddAzureClients</c>): with a connection string when one is configured
+/// (development, Azurite), otherwise with one <see cref="DefaultAzureCredential"/> per process against the configured
+/// service URI / namespace / vault (managed identity in Azure; <c>AZURE_CLIENT_ID</c> selects a user-assigned one).
 /// </summary>
 public static class AzureAdaptersHostingExtensions
 {
@@ -27,21 +32,10 @@ public static class AzureAdaptersHostingExtensions
     public static IHostApplicationBuilder AddAzureMessageStores(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddOptions<AzureStorageOptions>()
-            .BindConfiguration(AzureStorageOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddAzureClients(clients =>
+        AddStorageAccount(builder);
+        builder.Services.Configure<AzureStorageOptions>(o => o.NeedsTables = true);
+        AddGatewayClients(builder, clients =>
         {
-            clients.UseCredential(_ => new DefaultAzureCredential());
-            clients.AddClient<BlobServiceClient, BlobClientOptions>((options, credential, services) =>
-            {
-                var storage = services.GetRequiredService<IOptions<AzureStorageOptions>>().Value;
-                return string.IsNullOrWhiteSpace(storage.ConnectionString)
-                    ? new BlobServiceClient(storage.BlobServiceUri, credential, options)
-                    : new BlobServiceClient(storage.ConnectionString, options);
-            });
             clients.AddClient<TableServiceClient, TableClientOptions>((options, credential, services) =>
             {
                 var storage = services.GetRequiredService<IOptions<AzureStorageOptions>>().Value;
@@ -63,9 +57,8 @@ public static class AzureAdaptersHostingExtensions
             .BindConfiguration(ServiceBusQueueOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddAzureClients(clients =>
+        AddGatewayClients(builder, clients =>
         {
-            clients.UseCredential(_ => new DefaultAzureCredential());
             clients.AddClient<ServiceBusClient, ServiceBusClientOptions>((options, credential, services) =>
             {
                 var bus = services.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value;
@@ -102,4 +95,90 @@ public static class AzureAdaptersHostingExtensions
         builder.Services.TryAddSingleton<ServiceBusJobDispatcher>();
         return builder;
     }
+
+    /// <summary>
+    /// The Blob inbound store (<see cref="BlobInboundMessageStore"/>) as <see cref="IInboundMessageStore"/>, on the same
+    /// storage account and options as the other stores: container <see cref="AzureStorageOptions.InboundContainer"/>,
+    /// block size <see cref="AzureStorageOptions.InboundBlockSize"/>, created at start when
+    /// <see cref="AzureStorageOptions.CreateIfNotExists"/>. Needs only the Blob endpoint.
+    /// </summary>
+    public static IHostApplicationBuilder AddAzureInboundMessageStore(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddStorageAccount(builder);
+        builder.Services.AddSingleton<IInboundMessageStore>(services =>
+        {
+            var storage = services.GetRequiredService<IOptions<AzureStorageOptions>>().Value;
+            var container = services.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(storage.InboundContainer);
+            return new BlobInboundMessageStore(container, storage.InboundBlockSize, storage.CreateIfNotExists);
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// The inbound listener's server certificate from Key Vault (<see cref="KeyVaultServerCertificateSource"/>,
+    /// settings <c>MailGateway:Inbound:Tls:KeyVaultUri</c> and <c>KeyVaultCertificateName</c>) as
+    /// <see cref="IServerCertificateSource"/>; the client uses the gateway's one credential.
+    /// </summary>
+    public static IHostApplicationBuilder AddKeyVaultServerCertificate(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<KeyVaultCertificateOptions>()
+            .BindConfiguration(KeyVaultCertificateOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        AddGatewayClients(builder, clients =>
+        {
+            clients.AddClient<CertificateClient, CertificateClientOptions>((options, credential, services) =>
+                new CertificateClient(services.GetRequiredService<IOptions<KeyVaultCertificateOptions>>().Value.KeyVaultUri, credential, options));
+        });
+        builder.Services.AddSingleton<IServerCertificateSource, KeyVaultServerCertificateSource>();
+        return builder;
+    }
+
+    /// <summary>The storage options and the Blob client, once however many stores use them.</summary>
+    private static void AddStorageAccount(IHostApplicationBuilder builder)
+    {
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        if (builder.Services.Any(d => d.ServiceType == typeof(StorageAccountRegistered)))
+        {
+            return;
+        }
+
+        builder.Services.AddSingleton<StorageAccountRegistered>();
+        builder.Services.AddOptions<AzureStorageOptions>()
+            .BindConfiguration(AzureStorageOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        AddGatewayClients(builder, clients =>
+        {
+            clients.AddClient<BlobServiceClient, BlobClientOptions>((options, credential, services) =>
+            {
+                var storage = services.GetRequiredService<IOptions<AzureStorageOptions>>().Value;
+                return string.IsNullOrWhiteSpace(storage.ConnectionString)
+                    ? new BlobServiceClient(storage.BlobServiceUri, credential, options)
+                    : new BlobServiceClient(storage.ConnectionString, options);
+            });
+        });
+    }
+
+    /// <summary>
+    /// <c>AddAzureClients</c> with one <see cref="DefaultAzureCredential"/> for every client of the process (one token
+    /// cache), registered as <see cref="TokenCredential"/> so the Azure Monitor exporter uses the same identity.
+    /// </summary>
+    private static void AddGatewayClients(IHostApplicationBuilder builder, Action<AzureClientFactoryBuilder> configure)
+    {
+        AddGatewayCredential(builder.Services);
+        builder.Services.AddAzureClients(clients =>
+        {
+            clients.UseCredential(services => services.GetRequiredService<TokenCredential>());
+            configure(clients);
+        });
+    }
+
+    /// <summary>The process's one credential (the clients' and the Azure Monitor exporter's).</summary>
+    internal static void AddGatewayCredential(IServiceCollection services) =>
+        services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
+
+    private sealed class StorageAccountRegistered;
 }

@@ -1,15 +1,8 @@
-using MailGateway.Core.Hosting;
 using MailGateway.Delivery;
+using MailGateway.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddDeliveryWorker();
-
 var app = builder.Build();
-app.MapDeliveryHealth();
-if (!StartupValidation.TryValidate(app.Services, Console.Error))
-{
-    return StartupValidation.InvalidConfigurationExitCode;
-}
-
-await app.RunAsync();
-return 0;
+app.MapServiceDefaults();
+return await app.RunServiceAsync();

@@ -1,5 +1,6 @@
 using MailGateway.Api;
 using MailGateway.AzureAdapters;
+using MailGateway.ServiceDefaults.Health;
 using Microsoft.Extensions.Hosting;
 
 namespace MailGateway.Functions;
@@ -7,10 +8,14 @@ namespace MailGateway.Functions;
 /// <summary>Composition of the Functions API host: the shared API logic on the Azure adapters.</summary>
 public static class FunctionsHostingExtensions
 {
-    /// <summary>The API (<c>MailGateway:Api</c>), the Blob and Table stores and the Service Bus queue, validated at start.</summary>
+    /// <summary>
+    /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>; telemetry, Azure Monitor), the
+    /// API (<c>MailGateway:Api</c>), the Blob and Table stores and the Service Bus queue, validated at start.
+    /// </summary>
     public static IHostApplicationBuilder AddMailGatewayFunctions(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.AddAzureServiceDefaults().AddMessagePortChecks();
         builder.Services.AddMailGatewayApi();
         builder.AddAzureMessageStores();
         builder.AddServiceBusDeliveryQueue();

@@ -1,4 +1,5 @@
 using MailGateway.Api;
+using MailGateway.ServiceDefaults.Health;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
@@ -32,18 +33,18 @@ public sealed partial class MessagesFunctions(MessagesApi api, ILogger<MessagesF
         return GuardAsync(() => api.GetAsync(request.HttpContext, id));
     }
 
-    /// <summary><c>GET /healthz</c>.</summary>
+    /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>
     [Function("Health")]
     public static IResult Health(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "healthz")] HttpRequest request) => MessagesApi.Health();
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "healthz")] HttpRequest request) => HealthEndpoints.Live();
 
-    /// <summary><c>GET /readyz</c>.</summary>
+    /// <summary><c>GET /readyz</c>: the one readiness answer of every host (checks <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>).</summary>
     [Function("Ready")]
     public Task<IResult> ReadyAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "readyz")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => api.ReadyAsync(request.HttpContext));
+        return GuardAsync(() => HealthEndpoints.ReadyAsync(request.HttpContext));
     }
 
     // The standalone host's exception handler answers an unexpected failure with a problem, never a stack trace; the

@@ -1,8 +1,8 @@
 using MailGateway.Functions;
+using MailGateway.ServiceDefaults;
 using Microsoft.Azure.Functions.Worker.Builder;
-using Microsoft.Extensions.Hosting;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.AddMailGatewayFunctions();
-await builder.Build().RunAsync();
+return await builder.Build().RunServiceAsync();

@@ -1,6 +1,6 @@
-using MailGateway.Core.Hosting;
+using MailGateway.Inbound;
 using MailGateway.Listener;
-using Microsoft.Extensions.Hosting;
+using MailGateway.ServiceDefaults;
 
 if (args is ["hash-password"])
 {
@@ -9,13 +9,8 @@ if (args is ["hash-password"])
     return 0;
 }
 
-var builder = Host.CreateApplicationBuilder(args);
-builder.AddInboundListener(25, 587);
-var host = builder.Build();
-if (!StartupValidation.TryValidate(host.Services, Console.Error))
-{
-    return StartupValidation.InvalidConfigurationExitCode;
-}
-
-await host.RunAsync();
-return 0;
+var builder = WebApplication.CreateBuilder(args);
+builder.AddInboundHost();
+var app = builder.Build();
+app.MapServiceDefaults();
+return await app.RunServiceAsync();

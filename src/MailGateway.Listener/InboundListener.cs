@@ -174,7 +174,7 @@ public sealed class InboundListener : IAsyncDisposable
             return;
         }
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _timeProvider);
         try
         {
             await StopAsync(timeout.Token);

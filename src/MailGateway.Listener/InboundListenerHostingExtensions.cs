@@ -1,5 +1,3 @@
-using Azure.Identity;
-using Azure.Storage.Blobs;
 using MailGateway.Listener.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,7 +12,9 @@ public static class InboundListenerHostingExtensions
     /// <summary>
     /// Adds the inbound SMTP listener, bound to <c>MailGateway:Inbound</c> and validated at start. When the
     /// configuration lists no endpoints, <paramref name="defaultPorts"/> are used on all IPv4 addresses
-    /// (the Container Apps host passes 25 and 587, the standalone host 2525).
+    /// (the Container Apps host passes 25 and 587, the standalone host 2525). The store is the filesystem store and the
+    /// certificate a PFX file, unless the host registered another <see cref="IInboundMessageStore"/> or
+    /// <see cref="IServerCertificateSource"/> first (the Container Apps host: Blob and Key Vault from the Azure adapters).
     /// </summary>
     public static IHostApplicationBuilder AddInboundListener(this IHostApplicationBuilder builder, params int[] defaultPorts)
     {
@@ -29,26 +29,24 @@ public static class InboundListenerHostingExtensions
                 }
             })
             .ValidateDataAnnotations()
+            .Validate(
+                o => o.Store != InboundStoreKind.Blob || !UsesFileStore(builder.Services),
+                $"{InboundListenerOptions.SectionName}:Store is Blob, but this host has no Blob store (it is in MailGateway.AzureAdapters, used by the MailGateway.Inbound host); use FileSystem.")
             .ValidateOnStart();
 
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.TryAddSingleton<IInboundMessageStore>(sp => CreateStore(sp.GetRequiredService<IOptions<InboundListenerOptions>>().Value));
+        builder.Services.TryAddSingleton<IInboundMessageStore>(CreateFileStore);
+        builder.Services.TryAddSingleton<IServerCertificateSource, PfxServerCertificateSource>();
         builder.Services.AddSingleton<InboundListenerService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundListenerService>());
         return builder;
     }
 
-    private static IInboundMessageStore CreateStore(InboundListenerOptions options)
-    {
-        if (options.Store == InboundStoreKind.FileSystem)
-        {
-            return new FileSystemInboundMessageStore(options.FileSystem.Path);
-        }
+    private static FileSystemInboundMessageStore CreateFileStore(IServiceProvider services) =>
+        new(services.GetRequiredService<IOptions<InboundListenerOptions>>().Value.FileSystem.Path);
 
-        var blob = options.Blob;
-        var service = string.IsNullOrWhiteSpace(blob.ConnectionString)
-            ? new BlobServiceClient(blob.ServiceUri, new DefaultAzureCredential())
-            : new BlobServiceClient(blob.ConnectionString);
-        return new BlobInboundMessageStore(service.GetBlobContainerClient(blob.ContainerName), blob.BlockSize, blob.CreateContainer);
-    }
+    // Read from the registrations, not by resolving the store: the store is built from the options being validated.
+    private static bool UsesFileStore(IServiceCollection services) =>
+        services.LastOrDefault(d => d.ServiceType == typeof(IInboundMessageStore)) is { ImplementationFactory: { } factory }
+        && factory.Method == ((Func<IServiceProvider, FileSystemInboundMessageStore>)CreateFileStore).Method;
 }

@@ -74,14 +74,14 @@ public sealed class InboundListenerOptions : IValidatableObject
     /// <summary>Accounts allowed to AUTH (PLAIN/LOGIN, over TLS only), with PBKDF2 password hashes.</summary>
     public List<InboundUserOptions> Users { get; set; } = [];
 
-    /// <summary>Where messages go: <see cref="InboundStoreKind.FileSystem"/> (default) or <see cref="InboundStoreKind.Blob"/>.</summary>
+    /// <summary>
+    /// Where messages go: <see cref="InboundStoreKind.FileSystem"/> (default) or <see cref="InboundStoreKind.Blob"/>
+    /// (the Blob store of <c>MailGateway.AzureAdapters</c>, on <c>MailGateway:AzureStorage</c>; the Container Apps host).
+    /// </summary>
     public InboundStoreKind Store { get; set; } = InboundStoreKind.FileSystem;
 
     /// <summary>Filesystem store settings.</summary>
     public FileSystemStoreOptions FileSystem { get; set; } = new();
-
-    /// <summary>Blob store settings.</summary>
-    public BlobStoreOptions Blob { get; set; } = new();
 
     /// <summary>The whole-session time limit, sized so that a maximum-size message at the minimum rate still fits.</summary>
     public TimeSpan SessionTimeout => CommandTimeout + TimeSpan.FromSeconds((double)MaxMessageSize / MinimumTransferRate);
@@ -166,24 +166,6 @@ public sealed class InboundListenerOptions : IValidatableObject
         {
             yield return new ValidationResult($"{p}FileSystem:Path is required with the FileSystem store.", [nameof(FileSystem)]);
         }
-
-        if (Store == InboundStoreKind.Blob)
-        {
-            if (string.IsNullOrWhiteSpace(Blob.ConnectionString) == (Blob.ServiceUri is null))
-            {
-                yield return new ValidationResult($"{p}Blob: set exactly one of ConnectionString or ServiceUri (managed identity).", [nameof(Blob)]);
-            }
-
-            if (string.IsNullOrWhiteSpace(Blob.ContainerName))
-            {
-                yield return new ValidationResult($"{p}Blob:ContainerName is required.", [nameof(Blob)]);
-            }
-
-            if (Blob.BlockSize is < 64 * 1024 or > 100 * 1024 * 1024)
-            {
-                yield return new ValidationResult($"{p}Blob:BlockSize must be between 64 KiB and 100 MiB.", [nameof(Blob)]);
-            }
-        }
     }
 
     /// <summary>Why <see cref="AcceptAllRecipients"/> is not allowed with these endpoints, or null when it is off or allowed.</summary>
@@ -233,7 +215,10 @@ public sealed class InboundTlsOptions
     /// <summary>Password of the PFX file, if any.</summary>
     public string? CertificatePassword { get; set; }
 
-    /// <summary>Key Vault URI (e.g. https://myvault.vault.azure.net/); the managed identity needs secret get permission.</summary>
+    /// <summary>
+    /// Key Vault URI (e.g. https://myvault.vault.azure.net/); the managed identity needs secret get permission. Read by
+    /// the Key Vault certificate source of <c>MailGateway.AzureAdapters</c> (the Container Apps host only).
+    /// </summary>
     public Uri? KeyVaultUri { get; set; }
 
     /// <summary>Name of the certificate in Key Vault.</summary>
@@ -259,7 +244,10 @@ public enum InboundStoreKind
     /// <summary>Files under <see cref="FileSystemStoreOptions.Path"/> (temp file, fsync, rename): the standalone host.</summary>
     FileSystem,
 
-    /// <summary>Azure Blob storage: the Container Apps host.</summary>
+    /// <summary>
+    /// Azure Blob storage (container <c>MailGateway:AzureStorage:InboundContainer</c>): the Container Apps host, which
+    /// registers the store from <c>MailGateway.AzureAdapters</c>. A host without it refuses this setting at start.
+    /// </summary>
     Blob,
 }
 
@@ -268,23 +256,4 @@ public sealed class FileSystemStoreOptions
 {
     /// <summary>Root folder; messages go to <c>{Path}/inbound/yyyy/MM/dd/{id}.eml</c>. Default <c>data</c>.</summary>
     public string Path { get; set; } = "data";
-}
-
-/// <summary>Blob store settings.</summary>
-public sealed class BlobStoreOptions
-{
-    /// <summary>A storage connection string (Azurite, keys). Either this or <see cref="ServiceUri"/>.</summary>
-    public string? ConnectionString { get; set; }
-
-    /// <summary>The Blob service URI, used with the managed identity (DefaultAzureCredential).</summary>
-    public Uri? ServiceUri { get; set; }
-
-    /// <summary>The container; blobs are named <c>inbound/yyyy/MM/dd/{id}.eml</c>. Default <c>mail</c>.</summary>
-    public string ContainerName { get; set; } = "mail";
-
-    /// <summary>Create the container at start when it does not exist. Default true.</summary>
-    public bool CreateContainer { get; set; } = true;
-
-    /// <summary>Messages larger than this are uploaded as staged blocks of this size while they arrive. Default 4 MiB.</summary>
-    public int BlockSize { get; set; } = 4 * 1024 * 1024;
 }

@@ -1,16 +1,20 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using MailGateway.Listener.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace MailGateway.Listener;
 
-/// <summary>Runs the <see cref="InboundListener"/> for the host's lifetime.</summary>
+/// <summary>Runs the <see cref="InboundListener"/> for the host's lifetime, with the host's store and certificate source.</summary>
 public sealed class InboundListenerService(
-    IOptions<InboundListenerOptions> options, IInboundMessageStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory, IMeterFactory? meterFactory = null)
+    IOptions<InboundListenerOptions> options,
+    IInboundMessageStore store,
+    IServerCertificateSource certificates,
+    TimeProvider timeProvider,
+    ILoggerFactory loggerFactory,
+    IMeterFactory? meterFactory = null)
     : IHostedService, IAsyncDisposable
 {
     private InboundListener? _listener;
@@ -19,10 +23,13 @@ public sealed class InboundListenerService(
     /// <summary>The bound endpoints once started.</summary>
     public IReadOnlyList<IPEndPoint> LocalEndpoints => _listener?.LocalEndpoints ?? [];
 
+    /// <summary>True once every endpoint is bound and accepting (readiness).</summary>
+    public bool IsListening => _listener is not null && _listener.LocalEndpoints.Count > 0;
+
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _certificate = await ServerCertificateLoader.LoadAsync(options.Value.Tls, cancellationToken);
+        _certificate = await certificates.LoadAsync(cancellationToken);
         _listener = new InboundListener(options.Value, store, _certificate, timeProvider, loggerFactory, meterFactory);
         await _listener.StartAsync(cancellationToken);
     }

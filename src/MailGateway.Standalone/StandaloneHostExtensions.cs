@@ -4,6 +4,9 @@ using MailGateway.Core.Hosting;
 using MailGateway.Core.Delivery;
 using MailGateway.Embedded;
 using MailGateway.Listener;
+using MailGateway.ServiceDefaults;
+using MailGateway.ServiceDefaults.Health;
+using MailGateway.ServiceDefaults.Telemetry;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -28,6 +31,8 @@ public static class StandaloneHostExtensions
         }
 
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        var health = builder.AddServiceDefaults().AddMessagePortChecks();
+        builder.AddQueueDepthMetrics<SqliteQueueDepthProbe>();
         var services = builder.Services;
         services.AddMailGatewayApi();
         services.AddEmbeddedDeliveryWorker();
@@ -65,6 +70,11 @@ public static class StandaloneHostExtensions
         else if (listener == StandaloneListener.Inbound)
         {
             AddInboundReceiver(builder);
+        }
+
+        if (listener != StandaloneListener.None)
+        {
+            health.AddInboundStoreCheck();
         }
 
         // No API key configured: a development key, generated once and kept in the data folder.
@@ -124,7 +134,7 @@ public static class StandaloneHostExtensions
         }
     }
 
-    /// <summary>Maps the API, the OpenAPI document, the reference page and the error handler.</summary>
+    /// <summary>Maps the API, the health endpoints, the OpenAPI document, the reference page and the error handler.</summary>
     public static WebApplication MapStandaloneGateway(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -133,12 +143,13 @@ public static class StandaloneHostExtensions
         app.UseExceptionHandler(error => error.Run(context =>
             ApiResults.Problem(StatusCodes.Status500InternalServerError, "Internal error", "The gateway could not process the request.").ExecuteAsync(context)));
         app.MapMailGatewayApi();
+        app.MapServiceDefaults();
         app.MapOpenApi();
         app.MapScalarApiReference();
         return app;
     }
 
-    /// <summary>Runs the host; an invalid setting stops it with the setting's name and exit code 2.</summary>
+    /// <summary>Runs the host; an invalid setting stops it with the setting's name and exit code 2, a data folder in use with 3.</summary>
     public static async Task<int> RunGatewayAsync(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -146,43 +157,19 @@ public static class StandaloneHostExtensions
         {
             // Take the data folder's lock first: a second gateway on the same data would share its queue leases.
             app.Services.GetRequiredService<DataDirectoryLock>().Acquire();
-
-            // Run the ValidateOnStart checks before the host starts, so a bad setting is reported in one line
-            // instead of after the host's own "Hosting failed to start" error with a stack trace.
-            if (!StartupValidation.TryValidate(app.Services, Console.Error))
-            {
-                return StartupValidation.InvalidConfigurationExitCode;
-            }
-
-            await app.RunAsync();
-            return 0;
-        }
-        catch (OptionsValidationException ex)
-        {
-            await Console.Error.WriteLineAsync(Describe(ex));
-            return 2;
-        }
-        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
-        {
-            // Options built from other options (the capture's) report the same failure more than once.
-            foreach (var line in ex.InnerExceptions.Cast<OptionsValidationException>().Select(Describe).Distinct())
-            {
-                await Console.Error.WriteLineAsync(line);
-            }
-
-            return 2;
-        }
-        catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
-        {
-            // A value that does not parse (e.g. a TimeSpan): the binder's message names the setting.
-            await Console.Error.WriteLineAsync("Invalid configuration: " + ex.Message);
-            return 2;
         }
         catch (DataDirectoryLockedException ex)
         {
             await Console.Error.WriteLineAsync(ex.Message);
             return 3;
         }
+        catch (Exception ex) when (StartupValidation.TryDescribe(ex, Console.Error))
+        {
+            // The lock reads the storage options: a bad one is reported by name.
+            return StartupValidation.InvalidConfigurationExitCode;
+        }
+
+        return await app.RunServiceAsync();
     }
 
     /// <summary>"Invalid configuration in MailGateway:Worker: …" — the section comes from the options class's SectionName.</summary>

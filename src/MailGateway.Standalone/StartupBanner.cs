@@ -1,6 +1,7 @@
 using MailGateway.Core.Delivery;
 using MailGateway.Embedded;
 using MailGateway.Listener;
+using MailGateway.Core.Inbound;
 using MailGateway.Listener.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -74,9 +75,10 @@ internal sealed class StartupBanner(
     private string ListenerEndpoints() =>
         string.Join(", ", services.GetRequiredService<InboundListenerService>().LocalEndpoints.Select(e => e.ToString()));
 
+    // The standalone host has only the filesystem store (the Blob store is in the Azure adapters).
     private string ListenerFolder() => services.GetRequiredService<IInboundMessageStore>() switch
     {
         FileSystemInboundMessageStore files => Path.Combine(files.Root, "inbound"),
-        _ => $"Blob container {services.GetRequiredService<IOptions<InboundListenerOptions>>().Value.Blob.ContainerName}, inbound/",
+        var other => other.GetType().Name,
     };
 }

@@ -78,4 +78,56 @@ public sealed class RegistrationTests
         Assert.True(options.MaxAutoLockRenewalDuration >= TimeSpan.FromMinutes(15));
         Assert.Equal(0, options.PrefetchCount);
     }
+
+    [Fact]
+    public void The_inbound_host_needs_only_the_Blob_endpoint_of_the_same_storage_settings()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MailGateway:AzureStorage:BlobServiceUri"] = "https://contosomail.blob.core.windows.net",
+            ["MailGateway:AzureStorage:InboundContainer"] = "received",
+            ["MailGateway:Inbound:Tls:KeyVaultUri"] = "https://kv-tls.vault.azure.net/",
+            ["MailGateway:Inbound:Tls:KeyVaultCertificateName"] = "inbound-tls",
+        });
+        builder.AddAzureInboundMessageStore();
+        builder.AddKeyVaultServerCertificate();
+        using var host = builder.Build();
+
+        Assert.True(MailGateway.Core.Hosting.StartupValidation.TryValidate(host.Services, TextWriter.Null));
+        Assert.IsType<BlobInboundMessageStore>(host.Services.GetRequiredService<MailGateway.Core.Inbound.IInboundMessageStore>());
+        Assert.IsType<MailGateway.AzureAdapters.Certificates.KeyVaultServerCertificateSource>(host.Services.GetRequiredService<MailGateway.Core.Inbound.IServerCertificateSource>());
+        Assert.Equal(new Uri("https://kv-tls.vault.azure.net/"), host.Services.GetRequiredService<Azure.Security.KeyVault.Certificates.CertificateClient>().VaultUri);
+        Assert.False(host.Services.GetRequiredService<BlobServiceClient>().CanGenerateAccountSasUri);
+    }
+
+    [Fact]
+    public void Every_client_of_a_process_shares_one_credential()
+    {
+        using var host = Build(new()
+        {
+            ["MailGateway:AzureStorage:BlobServiceUri"] = "https://contosomail.blob.core.windows.net",
+            ["MailGateway:AzureStorage:TableServiceUri"] = "https://contosomail.table.core.windows.net",
+            ["MailGateway:ServiceBus:FullyQualifiedNamespace"] = "contoso-mail.servicebus.windows.net",
+        });
+
+        var credentials = host.Services.GetServices<Azure.Core.TokenCredential>().ToList();
+
+        var credential = Assert.Single(credentials);
+        Assert.IsType<Azure.Identity.DefaultAzureCredential>(credential);
+    }
+
+    [Fact]
+    public void The_status_store_still_needs_the_Table_endpoint()
+    {
+        using var host = Build(new()
+        {
+            ["MailGateway:AzureStorage:BlobServiceUri"] = "https://contosomail.blob.core.windows.net",
+            ["MailGateway:ServiceBus:FullyQualifiedNamespace"] = "contoso-mail.servicebus.windows.net",
+        });
+        var error = new StringWriter();
+
+        Assert.False(MailGateway.Core.Hosting.StartupValidation.TryValidate(host.Services, error));
+        Assert.Contains("MailGateway:AzureStorage:TableServiceUri", error.ToString(), StringComparison.Ordinal);
+    }
 }

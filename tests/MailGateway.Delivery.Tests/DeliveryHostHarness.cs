@@ -1,5 +1,6 @@
 using MailGateway.AzureAdapters.ServiceBus;
 using MailGateway.AzureAdapters.Tests;
+using MailGateway.ServiceDefaults;
 using MailGateway.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -65,7 +66,7 @@ internal sealed class DeliveryHostHarness : IAsyncDisposable
         builder.Services.AddSingleton<IDeliveryJobProcessor>(processor);
         builder.Services.AddSingleton<IServiceBusJobSender>(sender);
         var app = builder.Build();
-        app.MapDeliveryHealth();
+        app.MapServiceDefaults();
         await app.StartAsync();
         return new DeliveryHostHarness(app, processor, sender);
     }

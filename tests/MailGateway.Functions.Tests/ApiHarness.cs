@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using MailGateway.Api;
 using MailGateway.AzureAdapters.ServiceBus;
 using MailGateway.AzureAdapters.Tests;
+using MailGateway.ServiceDefaults;
 using MailGateway.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -72,6 +73,7 @@ internal sealed class ApiHarness : IAsyncDisposable
         builder.Services.AddSingleton<IServiceBusJobSender>(sender);
         var app = builder.Build();
         app.MapMailGatewayApi();
+        app.MapServiceDefaults();
         await app.StartAsync();
         return new ApiHarness(app, sender);
     }

@@ -38,18 +38,61 @@ public sealed partial class AzdProjectTests(DeploymentSnapshot snapshot)
         }
     }
 
-    [Fact]
-    public void The_delivery_worker_probes_the_port_its_image_serves_HTTP_on()
+    [Theory]
+    [InlineData("delivery", "MailGateway.Delivery")]
+    [InlineData("inbound", "MailGateway.Inbound")]
+    public void The_container_app_probes_the_health_endpoints_on_the_port_its_image_serves_HTTP_on(string service, string project)
     {
-        var dockerfile = File.ReadAllText(RepositoryRoot.Combine("src", "MailGateway.Delivery", "Dockerfile"));
+        var dockerfile = File.ReadAllText(RepositoryRoot.Combine("src", project, "Dockerfile"));
         var port = HttpPorts().Match(dockerfile);
-        Assert.True(port.Success, "src/MailGateway.Delivery/Dockerfile no longer sets ASPNETCORE_HTTP_PORTS.");
+        Assert.True(port.Success, $"src/{project}/Dockerfile no longer sets ASPNETCORE_HTTP_PORTS.");
 
-        var container = Assert.Single(snapshot.ContainerApp("delivery").GetProperty("properties").GetProperty("template").GetProperty("containers").EnumerateArray());
-        var probes = container.GetProperty("probes").EnumerateArray().ToList();
-        Assert.Equal(["Liveness", "Readiness"], probes.Select(p => p.GetProperty("type").GetString()).Order(StringComparer.Ordinal));
-        Assert.All(probes, p => Assert.Equal(int.Parse(port.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture), p.GetProperty("httpGet").GetProperty("port").GetInt32()));
+        var container = Assert.Single(snapshot.ContainerApp(service).GetProperty("properties").GetProperty("template").GetProperty("containers").EnumerateArray());
+        var probes = container.GetProperty("probes").EnumerateArray().ToDictionary(p => p.GetProperty("type").GetString()!, p => p.GetProperty("httpGet"));
+        Assert.Equal(["Liveness", "Readiness"], probes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("/healthz", probes["Liveness"].GetProperty("path").GetString());
+        Assert.Equal("/readyz", probes["Readiness"].GetProperty("path").GetString());
+        Assert.All(probes.Values, p => Assert.Equal(int.Parse(port.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture), p.GetProperty("port").GetInt32()));
     }
+
+    [Theory]
+    [InlineData("MailGateway.Delivery")]
+    [InlineData("MailGateway.Inbound")]
+    public void The_Dockerfile_copies_every_project_the_host_references(string host)
+    {
+        var dockerfile = File.ReadAllText(RepositoryRoot.Combine("src", host, "Dockerfile"));
+
+        var missing = ProjectClosure(host)
+            .Where(p => !dockerfile.Contains($"COPY src/{p}/{p}.csproj src/{p}/", StringComparison.Ordinal) || !dockerfile.Contains($"COPY src/{p}/ src/{p}/", StringComparison.Ordinal))
+            .ToList();
+
+        Assert.True(missing.Count == 0, $"src/{host}/Dockerfile does not copy (project file for the restore layer, then sources): {string.Join(", ", missing)}");
+    }
+
+    /// <summary>A project under src/ and every project it references, directly or not.</summary>
+    private static SortedSet<string> ProjectClosure(string project)
+    {
+        var seen = new SortedSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>([project]);
+        while (pending.TryPop(out var name))
+        {
+            if (!seen.Add(name))
+            {
+                continue;
+            }
+
+            var csproj = File.ReadAllText(RepositoryRoot.Combine("src", name, name + ".csproj"));
+            foreach (Match reference in ProjectReference().Matches(csproj))
+            {
+                pending.Push(reference.Groups["name"].Value);
+            }
+        }
+
+        return seen;
+    }
+
+    [GeneratedRegex(@"<ProjectReference Include=""\.\./(?<name>[A-Za-z.]+)/[A-Za-z.]+\.csproj""")]
+    private static partial Regex ProjectReference();
 
     /// <summary>The services of azure.yaml: name → flat properties (project, language, host, path, context).</summary>
     private static Dictionary<string, Dictionary<string, string>> ReadServices()

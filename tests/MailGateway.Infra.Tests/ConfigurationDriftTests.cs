@@ -74,7 +74,7 @@ public sealed class ConfigurationDriftTests(DeploymentSnapshot snapshot)
     [InlineData("delivery", "MailGateway__Relay__Host")]
     [InlineData("delivery", "MailGateway__ServiceBus__FullyQualifiedNamespace")]
     [InlineData("api", "MailGateway__AzureStorage__TableServiceUri")]
-    [InlineData("inbound", "MailGateway__Inbound__Blob__ServiceUri")]
+    [InlineData("inbound", "MailGateway__AzureStorage__BlobServiceUri")]
     [InlineData("inbound", "MailGateway__Inbound__Domains__0")]
     public void The_check_reports_a_required_setting_the_Bicep_would_not_write(string service, string setting)
     {

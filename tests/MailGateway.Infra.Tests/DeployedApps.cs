@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using MailGateway.Delivery;
 using MailGateway.Functions;
-using MailGateway.Listener;
+using MailGateway.Inbound;
 using MailGateway.Testing;
 using Microsoft.Extensions.Hosting;
 
@@ -34,6 +34,10 @@ public static partial class DeployedApps
         "AZURE_CLIENT_ID",
         "Azure.Identity (DefaultAzureCredential, from the environment): which user-assigned identity to use; without it the managed identity credential finds none");
 
+    private static readonly PlatformSetting ApplicationInsights = new(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "AddAzureServiceDefaults (MailGateway.AzureAdapters): the Azure Monitor exporter of the app's OpenTelemetry, authenticated with the app identity");
+
     /// <summary>The HTTP API on the Function App.</summary>
     public static DeployedApp Api { get; } = new(
         "api",
@@ -53,14 +57,14 @@ public static partial class DeployedApps
         "delivery",
         b => b.AddDeliveryWorker(),
         RepositoryRoot.Combine("src", "MailGateway.Delivery", "appsettings.json"),
-        [AzureClientId]);
+        [AzureClientId, ApplicationInsights]);
 
-    /// <summary>The inbound listener container app (Program.cs: <c>AddInboundListener(25, 587)</c>).</summary>
+    /// <summary>The inbound listener container app (Program.cs: <c>AddInboundHost()</c>).</summary>
     public static DeployedApp Inbound { get; } = new(
         "inbound",
-        b => b.AddInboundListener(25, 587),
+        b => b.AddInboundHost(),
         RepositoryRoot.Combine("src", "MailGateway.Inbound", "appsettings.json"),
-        [AzureClientId]);
+        [AzureClientId, ApplicationInsights]);
 
     /// <summary>All of them.</summary>
     public static IReadOnlyList<DeployedApp> All { get; } = [Api, Delivery, Inbound];

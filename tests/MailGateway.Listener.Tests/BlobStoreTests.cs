@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Text;
 using Azure.Core;
 using Azure.Storage.Blobs;
-using MailGateway.Listener.Storage;
+using MailGateway.AzureAdapters.Storage;
 using MailGateway.Testing;
 using MimeKit;
 
 namespace MailGateway.Listener.Tests;
 
-/// <summary>The Blob store against Azurite; each test has its own container.</summary>
+/// <summary>The listener end to end on the Blob store (MailGateway.AzureAdapters) against Azurite; each test has its own container.</summary>
 public sealed class BlobStoreTests
 {
     private static BlobContainerClient Container(string connectionString, string name, int maxRetries = 3) =>

@@ -1,5 +1,3 @@
-using MailGateway.Listener.Storage;
-
 namespace MailGateway.Listener.Tests;
 
 /// <summary>Keeps only counts: for uploads too big to write to disk in a test.</summary>
@@ -10,6 +8,8 @@ internal sealed class CountingStore : IInboundMessageStore
     public long LastSize => Interlocked.Read(ref _lastSize);
 
     public Task InitializeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
 
     public ValueTask<IInboundMessageWriter> CreateWriterAsync(string id, DateTimeOffset receivedAt, CancellationToken cancellationToken) =>
         ValueTask.FromResult<IInboundMessageWriter>(new Writer(this));
@@ -44,6 +44,8 @@ internal sealed class FailingStore(string failAt) : IInboundMessageStore
     public string FailAt { get; } = failAt;
 
     public Task InitializeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
 
     public ValueTask<IInboundMessageWriter> CreateWriterAsync(string id, DateTimeOffset receivedAt, CancellationToken cancellationToken) =>
         FailAt == "create"

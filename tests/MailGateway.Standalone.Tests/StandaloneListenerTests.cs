@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using MailGateway.Listener;
+using MailGateway.Core.Inbound;
 using MailGateway.Listener.Storage;
 using MailGateway.Testing;
 using MailKit.Net.Smtp;

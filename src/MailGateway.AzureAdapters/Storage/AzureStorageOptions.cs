@@ -2,7 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace MailGateway.AzureAdapters.Storage;
 
-/// <summary>Blob and Table storage of the gateway (section <c>MailGateway:AzureStorage</c>).</summary>
+/// <summary>
+/// The gateway's storage account, one configuration shape for every Azure host (section <c>MailGateway:AzureStorage</c>):
+/// the outbound content container and the tables (API, delivery worker) and the inbound container (inbound listener).
+/// Each registration checks the endpoints it needs (<see cref="NeedsTables"/>).
+/// </summary>
 public sealed class AzureStorageOptions : IValidatableObject
 {
     /// <summary>The configuration section.</summary>
@@ -22,6 +26,15 @@ public sealed class AzureStorageOptions : IValidatableObject
     [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "MailGateway:AzureStorage:ContentContainer is not a valid container name.")]
     public string ContentContainer { get; set; } = "outbound";
 
+    /// <summary>The container of received inbound messages (<c>inbound/yyyy/MM/dd/{id}.eml</c> and <c>.json</c>). Default <c>inbound</c>.</summary>
+    [Required]
+    [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "MailGateway:AzureStorage:InboundContainer is not a valid container name.")]
+    public string InboundContainer { get; set; } = "inbound";
+
+    /// <summary>Inbound messages larger than this are staged block by block while they arrive (memory per session: one block). Default 4 MiB.</summary>
+    [Range(64 * 1024, 100 * 1024 * 1024, ErrorMessage = "MailGateway:AzureStorage:InboundBlockSize must be between 65536 (64 KiB) and 104857600 (100 MiB).")]
+    public int InboundBlockSize { get; set; } = 4 * 1024 * 1024;
+
     /// <summary>The table of message status records and their attempts.</summary>
     [Required]
     [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "MailGateway:AzureStorage:StatusTable is not a valid table name.")]
@@ -38,13 +51,21 @@ public sealed class AzureStorageOptions : IValidatableObject
     /// <summary>Create the container and tables when missing (needs the data-contributor roles, which the gateway has anyway).</summary>
     public bool CreateIfNotExists { get; set; } = true;
 
+    /// <summary>
+    /// Whether the Table service is needed: set by the registration of the status store (the API and the delivery
+    /// worker); the inbound listener uses Blob only, so it needs no Table endpoint.
+    /// </summary>
+    internal bool NeedsTables { get; set; }
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (string.IsNullOrWhiteSpace(ConnectionString) && (BlobServiceUri is null || TableServiceUri is null))
+        if (string.IsNullOrWhiteSpace(ConnectionString) && (BlobServiceUri is null || (NeedsTables && TableServiceUri is null)))
         {
             yield return new ValidationResult(
-                "Set MailGateway:AzureStorage:BlobServiceUri and MailGateway:AzureStorage:TableServiceUri (managed identity) or MailGateway:AzureStorage:ConnectionString (development).",
+                NeedsTables
+                    ? "Set MailGateway:AzureStorage:BlobServiceUri and MailGateway:AzureStorage:TableServiceUri (managed identity) or MailGateway:AzureStorage:ConnectionString (development)."
+                    : "Set MailGateway:AzureStorage:BlobServiceUri (managed identity) or MailGateway:AzureStorage:ConnectionString (development).",
                 [nameof(BlobServiceUri), nameof(TableServiceUri), nameof(ConnectionString)]);
         }
 

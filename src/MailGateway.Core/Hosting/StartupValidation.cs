@@ -5,7 +5,8 @@ namespace MailGateway.Core.Hosting;
 
 /// <summary>
 /// Runs the <c>ValidateOnStart</c> checks before a host starts and reports a bad setting as one line naming its
-/// section, instead of the host's "Hosting failed to start" error with a stack trace.
+/// section, instead of the host's "Hosting failed to start" error with a stack trace. Every host runs it (through
+/// <c>RunServiceAsync</c> of MailGateway.ServiceDefaults).
 /// </summary>
 public static class StartupValidation
 {
@@ -23,25 +24,40 @@ public static class StartupValidation
             services.GetService<IStartupValidator>()?.Validate();
             return true;
         }
-        catch (OptionsValidationException ex)
+        catch (Exception ex) when (TryDescribe(ex, error))
         {
-            error.WriteLine(Describe(ex));
+            return false;
         }
-        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
-        {
-            // Options built from other options report the same failure more than once.
-            foreach (var line in ex.InnerExceptions.Cast<OptionsValidationException>().Select(Describe).Distinct())
-            {
-                error.WriteLine(line);
-            }
-        }
-        catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
-        {
-            // A value that does not parse (e.g. a TimeSpan): the binder's message names the setting.
-            error.WriteLine("Invalid configuration: " + ex.Message);
-        }
+    }
 
-        return false;
+    /// <summary>
+    /// When <paramref name="exception"/> is a configuration error (failed validation, a value that does not convert),
+    /// writes one line per problem to <paramref name="error"/> and returns true; otherwise writes nothing.
+    /// </summary>
+    public static bool TryDescribe(Exception exception, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        ArgumentNullException.ThrowIfNull(error);
+        switch (exception)
+        {
+            case OptionsValidationException invalid:
+                error.WriteLine(Describe(invalid));
+                return true;
+            case AggregateException many when many.InnerExceptions.All(e => e is OptionsValidationException):
+                // Options built from other options report the same failure more than once.
+                foreach (var line in many.InnerExceptions.Cast<OptionsValidationException>().Select(Describe).Distinct())
+                {
+                    error.WriteLine(line);
+                }
+
+                return true;
+            case InvalidOperationException bad when bad.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal):
+                // A value that does not parse (e.g. a TimeSpan): the binder's message names the setting.
+                error.WriteLine("Invalid configuration: " + bad.Message);
+                return true;
+            default:
+                return false;
+        }
     }
 
     /// <summary>"Invalid configuration in {section}: {failures}", the section taken from the options' SectionName.</summary>

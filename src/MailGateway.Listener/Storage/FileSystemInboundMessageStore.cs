@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using MailGateway.Core.Inbound;
 using MailGateway.Core.Storage;
 
 namespace MailGateway.Listener.Storage;
@@ -42,10 +43,14 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
     }
 
     /// <inheritdoc />
+    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(Directory.Exists(System.IO.Path.Combine(_root, "inbound")));
+
+    /// <inheritdoc />
     public ValueTask<IInboundMessageWriter> CreateWriterAsync(string id, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
-        StoragePaths.EnsureSafeId(id);
-        var folder = System.IO.Path.Combine(_root, StoragePaths.Folder(receivedAt));
+        InboundStoragePaths.EnsureSafeId(id);
+        var folder = System.IO.Path.Combine(_root, InboundStoragePaths.Folder(receivedAt));
         var emlPath = System.IO.Path.Combine(folder, id + ".eml");
         FileStream stream;
         EnsureFolder(folder);
@@ -125,7 +130,7 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
             var emlSync = Task.Run(() => RandomAccess.FlushToDisk(eml), CancellationToken.None);
             try
             {
-                var json = MetadataJson.Serialize(metadata);
+                var json = InboundMetadataJson.Serialize(metadata);
                 using var handle = File.OpenHandle(_jsonTemp, FileMode.Create, FileAccess.Write, FileShare.None);
                 RandomAccess.Write(handle, json, 0);
                 RandomAccess.FlushToDisk(handle);

@@ -3,14 +3,17 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using MailGateway.Core.Inbound;
 
-namespace MailGateway.Listener.Storage;
+namespace MailGateway.AzureAdapters.Storage;
 
 /// <summary>
 /// Messages as block blobs: <c>inbound/yyyy/MM/dd/{id}.eml</c> (content type message/rfc822, scalar metadata) and
 /// <c>{id}.json</c> (all metadata, recipients included), the JSON first. A message is buffered up to
-/// <see cref="BlobStoreOptions.BlockSize"/>; a larger one is staged block by block while it arrives and committed
-/// at the end, so memory stays at one block per session. Nothing is visible before the commit.
+/// <see cref="AzureStorageOptions.InboundBlockSize"/>; a larger one is staged block by block while it arrives and committed
+/// at the end, so memory stays at one block per session. Nothing is visible before the commit. Registered by
+/// <see cref="AzureAdaptersHostingExtensions.AddAzureInboundMessageStore"/> on the gateway's storage account
+/// (<c>MailGateway:AzureStorage</c>, container <see cref="AzureStorageOptions.InboundContainer"/>).
 /// </summary>
 public sealed class BlobInboundMessageStore : IInboundMessageStore
 {
@@ -38,10 +41,27 @@ public sealed class BlobInboundMessageStore : IInboundMessageStore
     }
 
     /// <inheritdoc />
+    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _container.ExistsAsync(cancellationToken)).Value;
+        }
+        catch (RequestFailedException)
+        {
+            return false;
+        }
+        catch (Azure.Identity.AuthenticationFailedException)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
     public ValueTask<IInboundMessageWriter> CreateWriterAsync(string id, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
-        StoragePaths.EnsureSafeId(id);
-        var prefix = StoragePaths.Folder(receivedAt) + "/" + id;
+        InboundStoragePaths.EnsureSafeId(id);
+        var prefix = InboundStoragePaths.Folder(receivedAt) + "/" + id;
         return ValueTask.FromResult<IInboundMessageWriter>(new Writer(this, prefix));
     }
 
@@ -70,7 +90,7 @@ public sealed class BlobInboundMessageStore : IInboundMessageStore
             var noOverwrite = new BlobRequestConditions { IfNoneMatch = ETag.All };
             var json = store._container.GetBlobClient(prefix + ".json");
             await json.UploadAsync(
-                BinaryData.FromBytes(MetadataJson.Serialize(metadata)),
+                BinaryData.FromBytes(InboundMetadataJson.Serialize(metadata)),
                 new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" }, Conditions = noOverwrite },
                 cancellationToken);
 

@@ -1,8 +1,10 @@
-namespace MailGateway.Listener.Storage;
+namespace MailGateway.Core.Inbound;
 
 /// <summary>
-/// Durable storage for received messages. The listener streams a message into a writer while it arrives and
-/// commits it after the end of DATA; only a completed commit lets the client see 250.
+/// Durable storage for received messages (the inbound listener's port). The listener streams a message into a writer
+/// while it arrives and commits it after the end of DATA; only a completed commit lets the client see 250.
+/// Implementations: the filesystem store (<c>MailGateway.Listener</c>) and the Blob store (<c>MailGateway.AzureAdapters</c>);
+/// both run the contract suite in <c>MailGateway.Testing</c>.
 /// </summary>
 public interface IInboundMessageStore
 {
@@ -11,6 +13,12 @@ public interface IInboundMessageStore
 
     /// <summary>Prepares the store (creates the folder or container); called once at start.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Readiness probe: true when the store can take messages now (the folder or container exists and answers).
+    /// Never throws for an unavailable store; the caller bounds it with a probe timeout.
+    /// </summary>
+    Task<bool> IsReadyAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>One message on its way into the store. Disposing it without a commit discards it.</summary>
