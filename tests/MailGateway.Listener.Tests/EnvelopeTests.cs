@@ -91,6 +91,8 @@ public sealed class EnvelopeTests
     [Theory]
     [InlineData("MAIL FROM:<a@remote.test> SMTPUTF8=yes", "501 5.5.4 ")]
     [InlineData("MAIL FROM:<a@remote.test> SIZE", "250 ")]
+    [InlineData("MAIL FROM:<a@remote.test> ENVID=x/y AUTH=<>", "250 ")]
+    [InlineData("MAIL FROM:<a..b@remote.test", "553 5.1.3 ")]
     [InlineData("MAIL FRM:<a@remote.test>", "501 5.5.4 ")]
     [InlineData("MAIL FROM:<\"a\\q\"@remote.test> SIZE=100000000", "552 ")]
     public async Task MAIL_parameters_are_checked(string line, string reply)

@@ -48,15 +48,19 @@ internal static class EnvelopeCommand
         i += keyword.Length;
         SkipWhiteSpace(line, ref i);
         var pathStart = i;
+        var readable = TryReadPath(line, ref i, allowNull: verb == EnvelopeVerb.Mail, out var localPart, out var domain);
 
-        // Path-like parts are refused as such (553) even where they also break the syntax ("a..b").
-        var close = line.LastIndexOf((byte)'>');
-        if (close > i && (line[i..close].IndexOf(".."u8) >= 0 || line[i..close].Contains((byte)'/')))
+        // Path-like parts are refused as such (553), also where they break the syntax as well ("a..b"); only the path
+        // counts, not the parameters after it (ENVID=a/b).
+        var close = line[pathStart..].IndexOf((byte)'>');
+        var pathEnd = readable ? i : close >= 0 ? pathStart + close + 1 : line.Length;
+        var raw = line[pathStart..pathEnd];
+        if (raw.IndexOf(".."u8) >= 0 || raw.Contains((byte)'/'))
         {
             return EnvelopeParse.Refused(Replies.MailboxNameNotAllowed);
         }
 
-        if (!TryReadPath(line, ref i, allowNull: verb == EnvelopeVerb.Mail, out var localPart, out var domain))
+        if (!readable)
         {
             return EnvelopeParse.Refused(Replies.BadAddressSyntax);
         }
