@@ -127,12 +127,13 @@ public sealed class ListenerHardeningTests
         await client.SendAsync("Subject: stuck\r\n\r\nHello.\r\n.\r\n");
         var reply = client.ReadReplyAsync();
 
+        // Time moves once the store is stuck: its request reached the endpoint (the SDK connects in real time), or it blocks.
+        await PollAsync(() => role == ListenerRole.Capture ? blocking.Blocked > 0 : hung.Accepted > 0);
         var waited = await time.AdvanceUntilAsync(reply, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2));
 
         // Past StoreTimeout (or past the limit, if the bound is missing) the reply must come: waited for in real time.
         Assert.StartsWith("451 4.3.0 ", (await reply.WaitAsync(TimeSpan.FromSeconds(30))).Text, StringComparison.Ordinal);
         Assert.True(waited >= TimeSpan.FromSeconds(30), $"answered after {waited}, before StoreTimeout");
-        Assert.True(role == ListenerRole.Capture ? blocking.Blocked > 0 : hung.Accepted > 0);
         blocking.Release();
         Assert.Equal(250, (await client.CommandAsync("NOOP")).Code);
     }
@@ -321,6 +322,16 @@ public sealed class ListenerHardeningTests
             await client.DisposeAsync();
             Assert.True(DateTime.UtcNow < deadline, "still refused: " + greeting.Text);
             await Task.Delay(20);
+        }
+    }
+
+    private static async Task PollAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Condition not met within 30 s.");
+            await Task.Delay(10);
         }
     }
 
