@@ -76,8 +76,11 @@ public sealed class InboundListener : IAsyncDisposable
             throw new InvalidOperationException(captureError);
         }
 
-        await _store.InitializeAsync(cancellationToken);
-        var shared = new ListenerContext(_options, _store, _timeProvider, _logger, _metrics);
+        // Every store call is bounded, whatever the store (StoreTimeout); at start too, so a hung store stops the start.
+        var store = new TimeBoundedStore(_store, _options.StoreTimeout, _timeProvider);
+        await store.InitializeAsync(cancellationToken);
+        _limiter = new ConnectionLimiter(_options.MaxConnections, _options.MaxConnectionsPerClient, _options.MaxConnectionsPerIPv6Prefix, _options.StressThreshold);
+        var shared = new ListenerContext(_options, store, _timeProvider, _logger, _metrics, _limiter);
         var sockets = new Dictionary<IEndpointDefinition, Socket>();
         var builder = new SmtpServerOptionsBuilder()
             .ServerName(_options.ServerName)
@@ -122,10 +125,9 @@ public sealed class InboundListener : IAsyncDisposable
             throw;
         }
 
-        _limiter = new ConnectionLimiter(_options.MaxConnections, _options.MaxConnectionsPerClient);
         var authenticator = new InboundUserAuthenticator(shared);
         var services = new SmtpServiceProvider();
-        services.Add(new InboundEndpointListenerFactory(sockets, shared, _limiter));
+        services.Add(new InboundEndpointListenerFactory(sockets, shared));
         services.Add((IMailboxFilter)new InboundMailboxFilter(shared));
         services.Add((IUserAuthenticator)authenticator);
         services.Add((IMessageStore)new InboundMessageStoreAdapter(shared));

@@ -50,6 +50,27 @@ public sealed class InboundListenerOptions : IValidatableObject
     [Range(1, 100_000)]
     public int MaxConnectionsPerClient { get; set; } = 50;
 
+    /// <summary>
+    /// Concurrent connections from one IPv6 /64 network (one host or site; its addresses are free to pick), on top of
+    /// <see cref="MaxConnectionsPerClient"/>; more are answered 421 4.7.0 and closed. Default 50.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxConnectionsPerIPv6Prefix { get; set; } = 50;
+
+    /// <summary>
+    /// Open connections, in percent of <see cref="MaxConnections"/>, from which the listener is under stress and every
+    /// session gets <see cref="StressCommandTimeout"/> instead of <see cref="CommandTimeout"/>. Default 80.
+    /// </summary>
+    [Range(1, 100)]
+    public int StressThresholdPercent { get; set; } = 80;
+
+    /// <summary>
+    /// Under stress, the time a whole command line (or the TLS handshake, or DATA beyond what
+    /// <see cref="MinimumTransferRate"/> allows for the bytes received) may take, also for sessions already waiting when
+    /// stress begins: Postfix's <c>smtpd_timeout = ${stress?{10}:{300}}</c> with per-request deadlines. Default 10 s.
+    /// </summary>
+    public TimeSpan StressCommandTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Longest wait for a command line, a TLS handshake or the next bytes of DATA. Default 5 minutes (RFC 5321).</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -68,6 +89,29 @@ public sealed class InboundListenerOptions : IValidatableObject
     [Range(1, 100)]
     public int MaxAuthenticationAttempts { get; set; } = 3;
 
+    /// <summary>
+    /// How long the answer to a failed AUTH is held back; it doubles with each further failure from the same client
+    /// address (IPv6: /64), up to 16 times this. Zero: no delay. Default 1 s.
+    /// </summary>
+    public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Failed AUTH attempts from one client address (IPv6: /64), over all its sessions, after which AUTH from it is
+    /// refused with 454 4.7.0 (and the session closed) without checking the password, for
+    /// <see cref="AuthLockoutDuration"/>. Default 10.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxAuthFailuresPerClient { get; set; } = 10;
+
+    /// <summary>How long failed AUTH attempts are remembered per client address, and how long a lockout lasts after the last one. Default 15 minutes.</summary>
+    public TimeSpan AuthLockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// The longest any call into the message store may take (opening, each write, the commit; and the end of DATA as a
+    /// whole): after it the client gets 451 4.3.0, so a storage brown-out cannot hold every session. Default 1 minute.
+    /// </summary>
+    public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The server certificate for STARTTLS and implicit TLS: a PFX file or a Key Vault certificate.</summary>
     public InboundTlsOptions Tls { get; set; } = new();
 
@@ -85,6 +129,9 @@ public sealed class InboundListenerOptions : IValidatableObject
 
     /// <summary>The whole-session time limit, sized so that a maximum-size message at the minimum rate still fits.</summary>
     public TimeSpan SessionTimeout => CommandTimeout + TimeSpan.FromSeconds((double)MaxMessageSize / MinimumTransferRate);
+
+    /// <summary>Open connections from which the listener is under stress (<see cref="StressThresholdPercent"/> of <see cref="MaxConnections"/>, at least 1).</summary>
+    public int StressThreshold => Math.Max(1, ((MaxConnections * StressThresholdPercent) + 99) / 100);
 
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -132,6 +179,28 @@ public sealed class InboundListenerOptions : IValidatableObject
         if (CommandTimeout <= TimeSpan.Zero)
         {
             yield return new ValidationResult($"{p}CommandTimeout must be positive.", [nameof(CommandTimeout)]);
+        }
+
+        if (StressCommandTimeout <= TimeSpan.Zero || StressCommandTimeout > CommandTimeout)
+        {
+            yield return new ValidationResult($"{p}StressCommandTimeout must be positive and at most {p}CommandTimeout.", [nameof(StressCommandTimeout)]);
+        }
+
+        // 16 times the delay stays below the five minutes a client waits for a reply (RFC 5321 4.5.3.2).
+        if (AuthFailureDelay < TimeSpan.Zero || AuthFailureDelay > TimeSpan.FromSeconds(15))
+        {
+            yield return new ValidationResult($"{p}AuthFailureDelay must be between 00:00:00 and 00:00:15.", [nameof(AuthFailureDelay)]);
+        }
+
+        if (AuthLockoutDuration <= TimeSpan.Zero || AuthLockoutDuration > TimeSpan.FromDays(1))
+        {
+            yield return new ValidationResult($"{p}AuthLockoutDuration must be positive and at most one day.", [nameof(AuthLockoutDuration)]);
+        }
+
+        // A client waits ten minutes for the reply to the final dot (RFC 5321 4.5.3.2.6): the 451 must come before.
+        if (StoreTimeout <= TimeSpan.Zero || StoreTimeout > TimeSpan.FromMinutes(10))
+        {
+            yield return new ValidationResult($"{p}StoreTimeout must be positive and at most 00:10:00.", [nameof(StoreTimeout)]);
         }
 
         if (SessionTimeout > TimeSpan.FromDays(1))

@@ -47,4 +47,10 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Information, "Capture mode: recipients in any domain are accepted (loopback endpoints only)")]
     public static partial void CaptureMode(ILogger logger);
+
+    [LoggerMessage(15, LogLevel.Warning, "AUTH from {Client} refused without a password check: too many failed attempts from its address; answered 454 and closed")]
+    public static partial void AuthenticationLockedOut(ILogger logger, IPAddress client);
+
+    [LoggerMessage(16, LogLevel.Warning, "{Connections} connections open: under stress, sessions wait at most {Timeout} for a command")]
+    public static partial void StressBegins(ILogger logger, int connections, TimeSpan timeout);
 }

@@ -105,6 +105,14 @@ public sealed class HostingTests
     [InlineData("MailGateway:Inbound:Endpoints:0:ImplicitTls", "true", "ImplicitTls")]
     [InlineData("MailGateway:Inbound:Users:0:PasswordHash", "plain-text-password", "Users:0")]
     [InlineData("MailGateway:Inbound:Store", "Blob", "Blob")]
+    [InlineData("MailGateway:Inbound:StoreTimeout", "00:00:00", "StoreTimeout")]
+    [InlineData("MailGateway:Inbound:StoreTimeout", "00:11:00", "StoreTimeout")]
+    [InlineData("MailGateway:Inbound:StressCommandTimeout", "00:06:00", "StressCommandTimeout")]
+    [InlineData("MailGateway:Inbound:StressThresholdPercent", "0", "StressThresholdPercent")]
+    [InlineData("MailGateway:Inbound:MaxConnectionsPerIPv6Prefix", "0", "MaxConnectionsPerIPv6Prefix")]
+    [InlineData("MailGateway:Inbound:AuthFailureDelay", "00:00:16", "AuthFailureDelay")]
+    [InlineData("MailGateway:Inbound:MaxAuthFailuresPerClient", "0", "MaxAuthFailuresPerClient")]
+    [InlineData("MailGateway:Inbound:AuthLockoutDuration", "00:00:00", "AuthLockoutDuration")]
     public async Task AddInboundListener_fails_at_start_naming_the_bad_setting(string key, string value, string named)
     {
         var settings = new Dictionary<string, string?>

@@ -80,6 +80,53 @@ public sealed class LimitTests
     }
 
     [Fact]
+    public async Task The_452s_for_too_many_recipients_do_not_count_towards_MaxErrors()
+    {
+        await using var listener = await TestListener.StartAsync(o =>
+        {
+            o.MaxRecipients = 3;
+            o.MaxErrors = 2;
+        });
+        await using var client = await RawSmtpClient.ConnectAndGreetAsync(listener.Port);
+        await client.CommandAsync("MAIL FROM:<a@remote.test>");
+
+        // Pipelined, as a client that does not wait for each RCPT reply sends them.
+        await client.SendAsync(string.Concat(Enumerable.Range(0, 10).Select(i => $"RCPT TO:<r{i}@example.test>\r\n")));
+        var replies = new List<SmtpReply>();
+        for (var i = 0; i < 10; i++)
+        {
+            replies.Add(await client.ReadReplyAsync());
+        }
+
+        Assert.Equal([250, 250, 250, 452, 452, 452, 452, 452, 452, 452], replies.Select(r => r.Code));
+        Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+        Assert.Equal(250, (await client.CommandAsync("Subject: three\r\n\r\n.")).Code);
+        Assert.Equal(["r0@example.test", "r1@example.test", "r2@example.test"], listener.SingleStoredEnvelope().Recipients);
+
+        // Real errors still count: the second consecutive one ends the session.
+        Assert.Equal(502, (await client.CommandAsync("VRFY x")).Code);
+        Assert.Equal(502, (await client.CommandAsync("VRFY y")).Code);
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task A_RCPT_after_RSET_or_after_DATA_is_out_of_sequence_not_452()
+    {
+        await using var listener = await TestListener.StartAsync(o => o.MaxRecipients = 1);
+        await using var client = await RawSmtpClient.ConnectAndGreetAsync(listener.Port);
+        await client.CommandAsync("MAIL FROM:<a@remote.test>");
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<r0@example.test>")).Code);
+        Assert.Equal(452, (await client.CommandAsync("RCPT TO:<r1@example.test>")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RSET")).Code);
+        Assert.StartsWith("501 expected", (await client.CommandAsync("RCPT TO:<r2@example.test>")).Text, StringComparison.Ordinal);
+        await client.CommandAsync("MAIL FROM:<a@remote.test>");
+        Assert.Equal(250, (await client.CommandAsync("RCPT TO:<r3@example.test>")).Code);
+        await client.CommandAsync("DATA");
+        Assert.Equal(250, (await client.CommandAsync("Subject: one\r\n\r\n.")).Code);
+        Assert.StartsWith("501 expected", (await client.CommandAsync("RCPT TO:<r4@example.test>")).Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Rejects_an_overlong_command_line_with_500_5_5_6_and_recovers()
     {
         await using var listener = await TestListener.StartAsync(o => o.MaxCommandLineLength = 1024);
@@ -138,6 +185,25 @@ public sealed class LimitTests
         var reply = await second.ReadReplyAsync();
         Assert.Equal(421, reply.Code);
         Assert.Contains("from your address", reply.Text, StringComparison.Ordinal);
+        Assert.Equal(250, (await first.CommandAsync("NOOP")).Code);
+    }
+
+    [Fact]
+    public async Task Refuses_connections_beyond_the_per_IPv6_64_limit_with_421()
+    {
+        await using var listener = await TestListener.StartAsync(o =>
+        {
+            o.Endpoints = [new InboundEndpointOptions { Address = "::1", Port = 0 }];
+            o.MaxConnectionsPerClient = 3;
+            o.MaxConnectionsPerIPv6Prefix = 1;
+        });
+        using var refused = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(listener.Listener.Meter, "mailgateway.inbound.connections.refused");
+        await using var first = await RawSmtpClient.ConnectAndGreetAsync(listener.Port, address: IPAddress.IPv6Loopback);
+        await using var second = await RawSmtpClient.ConnectAsync(listener.Port, IPAddress.IPv6Loopback);
+        var reply = await second.ReadReplyAsync();
+        Assert.StartsWith("421 4.7.0 ", reply.Text, StringComparison.Ordinal);
+        Assert.Contains("from your network", reply.Text, StringComparison.Ordinal);
+        Assert.Equal("per_network", Assert.Single(refused.GetMeasurementSnapshot()).Tags["limit"]);
         Assert.Equal(250, (await first.CommandAsync("NOOP")).Code);
     }
 

@@ -57,6 +57,16 @@ internal sealed class TestListener : IAsyncDisposable
         return File.ReadAllBytes(files[0]);
     }
 
+    /// <summary>The envelope recorded for the only stored message: <c>mailFrom</c> and <c>recipients</c> of its .json.</summary>
+    public (string MailFrom, string[] Recipients) SingleStoredEnvelope()
+    {
+        var eml = Assert.Single(StoredMessages());
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.ChangeExtension(eml, ".json")));
+        return (
+            json.RootElement.GetProperty("mailFrom").GetString()!,
+            [.. json.RootElement.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()!)]);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _listener.DisposeAsync();

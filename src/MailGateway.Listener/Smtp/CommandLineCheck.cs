@@ -1,27 +1,18 @@
-using System.Buffers;
-using System.Text;
 using SmtpServer.Protocol;
 
 namespace MailGateway.Listener.Smtp;
 
 /// <summary>
-/// Checks a raw command line before the library parses it: the library answers an unparsable address with
-/// 502 and lets control characters through quoted local-parts, so MAIL/RCPT paths with control characters get
-/// 501 and path-like parts (".." or "/") get 553 here; the mailbox filter checks again after unescaping.
+/// Checks a raw command line before anything parses it: control characters get 501 (5.1.3 in MAIL/RCPT, whose
+/// paths the library would otherwise accept them in through quoted local parts; 5.5.2 elsewhere).
 /// </summary>
 internal static class CommandLineCheck
 {
-    private static readonly SmtpResponse ControlCharacters = new(SmtpReplyCode.SyntaxError, "5.5.2 Syntax error: control characters in command");
+    public static readonly SmtpResponse ControlCharacters = new(SmtpReplyCode.SyntaxError, "5.5.2 Syntax error: control characters in command");
 
-    public static SmtpResponse? Check(ReadOnlySequence<byte> lineWithoutLf)
+    /// <summary>The refusal for <paramref name="line"/> (without its CRLF), or null.</summary>
+    public static SmtpResponse? Check(ReadOnlySpan<byte> line, bool isPath)
     {
-        var line = lineWithoutLf.IsSingleSegment ? lineWithoutLf.FirstSpan : lineWithoutLf.ToArray();
-        if (line.Length > 0 && line[^1] == '\r')
-        {
-            line = line[..^1];
-        }
-
-        var isPath = StartsWith(line, "MAIL FROM:"u8) || StartsWith(line, "RCPT TO:"u8);
         foreach (var b in line)
         {
             if ((b < 0x20 && b != '\t') || b == 0x7F)
@@ -30,23 +21,6 @@ internal static class CommandLineCheck
             }
         }
 
-        if (isPath)
-        {
-            var open = line.IndexOf((byte)'<');
-            var close = line.LastIndexOf((byte)'>');
-            if (open >= 0 && close > open)
-            {
-                var path = line[(open + 1)..close];
-                if (path.IndexOf(".."u8) >= 0 || path.IndexOf((byte)'/') >= 0)
-                {
-                    return Replies.MailboxNameNotAllowed;
-                }
-            }
-        }
-
         return null;
     }
-
-    private static bool StartsWith(ReadOnlySpan<byte> line, ReadOnlySpan<byte> prefix) =>
-        line.Length >= prefix.Length && Ascii.EqualsIgnoreCase(line[..prefix.Length], prefix);
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using SmtpServer.IO;
 using SmtpServer.Protocol;
 
 namespace MailGateway.Listener.Smtp;
@@ -19,6 +20,7 @@ internal sealed class GuardedPipeReader : PipeReader
     private PipeReader _inner;
     private Mode _mode;
     private bool _skipToLineEnd;
+    private DateTimeOffset? _lineStart;
 
     public GuardedPipeReader(SessionConnection connection, PipeReader inner)
     {
@@ -31,6 +33,9 @@ internal sealed class GuardedPipeReader : PipeReader
         Command,
         DataExpected,
         DataDelivered,
+
+        /// <summary>The library was handed a rewritten MAIL/RCPT line; its AdvanceTo consumes the client's line.</summary>
+        Rewritten,
         Closed,
     }
 
@@ -55,6 +60,7 @@ internal sealed class GuardedPipeReader : PipeReader
         _inner.Complete();
         _inner = tlsReader;
         _skipToLineEnd = false;
+        _lineStart = null;
         return dropped;
     }
 
@@ -74,10 +80,12 @@ internal sealed class GuardedPipeReader : PipeReader
 
         while (true)
         {
+            // A command line's time counts from the first read for it (under stress the line as a whole is bounded).
+            _lineStart ??= _connection.Shared.TimeProvider.GetUtcNow();
             ReadResult result;
             try
             {
-                result = await _connection.ReadWithTimeoutsAsync(_inner, cancellationToken);
+                result = await _connection.ReadWithTimeoutsAsync(_inner, _lineStart.Value, 0, cancellationToken);
             }
             catch (SessionTimeoutException)
             {
@@ -94,6 +102,7 @@ internal sealed class GuardedPipeReader : PipeReader
                 {
                     _inner.AdvanceTo(buffer.GetPosition(1, end));
                     _skipToLineEnd = false;
+                    _lineStart = null;
                     continue;
                 }
 
@@ -112,6 +121,7 @@ internal sealed class GuardedPipeReader : PipeReader
                 if (lineEnd is { } q)
                 {
                     _inner.AdvanceTo(buffer.GetPosition(1, q));
+                    _lineStart = null;
                 }
                 else
                 {
@@ -122,14 +132,71 @@ internal sealed class GuardedPipeReader : PipeReader
                 throw new SmtpResponseException(Replies.LineTooLong);
             }
 
-            if (lineEnd is { } complete && CommandLineCheck.Check(buffer.Slice(0, complete)) is { } refusal)
+            if (lineEnd is { } complete)
             {
-                _inner.AdvanceTo(buffer.GetPosition(1, complete));
-                throw new SmtpResponseException(refusal);
+                _lineStart = null;
+                var line = Inspect(buffer.Slice(0, complete), buffer.GetPosition(1, complete));
+                if (line.Answer is { } answer)
+                {
+                    // Answered here, without the library: read the next line.
+                    await _connection.Output.WriteReplyAsync(answer, cancellationToken);
+                    continue;
+                }
+
+                return line.Replacement ?? result;
             }
 
             return result;
         }
+    }
+
+    /// <summary>
+    /// Checks the complete line at the start of the buffer (<paramref name="next"/>: just after its LF). A refusal is
+    /// thrown as <see cref="SmtpResponseException"/>, which the library answers and counts towards MaxErrors. A MAIL
+    /// or RCPT line is never handed to the library as sent: it gets a replacement with our placeholder path.
+    /// </summary>
+    private LineDecision Inspect(ReadOnlySequence<byte> lineWithoutLf, SequencePosition next)
+    {
+        var line = lineWithoutLf.IsSingleSegment ? lineWithoutLf.FirstSpan : lineWithoutLf.ToArray();
+        var crlf = line.Length > 0 && line[^1] == '\r';
+        if (crlf)
+        {
+            line = line[..^1];
+        }
+
+        var verb = EnvelopeCommand.VerbOf(line);
+        var refusal = CommandLineCheck.Check(line, isPath: verb is not null);
+        if (refusal is null && verb is null)
+        {
+            return default;
+        }
+
+        var session = _connection.Session;
+        EnvelopeParse parse = default;
+        if (refusal is null)
+        {
+            // A bare LF would let the library read this line and the next as one.
+            parse = crlf ? EnvelopeCommand.Parse(verb!.Value, line, session.Utf8Transaction) : EnvelopeParse.Refused(CommandLineCheck.ControlCharacters);
+            refusal = parse.Refusal;
+        }
+
+        _inner.AdvanceTo(next);
+        if (refusal is not null)
+        {
+            throw new SmtpResponseException(refusal);
+        }
+
+        if (verb == EnvelopeVerb.Rcpt && session.RecipientCount >= _connection.Shared.Options.MaxRecipients)
+        {
+            // RFC 5321 4.5.3.1.10: the client may go on to DATA with the recipients it has. The library counts every
+            // refusal it sees towards MaxErrors (and closes the session after five), so it never sees this one.
+            return new LineDecision(null, Replies.TooManyRecipients);
+        }
+
+        // The client's line is consumed from the inner reader; the library's AdvanceTo on the replacement is ignored.
+        session.PendingPath = parse.Path;
+        _mode = Mode.Rewritten;
+        return new LineDecision(new ReadResult(new ReadOnlySequence<byte>(parse.LibraryLine!), false, false), null);
     }
 
     public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
@@ -140,6 +207,10 @@ internal sealed class GuardedPipeReader : PipeReader
         {
             case Mode.DataDelivered:
                 // The library consumed our empty dot block; the body itself was consumed in ReceiveMessageAsync.
+                _mode = Mode.Command;
+                return;
+            case Mode.Rewritten:
+                // The library consumed the replacement line (the client's was consumed when it was replaced).
                 _mode = Mode.Command;
                 return;
             case Mode.Closed:
@@ -165,6 +236,9 @@ internal sealed class GuardedPipeReader : PipeReader
 
     public override void Complete(Exception? exception = null) => _inner.Complete(exception);
 }
+
+/// <summary>What the reader does with a complete command line: hand the library a replacement, answer it itself, or neither (pass it on).</summary>
+internal readonly record struct LineDecision(ReadResult? Replacement, SmtpResponse? Answer);
 
 /// <summary>A session ran out of time; the 421 reply was sent and the connection closed.</summary>
 internal sealed class SessionTimeoutException : IOException

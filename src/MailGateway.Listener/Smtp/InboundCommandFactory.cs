@@ -1,12 +1,20 @@
 using System.Net;
 using SmtpServer;
+using SmtpServer.Mail;
 using SmtpServer.Protocol;
 
 namespace MailGateway.Listener.Smtp;
 
-/// <summary>Plain greetings, AUTH advertised only when users exist, and no PROXY command (it would let any client claim any IP).</summary>
+/// <summary>
+/// Plain greetings, AUTH advertised only when users exist, no PROXY command (it would let any client claim any IP),
+/// and MAIL/RCPT mailboxes bound to the path our reader read (<see cref="EnvelopeCommand"/>), never the library's.
+/// </summary>
 internal sealed class InboundCommandFactory(bool hasUsers) : SmtpCommandFactory
 {
+    public override SmtpCommand CreateMail(IMailbox address, IReadOnlyDictionary<string, string> parameters) => new MailCommand(new EnvelopeAddress(), parameters);
+
+    public override SmtpCommand CreateRcpt(IMailbox address) => new RcptCommand(new EnvelopeAddress());
+
     public override SmtpCommand CreateEhlo(string domainOrAddress) => new Ehlo(domainOrAddress, hasUsers);
 
     public override SmtpCommand CreateHelo(string domainOrAddress) => new Helo(domainOrAddress);

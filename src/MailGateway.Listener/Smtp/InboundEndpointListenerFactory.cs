@@ -10,16 +10,16 @@ namespace MailGateway.Listener.Smtp;
 /// <summary>
 /// Accepts connections on sockets bound before the server starts (so port 0 resolves and bind errors surface at
 /// start), sets NoDelay (SmtpServer leaves Nagle on, which stalls pipelining clients by ~40 ms per message),
-/// enforces the connection limits (421 and close, before any session exists) and wraps each connection in a
+/// enforces the connection limits (overall, per address, per IPv6 /64: 421 and close, before any session exists) and wraps each connection in a
 /// <see cref="SessionConnection"/>.
 /// </summary>
 internal sealed class InboundEndpointListenerFactory(
-    IReadOnlyDictionary<IEndpointDefinition, Socket> sockets, ListenerContext shared, ConnectionLimiter limiter) : IEndpointListenerFactory
+    IReadOnlyDictionary<IEndpointDefinition, Socket> sockets, ListenerContext shared) : IEndpointListenerFactory
 {
     public IEndpointListener CreateListener(IEndpointDefinition endpointDefinition) =>
-        new Listener(sockets[endpointDefinition], shared, limiter);
+        new Listener(sockets[endpointDefinition], shared);
 
-    private sealed class Listener(Socket socket, ListenerContext shared, ConnectionLimiter limiter) : IEndpointListener
+    private sealed class Listener(Socket socket, ListenerContext shared) : IEndpointListener
     {
         public async Task<ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken)
         {
@@ -29,15 +29,22 @@ internal sealed class InboundEndpointListenerFactory(
                 client.NoDelay = true;
                 var remote = (IPEndPoint)client.RemoteEndPoint!;
                 var session = new InboundSession(remote, context.SessionId);
-                var limit = limiter.TryAcquire(session.ClientAddress);
+                var limit = shared.Limiter.TryAcquire(session.ClientAddress, out var stressBegins);
+                if (stressBegins)
+                {
+                    Log.StressBegins(shared.Logger, shared.Options.StressThreshold, shared.Options.StressCommandTimeout);
+                }
+
                 if (limit is { } reached)
                 {
-                    var limitName = reached == LimitReached.Total ? "overall" : "per_client";
+                    var (limitName, reply) = reached switch
+                    {
+                        LimitReached.Total => ("overall", Replies.TooManyConnections(shared.Options.ServerName)),
+                        LimitReached.PerClient => ("per_client", Replies.TooManyConnectionsFromClient(shared.Options.ServerName)),
+                        _ => ("per_network", Replies.TooManyConnectionsFromNetwork(shared.Options.ServerName)),
+                    };
                     Log.ConnectionRefused(shared.Logger, session.ClientAddress, limitName);
                     shared.Metrics.ConnectionRefused(limitName);
-                    var reply = reached == LimitReached.Total
-                        ? Replies.TooManyConnections(shared.Options.ServerName)
-                        : Replies.TooManyConnectionsFromClient(shared.Options.ServerName);
                     _ = RefuseAsync(client, reply, shared.TimeProvider);
                     continue;
                 }
@@ -45,7 +52,7 @@ internal sealed class InboundEndpointListenerFactory(
                 context.Properties[EndpointListener.LocalEndPointKey] = socket.LocalEndPoint!;
                 context.Properties[EndpointListener.RemoteEndPointKey] = remote;
                 context.Properties[InboundSession.PropertyKey] = session;
-                return new SessionConnection(client, context, session, shared, () => limiter.Release(session.ClientAddress));
+                return new SessionConnection(client, context, session, shared, () => shared.Limiter.Release(session.ClientAddress));
             }
         }
 

@@ -7,9 +7,9 @@ namespace MailGateway.Listener.Smtp;
 
 /// <summary>
 /// Never an open relay: RCPT only for the configured domains (any domain only in loopback-only capture mode,
-/// AcceptAllRecipients), at most MaxRecipients per message, and no address
-/// with control characters or path-like parts (checked after the library unescaped quoted local-parts).
-/// Refusals are thrown as <see cref="SmtpResponseException"/> so the client gets our exact code.
+/// AcceptAllRecipients). Binds each MAIL/RCPT mailbox to the path our reader read (address syntax, UTF-8 and
+/// path-like parts were checked there, the recipient limit too). Refusals are thrown as
+/// <see cref="SmtpResponseException"/> so the client gets our exact code.
 /// </summary>
 internal sealed class InboundMailboxFilter(ListenerContext shared) : IMailboxFilter
 {
@@ -18,51 +18,41 @@ internal sealed class InboundMailboxFilter(ListenerContext shared) : IMailboxFil
         var session = InboundSession.From(context) ?? throw new InvalidOperationException("No inbound session.");
 
         // MAIL starts a new transaction (the library reset its recipient list just before calling us).
-        session.RecipientCount = 0;
-        if (from.User.Length == 0 && from.Host.Length == 0)
+        session.EndTransaction();
+        var path = Bind(session, from);
+        session.Utf8Transaction = path.SmtpUtf8;
+        if (!path.IsNull)
         {
-            return Task.FromResult(true);
+            Log.MailFrom(shared.Logger, session.ClientAddress, from.AsAddress());
         }
 
-        CheckAddress(from);
-        Log.MailFrom(shared.Logger, session.ClientAddress, from.AsAddress());
         return Task.FromResult(true);
     }
 
     public Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
     {
         var session = InboundSession.From(context) ?? throw new InvalidOperationException("No inbound session.");
-        CheckAddress(to);
-        if (!shared.Options.AcceptAllRecipients && !shared.Domains.Contains(to.Host.TrimEnd('.')))
+        var path = Bind(session, to);
+        if (!shared.Options.AcceptAllRecipients && !shared.Domains.Contains(path.Domain.TrimEnd('.')))
         {
             Log.RelayDenied(shared.Logger, session.ClientAddress, to.AsAddress());
             throw new SmtpResponseException(Replies.RelayDenied);
-        }
-
-        if (session.RecipientCount >= shared.Options.MaxRecipients)
-        {
-            throw new SmtpResponseException(Replies.TooManyRecipients);
         }
 
         session.RecipientCount++;
         return Task.FromResult(true);
     }
 
-    internal static void CheckAddress(IMailbox mailbox)
+    private static EnvelopePath Bind(InboundSession session, IMailbox mailbox)
     {
-        var user = mailbox.User ?? "";
-        var host = mailbox.Host ?? "";
-        if (user.Length == 0 || host.Length == 0 || user.Any(char.IsControl) || host.Any(char.IsControl))
+        // Our factory made the mailbox and our reader read its path from the line being executed.
+        if (mailbox is not EnvelopeAddress address || session.PendingPath is not { } path)
         {
-            throw new SmtpResponseException(Replies.BadAddressSyntax);
+            throw new InvalidOperationException("A MAIL/RCPT mailbox that the listener's reader did not read.");
         }
 
-        if (IsPathLike(user) || IsPathLike(host))
-        {
-            throw new SmtpResponseException(Replies.MailboxNameNotAllowed);
-        }
+        session.PendingPath = null;
+        address.Bind(path);
+        return path;
     }
-
-    private static bool IsPathLike(string part) =>
-        part.Contains("..", StringComparison.Ordinal) || part.Contains('/', StringComparison.Ordinal) || part.Contains('\\', StringComparison.Ordinal);
 }

@@ -9,7 +9,9 @@ namespace MailGateway.Listener.Smtp;
 
 /// <summary>
 /// SmtpServer's end of DATA: commits the message our reader already streamed into the store and answers with
-/// the outcome. Never throws (the library turns an exception into a permanent 554): any store error is 451 4.3.0.
+/// the outcome. Never throws (the library turns an exception into a permanent 554): any store error is 451 4.3.0,
+/// and so is a store that has not committed within <see cref="InboundListenerOptions.StoreTimeout"/> of the final
+/// dot (each store call is bounded too, by <see cref="TimeBoundedStore"/>).
 /// </summary>
 internal sealed class InboundMessageStoreAdapter(ListenerContext shared) : IMessageStore
 {
@@ -41,6 +43,9 @@ internal sealed class InboundMessageStoreAdapter(ListenerContext shared) : IMess
                 return Replies.BareLineEnding;
             }
 
+            // The last write and the commit share one bound: the client hears within StoreTimeout of its final dot.
+            using var storeTime = new CancellationTokenSource(shared.Options.StoreTimeout, shared.TimeProvider);
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, storeTime.Token);
             try
             {
                 var (stored, location) = await message.CommitAsync(
@@ -59,7 +64,7 @@ internal sealed class InboundMessageStoreAdapter(ListenerContext shared) : IMess
                         Sha256 = sha,
                         MessageId = message.MessageId,
                     },
-                    cancellationToken);
+                    bounded.Token);
                 if (stored)
                 {
                     Log.MessageStored(shared.Logger, session.ClientAddress, message.Id, message.ContentSize, location);
@@ -68,6 +73,12 @@ internal sealed class InboundMessageStoreAdapter(ListenerContext shared) : IMess
                 }
 
                 Log.StoreFailed(shared.Logger, message.StoreFailure, message.Id);
+                shared.Metrics.Message("store_failed");
+                return Replies.StorageFailed;
+            }
+            catch (OperationCanceledException ex) when (storeTime.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                Log.StoreFailed(shared.Logger, new TimeoutException($"The message store did not commit within {shared.Options.StoreTimeout} (MailGateway:Inbound:StoreTimeout).", ex), message.Id);
                 shared.Metrics.Message("store_failed");
                 return Replies.StorageFailed;
             }

@@ -24,11 +24,24 @@ internal sealed class InboundSession
 
     public bool Esmtp { get; set; }
 
-    /// <summary>Recipients accepted since the last MAIL (MAIL resets the library's transaction, and this).</summary>
+    /// <summary>Recipients accepted in the current transaction (MAIL starts one; DATA and RSET end it).</summary>
     public int RecipientCount { get; set; }
+
+    /// <summary>The current transaction's MAIL had the SMTPUTF8 parameter: RCPT may use UTF-8 addresses.</summary>
+    public bool Utf8Transaction { get; set; }
+
+    /// <summary>The path our reader read from the MAIL/RCPT line the library is executing; the mailbox filter binds it.</summary>
+    public EnvelopePath? PendingPath { get; set; }
 
     /// <summary>The message received by the last DATA, waiting for the store adapter to commit or refuse it.</summary>
     public ReceivedMessage? Pending { get; set; }
+
+    /// <summary>DATA or RSET: the transaction is over.</summary>
+    public void EndTransaction()
+    {
+        RecipientCount = 0;
+        Utf8Transaction = false;
+    }
 
     public static InboundSession? From(SmtpServer.ISessionContext context) =>
         context.Properties.TryGetValue(PropertyKey, out var value) ? value as InboundSession : null;

@@ -4,7 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace MailGateway.Listener.Smtp;
 
 /// <summary>What every session of one listener shares.</summary>
-internal sealed class ListenerContext(InboundListenerOptions options, IInboundMessageStore store, TimeProvider timeProvider, ILogger logger, InboundMetrics metrics)
+internal sealed class ListenerContext(
+    InboundListenerOptions options, IInboundMessageStore store, TimeProvider timeProvider, ILogger logger, InboundMetrics metrics, ConnectionLimiter limiter)
 {
     public InboundListenerOptions Options { get; } = options;
 
@@ -15,6 +16,8 @@ internal sealed class ListenerContext(InboundListenerOptions options, IInboundMe
     public ILogger Logger { get; } = logger;
 
     public InboundMetrics Metrics { get; } = metrics;
+
+    public ConnectionLimiter Limiter { get; } = limiter;
 
     public HashSet<string> Domains { get; } = new(options.Domains.Select(d => d.Trim().TrimEnd('.')), StringComparer.OrdinalIgnoreCase);
 }

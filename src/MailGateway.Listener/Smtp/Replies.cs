@@ -8,11 +8,15 @@ internal static class Replies
     public static readonly SmtpResponse RelayDenied = new(SmtpReplyCode.MailboxUnavailable, "5.7.1 Relaying denied: not a local domain");
     public static readonly SmtpResponse TooManyRecipients = new(SmtpReplyCode.InsufficientStorage, "4.5.3 Too many recipients");
     public static readonly SmtpResponse BadAddressSyntax = new(SmtpReplyCode.SyntaxError, "5.1.3 Bad address syntax");
+    public static readonly SmtpResponse InvalidUtf8Address = new(SmtpReplyCode.SyntaxError, "5.1.3 Bad address syntax: not valid UTF-8");
+    public static readonly SmtpResponse NonAsciiWithoutSmtpUtf8 = new(SmtpReplyCode.MailboxNameNotAllowed, "5.6.7 Non-ASCII address without the SMTPUTF8 parameter");
+    public static readonly SmtpResponse EnvelopeSyntax = new(SmtpReplyCode.SyntaxError, "5.5.4 Syntax: MAIL FROM:<address> [parameters] or RCPT TO:<address> [parameters]");
     public static readonly SmtpResponse MailboxNameNotAllowed = new(SmtpReplyCode.MailboxNameNotAllowed, "5.1.3 Mailbox name not allowed");
     public static readonly SmtpResponse LineTooLong = new(SmtpReplyCode.CommandUnrecognized, "5.5.6 Line too long");
     public static readonly SmtpResponse CommandUnrecognized = new(SmtpReplyCode.CommandUnrecognized, "5.5.1 Command unrecognized");
     public static readonly SmtpResponse MessageTooBig = new(SmtpReplyCode.SizeLimitExceeded, "5.3.4 Message size exceeds fixed maximum message size");
     public static readonly SmtpResponse BareLineEnding = new(SmtpReplyCode.MailboxUnavailable, "5.6.0 Message contains bare CR or LF characters; lines must end with CRLF");
+    public static readonly SmtpResponse TooManyAuthenticationFailures = new(SmtpReplyCode.ClientNotPermitted, "4.7.0 Too many failed authentications from your address, try again later");
     public static readonly SmtpResponse StorageFailed = new(SmtpReplyCode.Aborted, "4.3.0 Temporary storage failure, try again later");
 
     public static SmtpResponse Queued(string id) => new(SmtpReplyCode.Ok, "2.0.0 Ok: queued as " + id);
@@ -22,6 +26,8 @@ internal static class Replies
     public static string TooManyConnections(string serverName) => $"421 4.7.0 {serverName} Too many connections, try again later";
 
     public static string TooManyConnectionsFromClient(string serverName) => $"421 4.7.0 {serverName} Too many connections from your address, try again later";
+
+    public static string TooManyConnectionsFromNetwork(string serverName) => $"421 4.7.0 {serverName} Too many connections from your network, try again later";
 
     public static string Timeout(string serverName) => $"421 4.4.2 {serverName} Timeout exceeded, closing connection";
 }

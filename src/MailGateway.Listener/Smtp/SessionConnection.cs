@@ -25,8 +25,12 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
     private readonly GuardedPipeReader _reader;
     private readonly CancellationTokenSource _deadline;
     private readonly Action _release;
+    private readonly Lock _waitLock = new();
     private Stream _stream;
     private PipeWriter _writer;
+    private (CancellationTokenSource Idle, DateTimeOffset Start, long Bytes)? _wait;
+    private CancellationToken _stressWatched;
+    private CancellationTokenRegistration _stressRegistration;
     private int _disposed;
     private volatile bool _closed;
 
@@ -60,7 +64,7 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
     public async Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken = default)
     {
         var ssl = new SslStream(_network, leaveInnerStreamOpen: true);
-        using var timeout = new CancellationTokenSource(Shared.Options.CommandTimeout, Shared.TimeProvider);
+        using var timeout = new CancellationTokenSource(WaitLimit(Shared.TimeProvider.GetUtcNow(), 0, WatchStress().IsCancellationRequested), Shared.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _deadline.Token);
         try
         {
@@ -94,21 +98,49 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
         }
     }
 
-    /// <summary>Reads from the client, bounded by the command timeout and the session deadline.</summary>
-    internal async ValueTask<ReadResult> ReadWithTimeoutsAsync(PipeReader reader, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads from the client, bounded by the session deadline and by the command timeout: normally
+    /// <see cref="InboundListenerOptions.CommandTimeout"/> per read; under stress (near MaxConnections) the whole
+    /// request — begun at <paramref name="requestStart"/>, <paramref name="requestBytes"/> of it received — must arrive
+    /// within <see cref="InboundListenerOptions.StressCommandTimeout"/> (plus the time MinimumTransferRate allows for
+    /// those bytes), so neither an idle client nor a one-byte drip keeps a slot. Stress that begins while this read
+    /// waits shortens it as well.
+    /// </summary>
+    internal async ValueTask<ReadResult> ReadWithTimeoutsAsync(PipeReader reader, DateTimeOffset requestStart, long requestBytes, CancellationToken cancellationToken)
     {
-        using var idle = new CancellationTokenSource(Shared.Options.CommandTimeout, Shared.TimeProvider);
+        var stress = WatchStress();
+        var stressed = stress.IsCancellationRequested;
+        using var idle = new CancellationTokenSource(WaitLimit(requestStart, requestBytes, stressed), Shared.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, idle.Token, _deadline.Token);
+        lock (_waitLock)
+        {
+            _wait = (idle, requestStart, requestBytes);
+        }
+
+        if (!stressed && stress.IsCancellationRequested)
+        {
+            // Stress began between the check and the registration of this wait.
+            OnStress();
+        }
+
         try
         {
             return await reader.ReadAsync(linked.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            Log.SessionTimedOut(Shared.Logger, Session.ClientAddress, idle.IsCancellationRequested ? "idle" : "session");
+            var which = !idle.IsCancellationRequested ? "session" : stressed || stress.IsCancellationRequested ? "stress" : "idle";
+            Log.SessionTimedOut(Shared.Logger, Session.ClientAddress, which);
             Shared.Metrics.TimedOut();
             await CloseWithReplyAsync(Replies.Timeout(Shared.Options.ServerName));
             throw new SessionTimeoutException();
+        }
+        finally
+        {
+            lock (_waitLock)
+            {
+                _wait = null;
+            }
         }
     }
 
@@ -131,9 +163,11 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
         try
         {
             await message.StartAsync(Shared.Store, cancellationToken);
+            var dataStart = Shared.TimeProvider.GetUtcNow();
+            long received = 0;
             while (true)
             {
-                var result = await ReadWithTimeoutsAsync(reader, cancellationToken);
+                var result = await ReadWithTimeoutsAsync(reader, dataStart, received, cancellationToken);
                 var buffer = result.Buffer;
                 var done = false;
                 long consumed = 0;
@@ -153,6 +187,7 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
                 }
 
                 reader.AdvanceTo(buffer.GetPosition(consumed));
+                received += consumed;
                 if (done)
                 {
                     break;
@@ -210,6 +245,7 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
         try
         {
             _context.CommandExecuting -= OnCommandExecuting;
+            _stressRegistration.Dispose();
             Session.Pending?.Dispose();
             Session.Pending = null;
             Close();
@@ -232,6 +268,44 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
             // The connection slot is given back whatever happened above.
             _release();
         }
+    }
+
+    /// <summary>The listener's stress signal, watched by this session (re-registered when a new stress period can begin).</summary>
+    private CancellationToken WatchStress()
+    {
+        var stress = Shared.Limiter.Stress;
+        if (stress != _stressWatched)
+        {
+            _stressRegistration.Dispose();
+            _stressWatched = stress;
+            _stressRegistration = stress.UnsafeRegister(static s => ((SessionConnection)s!).OnStress(), this);
+        }
+
+        return stress;
+    }
+
+    private void OnStress()
+    {
+        lock (_waitLock)
+        {
+            if (_wait is { } wait)
+            {
+                wait.Idle.CancelAfter(WaitLimit(wait.Start, wait.Bytes, stressed: true));
+            }
+        }
+    }
+
+    private TimeSpan WaitLimit(DateTimeOffset requestStart, long requestBytes, bool stressed)
+    {
+        var options = Shared.Options;
+        if (!stressed)
+        {
+            return options.CommandTimeout;
+        }
+
+        var allowed = options.StressCommandTimeout + TimeSpan.FromSeconds((double)requestBytes / options.MinimumTransferRate);
+        var left = requestStart + allowed - Shared.TimeProvider.GetUtcNow();
+        return left <= TimeSpan.Zero ? TimeSpan.Zero : left < options.CommandTimeout ? left : options.CommandTimeout;
     }
 
     private void Close()
@@ -268,7 +342,11 @@ internal sealed class SessionConnection : ISecurableDuplexPipe
                 break;
             case DataCommand:
                 // The state machine accepted DATA, so there is at least one recipient and the library reads a body next.
+                Session.EndTransaction();
                 _reader.ExpectData();
+                break;
+            case RsetCommand:
+                Session.EndTransaction();
                 break;
         }
     }

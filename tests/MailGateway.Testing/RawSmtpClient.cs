@@ -3,12 +3,10 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using MailGateway.Testing;
+namespace MailGateway.Testing;
 
-namespace MailGateway.Listener.Tests;
-
-/// <summary>An SMTP client on a bare socket: sends exactly the bytes a test gives it and reads replies.</summary>
-internal sealed class RawSmtpClient : IAsyncDisposable
+/// <summary>An SMTP client on a bare socket: sends exactly the bytes a test gives it (strings as Latin-1, one byte per char) and reads replies.</summary>
+public sealed class RawSmtpClient : IAsyncDisposable
 {
     private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
     private readonly Socket _socket;
@@ -23,28 +21,58 @@ internal sealed class RawSmtpClient : IAsyncDisposable
 
     public Socket Socket => _socket;
 
-    public static async Task<RawSmtpClient> ConnectAsync(int port, IPAddress? address = null)
+    /// <summary>Connects to <paramref name="address"/> (127.0.0.1 by default), from <paramref name="from"/> when given (another loopback address).</summary>
+    public static async Task<RawSmtpClient> ConnectAsync(int port, IPAddress? address = null, IPAddress? from = null)
     {
         address ??= IPAddress.Loopback;
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(new IPEndPoint(address, port));
+        try
+        {
+            if (from is not null)
+            {
+                socket.Bind(new IPEndPoint(from, 0));
+            }
+
+            await socket.ConnectAsync(new IPEndPoint(address, port));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
         return new RawSmtpClient(socket);
     }
 
     /// <summary>Connects and reads the greeting, which must be 220.</summary>
-    public static async Task<RawSmtpClient> ConnectAndGreetAsync(int port, string? ehlo = "client.test", IPAddress? address = null)
+    public static async Task<RawSmtpClient> ConnectAndGreetAsync(int port, string? ehlo = "client.test", IPAddress? address = null, IPAddress? from = null)
     {
-        var client = await ConnectAsync(port, address);
+        var client = await ConnectAsync(port, address, from);
         var greeting = await client.ReadReplyAsync();
-        Assert.Equal(220, greeting.Code);
+        Expect(220, greeting);
         if (ehlo is not null)
         {
-            Assert.Equal(250, (await client.CommandAsync("EHLO " + ehlo)).Code);
+            Expect(250, await client.CommandAsync("EHLO " + ehlo));
         }
 
         return client;
     }
 
+    /// <summary>Connects, greets, upgrades with STARTTLS (trusting the test CA) and says EHLO again.</summary>
+    public static async Task<RawSmtpClient> ConnectWithTlsAsync(int port, IPAddress? from = null)
+    {
+        var client = await ConnectAndGreetAsync(port, from: from);
+        Expect(220, await client.CommandAsync("STARTTLS"));
+        await client.StartTlsAsync();
+        Expect(250, await client.CommandAsync("EHLO client.test"));
+        return client;
+    }
+
+    /// <summary>An <c>AUTH PLAIN</c> command line with the credentials inline.</summary>
+    public static string AuthPlain(string user, string password) =>
+        "AUTH PLAIN " + Convert.ToBase64String(Encoding.UTF8.GetBytes("\0" + user + "\0" + password));
+
+    /// <summary>Sends raw bytes as they are (invalid UTF-8, bare CR/LF, …).</summary>
     public Task SendAsync(string text) => SendAsync(Encoding.Latin1.GetBytes(text));
 
     public async Task SendAsync(byte[] bytes)
@@ -57,6 +85,13 @@ internal sealed class RawSmtpClient : IAsyncDisposable
     public async Task<SmtpReply> CommandAsync(string line)
     {
         await SendAsync(line + "\r\n");
+        return await ReadReplyAsync();
+    }
+
+    /// <summary>Sends one command line given as bytes (CRLF appended) and reads the reply.</summary>
+    public async Task<SmtpReply> CommandAsync(byte[] line)
+    {
+        await SendAsync([.. line, (byte)'\r', (byte)'\n']);
         return await ReadReplyAsync();
     }
 
@@ -137,6 +172,14 @@ internal sealed class RawSmtpClient : IAsyncDisposable
         _socket.Dispose();
     }
 
+    private static void Expect(int code, SmtpReply reply)
+    {
+        if (reply.Code != code)
+        {
+            throw new InvalidOperationException($"Expected {code}, got: {reply.Text}");
+        }
+    }
+
     private async Task<string?> ReadLineAsync()
     {
         using var timeout = new CancellationTokenSource(ReplyTimeout);
@@ -162,4 +205,18 @@ internal sealed class RawSmtpClient : IAsyncDisposable
     }
 }
 
-internal sealed record SmtpReply(int Code, string Text);
+/// <summary>Several raw clients disposed together (a flood, a full listener).</summary>
+public sealed class RawSmtpClientCollection : List<RawSmtpClient>, IAsyncDisposable
+{
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in this)
+        {
+            await client.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>One SMTP reply: its code and its lines joined by LF.</summary>
+public sealed record SmtpReply(int Code, string Text);
