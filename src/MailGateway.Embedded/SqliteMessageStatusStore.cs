@@ -88,7 +88,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         _database.WriteAsync((connection, transaction) =>
         {
             var before = Read(connection, transaction, id);
-            if (before is null || before.State is MessageState.Delivered or MessageState.Failed or MessageState.Expired or MessageState.Unknown)
+            if (before is null || before.State.IsFinal())
             {
                 return before;
             }
@@ -128,6 +128,14 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         }, cancellationToken);
 
     /// <inheritdoc />
+    public Task DeleteAsync(string id, CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, transaction) =>
+        {
+            using var command = Command(connection, transaction, "DELETE FROM messages WHERE id = $id", ("$id", id));
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+
+    /// <inheritdoc />
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => _database.IsReadyAsync(cancellationToken);
 
     /// <summary>Forgets idempotency keys older than the retention; returns how many were removed.</summary>
@@ -141,7 +149,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         }, cancellationToken);
     }
 
-    private static MessageRecord? Read(SqliteConnection connection, SqliteTransaction transaction, string id)
+    internal static MessageRecord? Read(SqliteConnection connection, SqliteTransaction transaction, string id)
     {
         using var command = Command(connection, transaction, "SELECT record FROM messages WHERE id = $id", ("$id", id));
         return command.ExecuteScalar() is string json ? Deserialize(json) : null;

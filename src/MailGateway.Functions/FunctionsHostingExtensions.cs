@@ -1,5 +1,6 @@
 using MailGateway.Api;
 using MailGateway.AzureAdapters;
+using MailGateway.Core;
 using Microsoft.Extensions.Hosting;
 
 namespace MailGateway.Functions;
@@ -7,13 +8,17 @@ namespace MailGateway.Functions;
 /// <summary>Composition of the Functions API host: the shared API logic on the Azure adapters.</summary>
 public static class FunctionsHostingExtensions
 {
-    /// <summary>The API (<c>MailGateway:Api</c>), the Blob and Table stores and the Service Bus queue, validated at start.</summary>
+    /// <summary>
+    /// The API (<c>MailGateway:Api</c>), the Blob and Table stores and the Service Bus queue, validated at start, and
+    /// the claim-check accept port over them.
+    /// </summary>
     public static IHostApplicationBuilder AddMailGatewayFunctions(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddMailGatewayApi();
         builder.AddAzureMessageStores();
         builder.AddServiceBusDeliveryQueue();
+        builder.Services.AddClaimCheckAcceptor();
         return builder;
     }
 }

@@ -1,5 +1,5 @@
 using MailGateway.AzureAdapters.ServiceBus;
-using MailGateway.AzureAdapters.Tests;
+using MailGateway.Testing.AzureAdapters;
 using MailGateway.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using MailGateway.Api;
 using MailGateway.AzureAdapters.ServiceBus;
-using MailGateway.AzureAdapters.Tests;
+using MailGateway.Testing.AzureAdapters;
 using MailGateway.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using MailGateway.Testing;
 
 namespace MailGateway.Listener.Tests;
 
@@ -141,14 +142,5 @@ public sealed class LimitTests
         Assert.Equal(250, (await first.CommandAsync("NOOP")).Code);
     }
 
-    internal static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "Condition not met within 30 s.");
-            await Task.Yield();
-            await Task.Delay(10);
-        }
-    }
+    internal static Task PollAsync(Func<bool> condition) => Poll.UntilAsync(condition, () => "the condition was not met");
 }

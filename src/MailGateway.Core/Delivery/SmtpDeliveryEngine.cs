@@ -163,7 +163,7 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
             }
         }
 
-        var kind = Aggregate(results);
+        var kind = DeliveryOutcome.KindOf(results);
         var decisiveReason = kind switch
         {
             DeliveryOutcomeKind.Delivered when decisive is { } r && r.IsPositive() => r.ToString(),
@@ -264,21 +264,6 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
         }
 
         return results;
-    }
-
-    private static DeliveryOutcomeKind Aggregate(List<RecipientResult> results)
-    {
-        if (results.Any(r => r.State == RecipientState.Deferred))
-        {
-            return DeliveryOutcomeKind.Deferred;
-        }
-
-        if (results.Any(r => r.State == RecipientState.Unknown))
-        {
-            return DeliveryOutcomeKind.Unknown;
-        }
-
-        return results.Any(r => r.State == RecipientState.Delivered) ? DeliveryOutcomeKind.Delivered : DeliveryOutcomeKind.Failed;
     }
 
     private static bool Matches(RecipientState state, DeliveryOutcomeKind kind) => kind switch
