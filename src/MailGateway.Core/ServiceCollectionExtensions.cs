@@ -55,7 +55,8 @@ public static class ServiceCollectionExtensions
 
     /// <summary>
     /// The SMTP delivery engine, with <see cref="SmtpRelayOptions"/> bound to <c>MailGateway:Relay</c> and validated at
-    /// start (a bad setting stops the host with its name).
+    /// start (a bad setting stops the host with its name), and its <see cref="DeliveryMetrics"/> (the host provides the
+    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/>).
     /// </summary>
     public static IServiceCollection AddSmtpDelivery(this IServiceCollection services)
     {
@@ -64,6 +65,7 @@ public static class ServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<DeliveryMetrics>();
         services.TryAddSingleton<SmtpDeliveryEngine>();
         services.TryAddSingleton<IDeliveryEngine>(sp => sp.GetRequiredService<SmtpDeliveryEngine>());
         return services;

@@ -10,7 +10,7 @@ namespace MailGateway.Listener;
 
 /// <summary>Runs the <see cref="InboundListener"/> for the host's lifetime.</summary>
 public sealed class InboundListenerService(
-    IOptions<InboundListenerOptions> options, IInboundMessageStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory, IMeterFactory? meterFactory = null)
+    IOptions<InboundListenerOptions> options, IInboundMessageStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     : IHostedService, IAsyncDisposable
 {
     private InboundListener? _listener;

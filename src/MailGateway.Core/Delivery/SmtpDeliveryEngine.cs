@@ -32,6 +32,7 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
     private readonly SmtpRelayOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<SmtpDeliveryEngine> _logger;
+    private readonly DeliveryMetrics _metrics;
     private readonly RelayCertificateValidator _validator;
     private readonly IReadOnlyList<RelayEndpoint> _endpoints;
     private readonly ResiliencePipeline[] _portPipelines;
@@ -41,12 +42,13 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
     private bool _disposed;
 
     /// <summary>Creates the engine for one relay.</summary>
-    public SmtpDeliveryEngine(IOptions<SmtpRelayOptions> options, TimeProvider timeProvider, ILogger<SmtpDeliveryEngine> logger)
+    public SmtpDeliveryEngine(IOptions<SmtpRelayOptions> options, TimeProvider timeProvider, ILogger<SmtpDeliveryEngine> logger, DeliveryMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         _time = timeProvider;
         _logger = logger;
+        _metrics = metrics;
         _validator = new RelayCertificateValidator(_options);
         _endpoints = _options.EffectiveEndpoints;
         _portPipelines = [.. _endpoints.Select(BuildPortPipeline)];
@@ -335,7 +337,7 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
                 var session = await _portPipelines[index].ExecuteAsync(
                     static (state, ct) => state.Engine.ConnectAsync(state.Endpoint, ct), (Engine: this, Endpoint: endpoint), cancellationToken);
                 Volatile.Write(ref _preferredEndpoint, index);
-                DeliveryTelemetry.Connections.Add(1, new("server.port", endpoint.Port), new("result", "ok"));
+                _metrics.Connections.Add(1, new("server.port", endpoint.Port), new("result", "ok"));
                 return session;
             }
             catch (BrokenCircuitException)
@@ -347,7 +349,7 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
             {
                 var reason = Describe(ex);
                 failures.Add($"{endpoint.Port}: {reason}");
-                DeliveryTelemetry.Connections.Add(1, new("server.port", endpoint.Port), new("result", "failed"));
+                _metrics.Connections.Add(1, new("server.port", endpoint.Port), new("result", "failed"));
                 LogPortFailed(endpoint.Port, reason);
             }
         }
@@ -509,8 +511,8 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
     {
         var outcomeTag = new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString().ToLowerInvariant());
         var portTag = new KeyValuePair<string, object?>("server.port", outcome.Port);
-        DeliveryTelemetry.Deliveries.Add(1, outcomeTag, portTag);
-        DeliveryTelemetry.Duration.Record(outcome.Duration.TotalSeconds, outcomeTag, portTag);
+        _metrics.Deliveries.Add(1, outcomeTag, portTag);
+        _metrics.Duration.Record(outcome.Duration.TotalSeconds, outcomeTag, portTag);
         activity?.SetTag("mailgateway.outcome", outcome.Kind.ToString());
         activity?.SetTag("server.port", outcome.Port);
         if (outcome.Kind != DeliveryOutcomeKind.Delivered)
