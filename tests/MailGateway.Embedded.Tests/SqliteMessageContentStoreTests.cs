@@ -9,14 +9,6 @@ public sealed class SqliteMessageContentStoreTests : IDisposable
 
     public void Dispose() => _f.Dispose();
 
-    private static async Task<byte[]> ReadAllAsync(IMessageContentStore store, string reference)
-    {
-        await using var stream = await store.OpenReadAsync(reference, CancellationToken.None);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy);
-        return copy.ToArray();
-    }
-
     private async Task<long> ContentRowsAsync()
     {
         await using var connection = await _f.Database.OpenAsync(CancellationToken.None);
@@ -32,7 +24,7 @@ public sealed class SqliteMessageContentStoreTests : IDisposable
         var reference = await _f.SqliteContent.SaveAsync("0123abcd", bytes, CancellationToken.None);
 
         Assert.Equal("db:0123abcd", reference);
-        Assert.Equal(bytes, await ReadAllAsync(_f.SqliteContent, reference));
+        Assert.Equal(bytes, await _f.SqliteContent.ReadAllAsync(reference));
         Assert.Equal(1, await ContentRowsAsync());
         Assert.False(System.IO.Directory.Exists(_f.Options.Value.MessagesPath));
     }
@@ -57,7 +49,7 @@ public sealed class SqliteMessageContentStoreTests : IDisposable
         await _f.SqliteContent.SaveAsync("m1", "first"u8.ToArray(), CancellationToken.None);
         var reference = await _f.SqliteContent.SaveAsync("m1", "second"u8.ToArray(), CancellationToken.None);
 
-        Assert.Equal("first"u8.ToArray(), await ReadAllAsync(_f.SqliteContent, reference));
+        Assert.Equal("first"u8.ToArray(), await _f.SqliteContent.ReadAllAsync(reference));
     }
 
     [Fact]
@@ -66,7 +58,7 @@ public sealed class SqliteMessageContentStoreTests : IDisposable
         var bytes = "Subject: queued by an older version\r\n\r\nbody\r\n"u8.ToArray();
         var reference = await _f.Content.SaveAsync("old1", bytes, CancellationToken.None);
 
-        Assert.Equal(bytes, await ReadAllAsync(_f.SqliteContent, reference));
+        Assert.Equal(bytes, await _f.SqliteContent.ReadAllAsync(reference));
         await _f.SqliteContent.DeleteAsync(reference, CancellationToken.None);
         await Assert.ThrowsAsync<MessageContentNotFoundException>(() => _f.Content.OpenReadAsync(reference, CancellationToken.None));
     }

@@ -34,35 +34,31 @@ public static class DeliveryJobSerializer
     /// <summary>Reads a body; throws <see cref="MalformedDeliveryJobException"/> for anything but a complete job of a known version.</summary>
     public static DeliveryJob Deserialize(ReadOnlySpan<byte> utf8Json)
     {
-        DeliveryJobJson? json;
         try
         {
-            json = JsonSerializer.Deserialize(utf8Json, DeliveryJobJsonContext.Default.DeliveryJobJson);
+            return FromJson(JsonSerializer.Deserialize(utf8Json, DeliveryJobJsonContext.Default.DeliveryJobJson));
         }
         catch (JsonException ex)
         {
-            throw new MalformedDeliveryJobException("The job body is not valid JSON: " + ex.Message, ex);
+            throw NotJson(ex);
         }
-
-        return FromJson(json);
     }
 
     /// <summary>Reads a body; throws <see cref="MalformedDeliveryJobException"/> for anything but a complete job of a known version.</summary>
     public static DeliveryJob Deserialize(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
-        DeliveryJobJson? dto;
         try
         {
-            dto = JsonSerializer.Deserialize(json, DeliveryJobJsonContext.Default.DeliveryJobJson);
+            return FromJson(JsonSerializer.Deserialize(json, DeliveryJobJsonContext.Default.DeliveryJobJson));
         }
         catch (JsonException ex)
         {
-            throw new MalformedDeliveryJobException("The job body is not valid JSON: " + ex.Message, ex);
+            throw NotJson(ex);
         }
-
-        return FromJson(dto);
     }
+
+    private static MalformedDeliveryJobException NotJson(JsonException ex) => new("The job body is not valid JSON: " + ex.Message, ex);
 
     private static DeliveryJobJson ToJson(DeliveryJob job)
     {

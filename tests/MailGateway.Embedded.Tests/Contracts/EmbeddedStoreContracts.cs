@@ -1,7 +1,5 @@
-using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
-using MailGateway.Core.Submissions;
 using MailGateway.Testing.Contracts;
 using Microsoft.Extensions.Time.Testing;
 
@@ -51,44 +49,17 @@ public sealed class SqliteMessageContentStoreContract : MessageContentStoreContr
 /// <summary>The accept-port contract on the SQLite acceptor with the content in the database (one transaction).</summary>
 public sealed class SqliteMessageAcceptorContract : MessageAcceptorContract
 {
-    protected override Task<IAcceptorUnderTest> CreateAsync() => Task.FromResult<IAcceptorUnderTest>(new SqliteAcceptorUnderTest(MessageContentStoreKind.Sqlite, Start));
+    protected override Task<IAcceptorUnderTest> CreateAsync() => Task.FromResult(Create(MessageContentStoreKind.Sqlite, Start));
+
+    internal static IAcceptorUnderTest Create(MessageContentStoreKind contentStore, DateTimeOffset start)
+    {
+        var f = new EmbeddedFixture(sqliteContent: contentStore == MessageContentStoreKind.Sqlite, contentStore: contentStore, start: start);
+        return new EmbeddedAcceptorUnderTest(f, f.Acceptor, f.Store);
+    }
 }
 
 /// <summary>The accept-port contract on the SQLite acceptor with the content in files (<c>ContentStore=Files</c>).</summary>
 public sealed class SqliteMessageAcceptorWithFilesContract : MessageAcceptorContract
 {
-    protected override Task<IAcceptorUnderTest> CreateAsync() => Task.FromResult<IAcceptorUnderTest>(new SqliteAcceptorUnderTest(MessageContentStoreKind.Files, Start));
-}
-
-internal sealed class SqliteAcceptorUnderTest : IAcceptorUnderTest
-{
-    private readonly EmbeddedFixture _f;
-
-    public SqliteAcceptorUnderTest(MessageContentStoreKind contentStore, DateTimeOffset start)
-    {
-        _f = new EmbeddedFixture(sqliteContent: contentStore == MessageContentStoreKind.Sqlite, contentStore: contentStore, start: start);
-    }
-
-    public IMessageAcceptor Acceptor => _f.Acceptor;
-
-    public IMessageStatusStore Status => _f.Status;
-
-    public IMessageContentStore Content => _f.Store;
-
-    public FakeTimeProvider Time => _f.Time;
-
-    public async Task<IReadOnlyList<IDeliveryJobContext>> LeaseAllAsync(CancellationToken cancellationToken) =>
-        await _f.Queue.LeaseAsync(100, TimeSpan.FromHours(1), cancellationToken);
-
-    public Task BreakQueueAsync() => _f.BreakQueueAsync();
-
-    public Task RepairQueueAsync() => _f.RepairQueueAsync();
-
-    public Task LoseJobsAsync() => _f.ExecuteAsync("DELETE FROM jobs");
-
-    public ValueTask DisposeAsync()
-    {
-        _f.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    protected override Task<IAcceptorUnderTest> CreateAsync() => Task.FromResult(SqliteMessageAcceptorContract.Create(MessageContentStoreKind.Files, Start));
 }
