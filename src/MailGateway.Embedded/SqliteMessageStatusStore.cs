@@ -58,7 +58,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         using (var insert = Command(connection, transaction,
                    "INSERT INTO messages (id, owner, state, updated_at, record) VALUES ($id, $owner, $state, $updated, $record)",
                    ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
-                   ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, Json.Options))))
+                   ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord))))
         {
             insert.ExecuteNonQuery();
         }
@@ -160,12 +160,12 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         using var command = Command(connection, transaction,
             "UPDATE messages SET state = $state, updated_at = $updated, record = $record WHERE id = $id",
             ("$id", record.Id), ("$state", record.State.ToString()), ("$updated", UnixTime.Ms(record.UpdatedAt)),
-            ("$record", JsonSerializer.Serialize(record, Json.Options)));
+            ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord)));
         command.ExecuteNonQuery();
     }
 
     private static MessageRecord Deserialize(string json) =>
-        JsonSerializer.Deserialize<MessageRecord>(json, Json.Options) ?? throw new InvalidDataException("Empty status record.");
+        JsonSerializer.Deserialize(json, EmbeddedJsonContext.Default.MessageRecord) ?? throw new InvalidDataException("Empty status record.");
 
     internal static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
     {
