@@ -15,7 +15,7 @@ start_sink; sink=$sink_port
 
 # Ours: fill the queue with the worker off.
 port=$(free_port)
-start_gateway "$work" "$port" "$sink" --MailGateway:Worker:Enabled=false
+start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Enabled=false
 hey -n "$messages" -c 50 -m POST -H "Authorization: Bearer $api_key" -T application/json -D "$work/body.json" \
   "http://127.0.0.1:$port/api/v1/messages" > "$work/fill.txt"
 queued=$(gateway_count "$work" Queued)
@@ -24,7 +24,7 @@ stop_gateway || { echo "gateway did not stop" >&2; exit 1; }
 
 # Restart with the worker on and time the drain.
 port=$(free_port)
-start_gateway "$work" "$port" "$sink" --MailGateway:Worker:Concurrency="$concurrency"
+start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Concurrency="$concurrency"
 t0=$(now)
 deadline=$((SECONDS + 600))
 until [ "$(gateway_count "$work" Delivered)" -ge "$messages" ]; do

@@ -19,7 +19,7 @@ run() { # run MODE MESSAGES -> "e2e mode count sent_rps accept_p50 accept_p99 e2
   local work port
   work=$(mktemp -d /tmp/mailgateway-bench-e2e.XXXXXX); cleanup_add "rm -rf $work"
   port=$(free_port)
-  start_gateway "$work" "$port" "$sink" --MailGateway:Worker:Concurrency="$concurrency"
+  start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Concurrency="$concurrency"
   $bench_exe e2e "http://127.0.0.1:$port" "$api_key" "$1" "$2" 50 || { tail -20 "$work/gateway.log" >&2; return 1; }
   stop_gateway || true
 }

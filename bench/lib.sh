@@ -89,7 +89,7 @@ build_bench() {
 
 # The standalone gateway (API, SQLite queue, worker) with its data under WORKDIR, relaying to smtp-sink on SINK_PORT
 # with TLS off by explicit option, and one API key ($api_key, may send from example.com). Sets $gw_pid; registers
-# a stop. Extra arguments are configuration switches (e.g. --MailGateway:Worker:Enabled=false).
+# a stop. Extra arguments are configuration switches (e.g. --MailGateway:DeliveryWorker:Enabled=false).
 api_key=bench-key-0123456789
 build_gateway() { dotnet build -c Release "$repo_dir/src/MailGateway.Standalone" -v q -nologo >/dev/null; }
 start_gateway() { # start_gateway WORKDIR API_PORT SINK_PORT [--Setting=value...]

@@ -95,10 +95,15 @@ param deliveryMinReplicas int = 0
 @maxValue(300)
 param deliveryMaxReplicas int = 10
 
-@description('Concurrent deliveries per worker replica.')
+@description('Concurrent deliveries per worker replica (MailGateway:DeliveryWorker:Concurrency).')
 @minValue(1)
 @maxValue(256)
-param deliveryMaxConcurrentCalls int = 8
+param deliveryConcurrency int = 8
+
+@description('Deliveries of one job without a settlement before the worker dead-letters it (MailGateway:DeliveryWorker:MaxDeliveryCount); the queue\'s own limit is one more, so the worker sees the last one and marks the message failed.')
+@minValue(1)
+@maxValue(1000)
+param deliveryMaxDeliveryCount int = 10
 
 @description('Fewest inbound listener replicas (at least 1: an MX must answer).')
 @minValue(1)
@@ -218,6 +223,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     tags: tags
     workspaceId: monitoring.outputs.workspaceId
     queueName: queueName
+    maxDeliveryCount: deliveryMaxDeliveryCount + 1
     apiIdentityName: apiIdentityName
     deliveryIdentityName: deliveryIdentityName
     scalerIdentityName: scalerIdentityName
@@ -349,7 +355,8 @@ module deliveryWorker 'modules/delivery-worker.bicep' = {
     relayEndpoints: relayEndpoints
     relayUserName: relayUserName
     relayPasswordSecretUri: relayVault.outputs.secretUri
-    maxConcurrentCalls: deliveryMaxConcurrentCalls
+    concurrency: deliveryConcurrency
+    maxDeliveryCount: deliveryMaxDeliveryCount
     minReplicas: deliveryMinReplicas
     maxReplicas: deliveryMaxReplicas
   }

@@ -32,7 +32,8 @@ param inboundTlsCertificateName = readEnvironmentVariable('MAILGATEWAY_INBOUND_T
 
 param deliveryMinReplicas = int(readEnvironmentVariable('MAILGATEWAY_DELIVERY_MIN_REPLICAS', '0'))
 param deliveryMaxReplicas = int(readEnvironmentVariable('MAILGATEWAY_DELIVERY_MAX_REPLICAS', '10'))
-param deliveryMaxConcurrentCalls = int(readEnvironmentVariable('MAILGATEWAY_DELIVERY_MAX_CONCURRENT_CALLS', '8'))
+param deliveryConcurrency = int(readEnvironmentVariable('MAILGATEWAY_DELIVERY_CONCURRENCY', '8'))
+param deliveryMaxDeliveryCount = int(readEnvironmentVariable('MAILGATEWAY_DELIVERY_MAX_DELIVERY_COUNT', '10'))
 param inboundMinReplicas = int(readEnvironmentVariable('MAILGATEWAY_INBOUND_MIN_REPLICAS', '1'))
 param inboundMaxReplicas = int(readEnvironmentVariable('MAILGATEWAY_INBOUND_MAX_REPLICAS', '3'))
 

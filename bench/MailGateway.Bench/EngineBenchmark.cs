@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MailGateway.Core.Delivery;
 using MailGateway.Core.Messages;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -17,6 +18,7 @@ internal static class EngineBenchmark
         var concurrency = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
         var sizeKb = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 4;
 
+        using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var engine = new SmtpDeliveryEngine(Options.Create(new SmtpRelayOptions
         {
             Host = target[0],
@@ -24,7 +26,7 @@ internal static class EngineBenchmark
             TlsPolicy = RelayTlsPolicy.None,
             ConnectRetries = 0,
             MaxIdleConnections = concurrency,
-        }), TimeProvider.System, NullLogger<SmtpDeliveryEngine>.Instance);
+        }), TimeProvider.System, NullLogger<SmtpDeliveryEngine>.Instance, new DeliveryMetrics(meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
 
         var composer = new MessageComposer(Options.Create(new MessageLimitsOptions()), TimeProvider.System);
         var body = string.Join("\r\n", Enumerable.Repeat(new string('x', 76), sizeKb * 1024 / 78));

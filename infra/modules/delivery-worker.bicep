@@ -73,7 +73,12 @@ param relayPasswordSecretUri string
 @description('Concurrent deliveries per replica; also the queue length per replica KEDA aims for.')
 @minValue(1)
 @maxValue(256)
-param maxConcurrentCalls int = 8
+param concurrency int = 8
+
+@description('Deliveries of one job without a settlement before the worker dead-letters it (the queue\'s own limit is one more).')
+@minValue(1)
+@maxValue(1000)
+param maxDeliveryCount int = 10
 
 @description('Fewest replicas (0: scale to zero when the queue is empty).')
 @minValue(0)
@@ -221,8 +226,12 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 secretRef: 'relay-password'
               }
               {
-                name: 'MailGateway__DeliveryWorker__MaxConcurrentCalls'
-                value: string(maxConcurrentCalls)
+                name: 'MailGateway__DeliveryWorker__Concurrency'
+                value: string(concurrency)
+              }
+              {
+                name: 'MailGateway__DeliveryWorker__MaxDeliveryCount'
+                value: string(maxDeliveryCount)
               }
               {
                 name: 'MailGateway__DeliveryWorker__DrainTimeout'
@@ -267,7 +276,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
               metadata: {
                 namespace: serviceBusName
                 queueName: queueName
-                messageCount: string(maxConcurrentCalls)
+                messageCount: string(concurrency)
               }
             }
           }

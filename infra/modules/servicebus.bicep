@@ -20,10 +20,10 @@ param queueName string
 @description('Duplicate detection window: a job re-sent within it with the same MessageId (the gateway id) is dropped.')
 param duplicateDetectionWindow string = 'PT1H'
 
-@description('Deliveries of one job before Service Bus dead-letters it (crashes or lost locks; SMTP outcomes are settled by the worker).')
+@description('Deliveries of one job before Service Bus dead-letters it (crashes or lost locks; SMTP outcomes are settled by the worker). main.bicep passes the worker\'s MaxDeliveryCount + 1: the worker dead-letters first and marks the message failed; this is the backstop.')
 @minValue(1)
 @maxValue(2000)
-param maxDeliveryCount int = 10
+param maxDeliveryCount int = 11
 
 @description('Time to live of a job; longer than the gateway maximum message age (5 days by default). Expired jobs are dead-lettered.')
 param messageTimeToLive string = 'P7D'

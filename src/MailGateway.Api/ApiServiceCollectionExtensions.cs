@@ -10,14 +10,18 @@ namespace MailGateway.Api;
 /// <summary>Registration of the shared API logic; the host adds the queue, the stores and (for the standalone host) the worker.</summary>
 public static class ApiServiceCollectionExtensions
 {
-    /// <summary>Registers <see cref="MessagesApi"/>, API-key authentication and message composition, with options from <c>MailGateway:Api</c>.</summary>
+    /// <summary>
+    /// Registers <see cref="MessagesApi"/>, API-key authentication and Core's <see cref="Core.Submissions.MessageSubmission"/>,
+    /// with options from <c>MailGateway:Api</c>. The host registers its stores, queue and
+    /// <see cref="Core.Submissions.IMessageAcceptor"/>.
+    /// </summary>
     public static IServiceCollection AddMailGatewayApi(this IServiceCollection services)
     {
         services.AddOptions<ApiOptions>()
             .BindConfiguration(ApiOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddMessageComposition();
+        services.AddMessageSubmission();
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<ApiMetrics>();

@@ -1,5 +1,7 @@
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Keys;
 using MailGateway.Core.Messages;
+using MailGateway.Core.Submissions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -25,8 +27,36 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>
+    /// Accepting messages: <see cref="MessageSubmission"/> (validation and composition included) and the API keys
+    /// (<see cref="ApiKeyVerifier"/>, <see cref="ApiKeysOptions"/> bound to <c>MailGateway:Api</c> and validated at
+    /// start). The host registers the <see cref="IMessageAcceptor"/> of its stores.
+    /// </summary>
+    public static IServiceCollection AddMessageSubmission(this IServiceCollection services)
+    {
+        services.AddMessageComposition();
+        services.AddOptions<ApiKeysOptions>()
+            .BindConfiguration(ApiKeysOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton<ApiKeyVerifier>();
+        services.TryAddSingleton<MessageSubmission>();
+        return services;
+    }
+
+    /// <summary>
+    /// <see cref="ClaimCheckMessageAcceptor"/> as the <see cref="IMessageAcceptor"/>, for stores that share no
+    /// transaction; the host registers the content store, the status store and the queue.
+    /// </summary>
+    public static IServiceCollection AddClaimCheckAcceptor(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IMessageAcceptor, ClaimCheckMessageAcceptor>();
+        return services;
+    }
+
+    /// <summary>
     /// The SMTP delivery engine, with <see cref="SmtpRelayOptions"/> bound to <c>MailGateway:Relay</c> and validated at
-    /// start (a bad setting stops the host with its name).
+    /// start (a bad setting stops the host with its name), and its <see cref="DeliveryMetrics"/> (the host provides the
+    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/>).
     /// </summary>
     public static IServiceCollection AddSmtpDelivery(this IServiceCollection services)
     {
@@ -35,6 +65,7 @@ public static class ServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<DeliveryMetrics>();
         services.TryAddSingleton<SmtpDeliveryEngine>();
         services.TryAddSingleton<IDeliveryEngine>(sp => sp.GetRequiredService<SmtpDeliveryEngine>());
         return services;

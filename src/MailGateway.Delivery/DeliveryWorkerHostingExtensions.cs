@@ -15,7 +15,8 @@ public static class DeliveryWorkerHostingExtensions
     /// <summary>
     /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>, <c>processor</c>; telemetry),
     /// Blob and Table stores, the Service Bus processor, the SMTP engine, the host-agnostic job handler and the
-    /// worker; the host's shutdown timeout is the drain timeout, so in-flight deliveries finish before the process exits.
+    /// worker; the host's shutdown timeout is <c>MailGateway:DeliveryWorker:DrainTimeout</c>, so in-flight deliveries
+    /// finish before the process exits.
     /// </summary>
     public static IHostApplicationBuilder AddDeliveryWorker(this IHostApplicationBuilder builder)
     {
@@ -27,12 +28,8 @@ public static class DeliveryWorkerHostingExtensions
         builder.AddServiceBusDeliveryProcessor();
         builder.Services.AddSmtpDelivery();
         builder.Services.AddDeliveryJobHandler();
-        builder.Services.AddOptions<DeliveryDrainOptions>()
-            .BindConfiguration(DeliveryDrainOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
         builder.Services.AddOptions<HostOptions>()
-            .Configure<IOptions<DeliveryDrainOptions>>((host, drain) => host.ShutdownTimeout = drain.Value.DrainTimeout);
+            .Configure(host => host.ShutdownTimeout = DeliveryWorkerOptions.ReadDrainTimeout(builder.Configuration));
         builder.Services.AddSingleton<ServiceBusDeliveryWorker>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ServiceBusDeliveryWorker>());
         return builder;

@@ -1,5 +1,7 @@
 using Azure.Messaging.ServiceBus;
 using MailGateway.AzureAdapters.ServiceBus;
+using MailGateway.Core.Queue;
+using Microsoft.Extensions.Options;
 
 namespace MailGateway.Delivery;
 
@@ -13,15 +15,18 @@ public sealed partial class ServiceBusDeliveryWorker : IHostedService, IDisposab
 {
     private readonly IDeliveryJobProcessor _processor;
     private readonly ServiceBusJobDispatcher _dispatcher;
+    private readonly bool _enabled;
     private readonly ILogger<ServiceBusDeliveryWorker> _logger;
     private readonly CancellationTokenSource _abort = new();
     private int _inFlight;
 
-    /// <summary>Creates the worker.</summary>
-    public ServiceBusDeliveryWorker(IDeliveryJobProcessor processor, ServiceBusJobDispatcher dispatcher, ILogger<ServiceBusDeliveryWorker> logger)
+    /// <summary>Creates the worker; with <c>MailGateway:DeliveryWorker:Enabled=false</c> it does not receive.</summary>
+    public ServiceBusDeliveryWorker(IDeliveryJobProcessor processor, ServiceBusJobDispatcher dispatcher, IOptions<DeliveryWorkerOptions> options, ILogger<ServiceBusDeliveryWorker> logger)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _processor = processor;
         _dispatcher = dispatcher;
+        _enabled = options.Value.Enabled;
         _logger = logger;
     }
 
@@ -34,6 +39,12 @@ public sealed partial class ServiceBusDeliveryWorker : IHostedService, IDisposab
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!_enabled)
+        {
+            LogDisabled();
+            return;
+        }
+
         await _processor.StartAsync(OnMessageAsync, OnErrorAsync, cancellationToken);
         LogStarted();
     }
@@ -69,6 +80,9 @@ public sealed partial class ServiceBusDeliveryWorker : IHostedService, IDisposab
         LogProcessorError(args.Exception, args.ErrorSource.ToString(), args.EntityPath);
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery worker disabled (MailGateway:DeliveryWorker:Enabled=false): not receiving")]
+    private partial void LogDisabled();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery worker started: receiving from Service Bus")]
     private partial void LogStarted();

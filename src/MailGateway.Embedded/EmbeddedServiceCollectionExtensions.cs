@@ -1,16 +1,20 @@
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
+using MailGateway.Core.Submissions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace MailGateway.Embedded;
 
-/// <summary>Registration of the embedded adapters (SQLite queue and status, SQLite or file content store) and the in-process worker.</summary>
+/// <summary>Registration of the embedded adapters (SQLite queue, status and accept port; SQLite or file content store) and the in-process worker.</summary>
 public static class EmbeddedServiceCollectionExtensions
 {
-    /// <summary>Registers the SQLite queue and status store and the content store (<see cref="EmbeddedStorageOptions.ContentStore"/>), with options from <c>MailGateway:Storage</c>.</summary>
+    /// <summary>
+    /// Registers the SQLite queue, status store and accept port (<see cref="SqliteMessageAcceptor"/>) and the content
+    /// store (<see cref="EmbeddedStorageOptions.ContentStore"/>), with options from <c>MailGateway:Storage</c>.
+    /// </summary>
     public static IServiceCollection AddEmbeddedStorage(this IServiceCollection services)
     {
         services.AddOptions<EmbeddedStorageOptions>()
@@ -29,25 +33,21 @@ public static class EmbeddedServiceCollectionExtensions
             sp.GetRequiredService<IOptions<EmbeddedStorageOptions>>().Value.ContentStore == MessageContentStoreKind.Files
                 ? sp.GetRequiredService<FileMessageContentStore>()
                 : sp.GetRequiredService<SqliteMessageContentStore>());
-        services.TryAddSingleton<IMessageIntake>(sp => new SqliteMessageIntake(
-            sp.GetRequiredService<SqliteDatabase>(),
-            sp.GetRequiredService<SqliteMessageStatusStore>(),
-            sp.GetRequiredService<SqliteDeliveryQueue>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<IMessageContentStore>() as SqliteMessageContentStore));
+        services.TryAddSingleton<IMessageAcceptor, SqliteMessageAcceptor>();
         return services;
     }
 
     /// <summary>
-    /// Registers the delivery worker for the SQLite queue (options from <c>MailGateway:Worker</c>) and the
-    /// host-agnostic job handler. The host registers an <see cref="Core.Delivery.IDeliveryEngine"/>.
+    /// Registers the delivery worker for the SQLite queue (options from <c>MailGateway:DeliveryWorker</c>) and the
+    /// host-agnostic job handler. The host registers an <see cref="Core.Delivery.IDeliveryEngine"/> and makes
+    /// <see cref="DeliveryWorkerOptions.DrainTimeout"/> its shutdown timeout.
     /// </summary>
     public static IServiceCollection AddEmbeddedDeliveryWorker(this IServiceCollection services)
     {
         services.AddEmbeddedStorage();
         services.AddDeliveryJobHandler();
-        services.AddOptions<DeliveryWorkerOptions>()
-            .BindConfiguration(DeliveryWorkerOptions.SectionName)
+        services.AddOptions<SqliteDeliveryWorkerOptions>()
+            .BindConfiguration(SqliteDeliveryWorkerOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddHostedService<SqliteDeliveryWorker>();

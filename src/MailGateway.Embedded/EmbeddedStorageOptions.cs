@@ -16,10 +16,6 @@ public sealed class EmbeddedStorageOptions
     [Range(typeof(TimeSpan), "1.00:00:00", "365.00:00:00")]
     public TimeSpan IdempotencyKeyRetention { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>A job handed out this many times without being settled (crashes while handling it) is dead-lettered. Default 10.</summary>
-    [Range(1, 1000)]
-    public int MaxDeliveryCount { get; set; } = 10;
-
     /// <summary>
     /// Where the composed messages wait for delivery: <see cref="MessageContentStoreKind.Sqlite"/> (default: in the
     /// database, made durable by the same group commit as the status record and the job) or
@@ -38,7 +34,7 @@ public sealed class EmbeddedStorageOptions
 /// <summary>The content store of the standalone host (<see cref="EmbeddedStorageOptions.ContentStore"/>).</summary>
 public enum MessageContentStoreKind
 {
-    /// <summary><see cref="SqliteMessageContentStore"/>: a BLOB in the database, in the intake's transaction.</summary>
+    /// <summary><see cref="SqliteMessageContentStore"/>: a BLOB in the database, in the accept transaction.</summary>
     Sqlite,
 
     /// <summary><see cref="FileMessageContentStore"/>: a file per message (temp file, fsync, rename).</summary>

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MailGateway.Core.Status;
 
 namespace MailGateway.Embedded;
 
-internal static class Json
-{
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter() },
-    };
-}
+/// <summary>
+/// The status record as stored in <c>messages.record</c>: web defaults (camelCase, enums as names), source-generated so
+/// the single writer spends no time on reflection (the record is read and written again on every state change).
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(MessageRecord))]
+internal sealed partial class EmbeddedJsonContext : JsonSerializerContext;

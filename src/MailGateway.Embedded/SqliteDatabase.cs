@@ -39,6 +39,8 @@ public sealed class SqliteDatabase : IDisposable
             delivery_count INTEGER NOT NULL DEFAULT 0,
             lease_token TEXT,
             enqueued_at INTEGER NOT NULL,
+            trace_parent TEXT,
+            trace_state TEXT,
             UNIQUE (message_id, attempt)
         );
         CREATE INDEX IF NOT EXISTS jobs_visible ON jobs (visible_at);
@@ -277,7 +279,22 @@ public sealed class SqliteDatabase : IDisposable
             await command.ExecuteNonQueryAsync();
         }
 
+        await MigrateAsync(connection);
+
         _writer = Task.Factory.StartNew(() => WriteLoopAsync(connection), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>Brings a database made by an earlier version up to this schema (columns added since; existing rows keep their data).</summary>
+    private static async Task MigrateAsync(SqliteConnection connection)
+    {
+        await using var probe = connection.CreateCommand();
+        probe.CommandText = "SELECT count(*) FROM pragma_table_info('jobs') WHERE name = 'trace_parent'";
+        if ((long)(await probe.ExecuteScalarAsync())! == 0)
+        {
+            await using var alter = connection.CreateCommand();
+            alter.CommandText = "ALTER TABLE jobs ADD COLUMN trace_parent TEXT; ALTER TABLE jobs ADD COLUMN trace_state TEXT;";
+            await alter.ExecuteNonQueryAsync();
+        }
     }
 
     private sealed record WriteItem(Func<SqliteConnection, SqliteTransaction, object?> Work, CancellationToken CancellationToken)

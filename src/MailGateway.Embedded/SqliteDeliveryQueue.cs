@@ -1,6 +1,6 @@
-using System.Text.Json;
 using MailGateway.Core.Queue;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using static MailGateway.Embedded.SqliteMessageStatusStore;
 
 namespace MailGateway.Embedded;
@@ -8,19 +8,23 @@ namespace MailGateway.Embedded;
 /// <summary>
 /// The durable delivery queue in SQLite: one row per job with a visibility time (not-before for backoff and
 /// <c>sendAt</c>, lease expiry while a worker holds it), a delivery count and a lease token; settled jobs are deleted
-/// or moved to <c>dead_letters</c>. A lease that is never settled (crash) ends at its visibility timeout.
+/// or moved to <c>dead_letters</c>. A lease that is never settled (crash) ends at its visibility timeout. The body is
+/// the one job format (<see cref="DeliveryJobSerializer"/>); the trace context is in the columns <c>trace_parent</c>
+/// and <c>trace_state</c>, written by the same INSERT.
 /// </summary>
-public sealed class SqliteDeliveryQueue : IDeliveryQueue
+public sealed partial class SqliteDeliveryQueue : IDeliveryQueue
 {
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
+    private readonly ILogger<SqliteDeliveryQueue> _logger;
     private TaskCompletionSource _signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Creates the queue.</summary>
-    public SqliteDeliveryQueue(SqliteDatabase database, TimeProvider time)
+    public SqliteDeliveryQueue(SqliteDatabase database, TimeProvider time, ILogger<SqliteDeliveryQueue> logger)
     {
         _database = database;
         _time = time;
+        _logger = logger;
     }
 
     /// <inheritdoc />
@@ -35,7 +39,11 @@ public sealed class SqliteDeliveryQueue : IDeliveryQueue
     /// <inheritdoc />
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => _database.IsReadyAsync(cancellationToken);
 
-    /// <summary>Leases up to <paramref name="maxJobs"/> visible jobs for <paramref name="leaseDuration"/>, oldest due first.</summary>
+    /// <summary>
+    /// Leases up to <paramref name="maxJobs"/> visible jobs for <paramref name="leaseDuration"/>, oldest due first. A
+    /// row that is not a readable job is dead-lettered (<see cref="DeadLetterReasons.MalformedJob"/>) at this first
+    /// read and left out; the rest of the batch is handed out.
+    /// </summary>
     public async Task<IReadOnlyList<LeasedJob>> LeaseAsync(int maxJobs, TimeSpan leaseDuration, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
@@ -45,20 +53,42 @@ public sealed class SqliteDeliveryQueue : IDeliveryQueue
             using var command = Command(connection, transaction, """
                 UPDATE jobs SET lease_token = $token, visible_at = $until, delivery_count = delivery_count + 1
                 WHERE seq IN (SELECT seq FROM jobs WHERE visible_at <= $now ORDER BY visible_at, seq LIMIT $max)
-                RETURNING seq, body, delivery_count
+                RETURNING seq, body, delivery_count, trace_parent, trace_state
                 """,
                 ("$token", token), ("$until", UnixTime.Ms(now + leaseDuration)), ("$now", UnixTime.Ms(now)), ("$max", maxJobs));
             using var reader = command.ExecuteReader();
-            var list = new List<(long Seq, string Body, int Count)>();
+            var list = new List<LeasedRow>();
             while (reader.Read())
             {
-                list.Add((reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2)));
+                list.Add(new LeasedRow(reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
             }
 
             return list;
         }, cancellationToken);
 
-        return [.. rows.OrderBy(r => r.Seq).Select(r => new LeasedJob(this, r.Seq, token, Deserialize(r.Body), r.Count))];
+        // Read outside the single writer: the bodies are parsed by the caller's thread, not the group commit's.
+        var leased = new List<LeasedJob>(rows.Count);
+        List<(LeasedRow Row, string Problem)>? unreadable = null;
+        foreach (var row in rows.OrderBy(r => r.Seq))
+        {
+            try
+            {
+                var job = DeliveryJobSerializer.Deserialize(row.Body) with { TraceParent = row.TraceParent, TraceState = row.TraceState };
+                leased.Add(new LeasedJob(this, row.Seq, token, job, row.DeliveryCount));
+            }
+            catch (MalformedDeliveryJobException ex)
+            {
+                (unreadable ??= []).Add((row, ex.Message));
+            }
+        }
+
+        if (unreadable is not null)
+        {
+            await DeadLetterUnreadableAsync(token, unreadable, cancellationToken);
+        }
+
+        return leased;
     }
 
     /// <summary>
@@ -120,12 +150,12 @@ public sealed class SqliteDeliveryQueue : IDeliveryQueue
     public async Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
-        using var command = Command(connection, null, "SELECT body, reason, description, delivery_count, dead_lettered_at FROM dead_letters ORDER BY seq");
+        using var command = Command(connection, null, "SELECT message_id, body, reason, description, delivery_count, dead_lettered_at FROM dead_letters ORDER BY seq");
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var list = new List<DeadLetter>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            list.Add(new DeadLetter(Deserialize(reader.GetString(0)), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), UnixTime.From(reader.GetInt64(4))));
+            list.Add(new DeadLetter(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), UnixTime.From(reader.GetInt64(5))));
         }
 
         return list;
@@ -181,7 +211,7 @@ public sealed class SqliteDeliveryQueue : IDeliveryQueue
                 INSERT INTO dead_letters (message_id, attempt, body, reason, description, delivery_count, dead_lettered_at)
                 VALUES ($id, $attempt, $body, $reason, $description, $count, $now)
                 """,
-                ("$id", lease.Job.MessageId), ("$attempt", lease.Job.Attempt), ("$body", JsonSerializer.Serialize(lease.Job, Json.Options)),
+                ("$id", lease.Job.MessageId), ("$attempt", lease.Job.Attempt), ("$body", DeliveryJobSerializer.Serialize(lease.Job)),
                 ("$reason", reason), ("$description", description), ("$count", lease.DeliveryCount), ("$now", now));
             insert.ExecuteNonQuery();
             return true;
@@ -190,14 +220,50 @@ public sealed class SqliteDeliveryQueue : IDeliveryQueue
 
     internal static bool Insert(SqliteConnection connection, SqliteTransaction transaction, DeliveryJob job, DateTimeOffset visibleAt, DateTimeOffset now)
     {
-        // The (message_id, attempt) key makes a repeated enqueue of the same attempt a no-op.
+        // The (message_id, attempt) key makes a repeated enqueue of the same attempt a no-op. The trace context goes
+        // in the same statement: no extra write per job.
         using var command = Command(connection, transaction, """
-            INSERT OR IGNORE INTO jobs (message_id, attempt, body, visible_at, enqueued_at)
-            VALUES ($id, $attempt, $body, $visible, $now)
+            INSERT OR IGNORE INTO jobs (message_id, attempt, body, visible_at, enqueued_at, trace_parent, trace_state)
+            VALUES ($id, $attempt, $body, $visible, $now, $traceparent, $tracestate)
             """,
-            ("$id", job.MessageId), ("$attempt", job.Attempt), ("$body", JsonSerializer.Serialize(job, Json.Options)),
-            ("$visible", UnixTime.Ms(visibleAt)), ("$now", UnixTime.Ms(now)));
+            ("$id", job.MessageId), ("$attempt", job.Attempt), ("$body", DeliveryJobSerializer.Serialize(job)),
+            ("$visible", UnixTime.Ms(visibleAt)), ("$now", UnixTime.Ms(now)),
+            ("$traceparent", (object?)job.TraceParent ?? DBNull.Value), ("$tracestate", (object?)job.TraceState ?? DBNull.Value));
         return command.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>Moves rows of a lease that are not readable jobs to the dead letters (their body kept as it is).</summary>
+    private async Task DeadLetterUnreadableAsync(string token, List<(LeasedRow Row, string Problem)> rows, CancellationToken cancellationToken)
+    {
+        var now = UnixTime.Ms(_time.GetUtcNow());
+        try
+        {
+            await _database.WriteAsync((connection, transaction) =>
+            {
+                foreach (var (row, problem) in rows)
+                {
+                    using var move = Command(connection, transaction, """
+                        INSERT INTO dead_letters (message_id, attempt, body, reason, description, delivery_count, dead_lettered_at)
+                        SELECT message_id, attempt, body, $reason, $description, delivery_count, $now FROM jobs WHERE seq = $seq AND lease_token = $token
+                        """,
+                        ("$reason", DeadLetterReasons.MalformedJob), ("$description", problem), ("$now", now), ("$seq", row.Seq), ("$token", token));
+                    move.ExecuteNonQuery();
+                    using var delete = Command(connection, transaction, "DELETE FROM jobs WHERE seq = $seq AND lease_token = $token", ("$seq", row.Seq), ("$token", token));
+                    delete.ExecuteNonQuery();
+                }
+
+                return true;
+            }, cancellationToken);
+            foreach (var (row, problem) in rows)
+            {
+                LogUnreadable(row.Seq, problem);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The rows stay leased and are read (and dead-lettered) again when the lease ends; the readable jobs go on.
+            LogUnreadableNotMoved(ex, rows.Count);
+        }
     }
 
     private static void Delete(SqliteConnection connection, SqliteTransaction transaction, LeasedJob lease)
@@ -210,10 +276,15 @@ public sealed class SqliteDeliveryQueue : IDeliveryQueue
         }
     }
 
-    private static DeliveryJob Deserialize(string body) =>
-        JsonSerializer.Deserialize<DeliveryJob>(body, Json.Options) ?? throw new InvalidDataException("Empty job.");
-
     internal void Signal() => Interlocked.Exchange(ref _signal, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job row {Sequence} is not a readable job ({Problem}); dead-lettered")]
+    private partial void LogUnreadable(long sequence, string problem);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Count} unreadable job row(s) could not be dead-lettered; they are tried again when their lease ends")]
+    private partial void LogUnreadableNotMoved(Exception exception, int count);
+
+    private sealed record LeasedRow(long Seq, string Body, int DeliveryCount, string? TraceParent, string? TraceState);
 }
 
 /// <summary>A job leased from the SQLite queue; settle it exactly once.</summary>
@@ -252,8 +323,25 @@ public sealed class LeasedJob : IDeliveryJobContext
         _queue.DeadLetterAsync(this, reason, description, cancellationToken);
 }
 
-/// <summary>A dead-lettered job.</summary>
-public sealed record DeadLetter(DeliveryJob Job, string Reason, string Description, int DeliveryCount, DateTimeOffset DeadLetteredAt);
+/// <summary>A dead-lettered job, with its body as it was stored (an unreadable one is kept as it is).</summary>
+public sealed record DeadLetter(string MessageId, string Body, string Reason, string Description, int DeliveryCount, DateTimeOffset DeadLetteredAt)
+{
+    /// <summary>The job, or null when the body is not a readable job.</summary>
+    public DeliveryJob? Job
+    {
+        get
+        {
+            try
+            {
+                return DeliveryJobSerializer.Deserialize(Body);
+            }
+            catch (MalformedDeliveryJobException)
+            {
+                return null;
+            }
+        }
+    }
+}
 
 /// <summary>The lease on a job ended before it was settled; another worker may hold the job now.</summary>
 public sealed class LeaseLostException : Exception

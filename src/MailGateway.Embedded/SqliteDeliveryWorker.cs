@@ -1,5 +1,4 @@
 using MailGateway.Core.Queue;
-using MailGateway.Core.Status;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,9 +15,8 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
 {
     private readonly SqliteDeliveryQueue _queue;
     private readonly IDeliveryJobHandler _handler;
-    private readonly IMessageStatusStore _status;
     private readonly DeliveryWorkerOptions _options;
-    private readonly EmbeddedStorageOptions _storage;
+    private readonly SqliteDeliveryWorkerOptions _sqlite;
     private readonly ILogger<SqliteDeliveryWorker> _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _abortInFlight = new();
@@ -29,20 +27,18 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
     public SqliteDeliveryWorker(
         SqliteDeliveryQueue queue,
         IDeliveryJobHandler handler,
-        IMessageStatusStore status,
         IOptions<DeliveryWorkerOptions> options,
-        IOptions<EmbeddedStorageOptions> storage,
+        IOptions<SqliteDeliveryWorkerOptions> sqlite,
         TimeProvider time,
         ILogger<SqliteDeliveryWorker> logger)
     {
         _time = time;
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(sqlite);
         _queue = queue;
         _handler = handler;
-        _status = status;
         _options = options.Value;
-        _storage = storage.Value;
+        _sqlite = sqlite.Value;
         _logger = logger;
     }
 
@@ -90,7 +86,7 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
                 IReadOnlyList<LeasedJob> jobs;
                 try
                 {
-                    jobs = await _queue.LeaseAsync(free, _options.LeaseDuration, stoppingToken);
+                    jobs = await _queue.LeaseAsync(free, _sqlite.LeaseDuration, stoppingToken);
                 }
                 catch
                 {
@@ -110,7 +106,7 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
 
                 if (jobs.Count == 0)
                 {
-                    await _queue.WaitForWorkAsync(_options.IdlePollInterval, stoppingToken);
+                    await _queue.WaitForWorkAsync(_sqlite.IdlePollInterval, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -123,7 +119,7 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
                 LogPumpError(ex);
                 try
                 {
-                    await Task.Delay(_options.IdlePollInterval, _time, stoppingToken);
+                    await Task.Delay(_sqlite.IdlePollInterval, _time, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {
@@ -177,14 +173,6 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
         var renewing = RenewWhileHandlingAsync(job, renewal.Token);
         try
         {
-            if (job.DeliveryCount > _storage.MaxDeliveryCount)
-            {
-                LogPoison(job.Job.MessageId, job.DeliveryCount);
-                await _status.SetStateAsync(job.Job.MessageId, MessageState.Failed, $"Dead-lettered after {job.DeliveryCount - 1} unsettled deliveries.", cancellationToken);
-                await job.DeadLetterAsync(DeadLetterReasons.TooManyDeliveries, $"Handed out {job.DeliveryCount} times without a settlement.", cancellationToken);
-                return;
-            }
-
             await _handler.HandleAsync(job, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -210,14 +198,14 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
     /// </summary>
     private async Task RenewWhileHandlingAsync(LeasedJob job, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_options.LeaseDuration / 3, _time);
+        using var timer = new PeriodicTimer(_sqlite.LeaseDuration / 3, _time);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
                 try
                 {
-                    if (!await _queue.RenewAsync(job, _options.LeaseDuration, cancellationToken))
+                    if (!await _queue.RenewAsync(job, _sqlite.LeaseDuration, cancellationToken))
                     {
                         LogLeaseLost(job.Job.MessageId);
                         return;
@@ -255,7 +243,4 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the lease on the job of message {MessageId} failed; retrying")]
     private partial void LogRenewFailed(Exception exception, string messageId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job of message {MessageId} was handed out {Count} times without a settlement; dead-lettering")]
-    private partial void LogPoison(string messageId, int count);
 }

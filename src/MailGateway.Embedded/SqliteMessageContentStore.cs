@@ -8,7 +8,7 @@ namespace MailGateway.Embedded;
 
 /// <summary>
 /// The claim check in the SQLite database (table <c>contents</c>: id, SHA-256, MIME as a BLOB), so that the composed
-/// message is made durable by the same group commit as its status record and job (see <see cref="SqliteMessageIntake"/>):
+/// message is made durable by the same group commit as its status record and job (see <see cref="SqliteMessageAcceptor"/>):
 /// no file, no per-message fsync. References are <c>db:&lt;message id&gt;</c>. References of the file store
 /// (<c>yyyy/MM/dd/&lt;id&gt;.eml</c>, written before this store was the default) are still read and deleted through
 /// <see cref="FileMessageContentStore"/>, so jobs queued by an older version are delivered.
@@ -55,7 +55,7 @@ public sealed partial class SqliteMessageContentStore : IMessageContentStore
     }
 
     /// <summary>
-    /// Inserts the content inside the caller's transaction (the intake's one transaction). <paramref name="sha256"/> is
+    /// Inserts the content inside the caller's transaction (the accept port's one transaction). <paramref name="sha256"/> is
     /// computed by the caller before it queues the write, so the single writer does not hash.
     /// </summary>
     internal static void Insert(SqliteConnection connection, SqliteTransaction transaction, string reference, ReadOnlyMemory<byte> mime, byte[] sha256)

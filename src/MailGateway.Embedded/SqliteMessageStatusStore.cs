@@ -58,7 +58,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         using (var insert = Command(connection, transaction,
                    "INSERT INTO messages (id, owner, state, updated_at, record) VALUES ($id, $owner, $state, $updated, $record)",
                    ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
-                   ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, Json.Options))))
+                   ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord))))
         {
             insert.ExecuteNonQuery();
         }
@@ -88,7 +88,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         _database.WriteAsync((connection, transaction) =>
         {
             var before = Read(connection, transaction, id);
-            if (before is null || before.State is MessageState.Delivered or MessageState.Failed or MessageState.Expired or MessageState.Unknown)
+            if (before is null || before.State.IsFinal())
             {
                 return before;
             }
@@ -128,6 +128,14 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         }, cancellationToken);
 
     /// <inheritdoc />
+    public Task DeleteAsync(string id, CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, transaction) =>
+        {
+            using var command = Command(connection, transaction, "DELETE FROM messages WHERE id = $id", ("$id", id));
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+
+    /// <inheritdoc />
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => _database.IsReadyAsync(cancellationToken);
 
     /// <summary>Forgets idempotency keys older than the retention; returns how many were removed.</summary>
@@ -141,7 +149,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         }, cancellationToken);
     }
 
-    private static MessageRecord? Read(SqliteConnection connection, SqliteTransaction transaction, string id)
+    internal static MessageRecord? Read(SqliteConnection connection, SqliteTransaction transaction, string id)
     {
         using var command = Command(connection, transaction, "SELECT record FROM messages WHERE id = $id", ("$id", id));
         return command.ExecuteScalar() is string json ? Deserialize(json) : null;
@@ -152,12 +160,12 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         using var command = Command(connection, transaction,
             "UPDATE messages SET state = $state, updated_at = $updated, record = $record WHERE id = $id",
             ("$id", record.Id), ("$state", record.State.ToString()), ("$updated", UnixTime.Ms(record.UpdatedAt)),
-            ("$record", JsonSerializer.Serialize(record, Json.Options)));
+            ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord)));
         command.ExecuteNonQuery();
     }
 
     private static MessageRecord Deserialize(string json) =>
-        JsonSerializer.Deserialize<MessageRecord>(json, Json.Options) ?? throw new InvalidDataException("Empty status record.");
+        JsonSerializer.Deserialize(json, EmbeddedJsonContext.Default.MessageRecord) ?? throw new InvalidDataException("Empty status record.");
 
     internal static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
     {

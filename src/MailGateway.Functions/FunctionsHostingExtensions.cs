@@ -1,6 +1,7 @@
 using MailGateway.Api;
 using MailGateway.AzureAdapters;
 using MailGateway.ServiceDefaults.Health;
+using MailGateway.Core;
 using Microsoft.Extensions.Hosting;
 
 namespace MailGateway.Functions;
@@ -10,7 +11,8 @@ public static class FunctionsHostingExtensions
 {
     /// <summary>
     /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>; telemetry, Azure Monitor), the
-    /// API (<c>MailGateway:Api</c>), the Blob and Table stores and the Service Bus queue, validated at start.
+    /// API (<c>MailGateway:Api</c>), the Blob and Table stores and the Service Bus queue, validated at start, and the
+    /// claim-check accept port over them.
     /// </summary>
     public static IHostApplicationBuilder AddMailGatewayFunctions(this IHostApplicationBuilder builder)
     {
@@ -19,6 +21,7 @@ public static class FunctionsHostingExtensions
         builder.Services.AddMailGatewayApi();
         builder.AddAzureMessageStores();
         builder.AddServiceBusDeliveryQueue();
+        builder.Services.AddClaimCheckAcceptor();
         return builder;
     }
 }

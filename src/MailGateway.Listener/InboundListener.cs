@@ -40,7 +40,7 @@ public sealed class InboundListener : IAsyncDisposable
 
     /// <summary>Creates a listener; nothing is bound before <see cref="StartAsync"/>.</summary>
     public InboundListener(
-        InboundListenerOptions options, IInboundMessageStore store, X509Certificate2? certificate, TimeProvider timeProvider, ILoggerFactory loggerFactory, IMeterFactory? meterFactory = null)
+        InboundListenerOptions options, IInboundMessageStore store, X509Certificate2? certificate, TimeProvider timeProvider, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
@@ -187,7 +187,6 @@ public sealed class InboundListener : IAsyncDisposable
         }
 
         _stopping?.Dispose();
-        _metrics.Dispose();
     }
 
     private static Socket Bind(InboundEndpointOptions endpoint)

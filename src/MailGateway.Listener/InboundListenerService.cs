@@ -14,7 +14,7 @@ public sealed class InboundListenerService(
     IServerCertificateSource certificates,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory,
-    IMeterFactory? meterFactory = null)
+    IMeterFactory meterFactory)
     : IHostedService, IAsyncDisposable
 {
     private InboundListener? _listener;

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace MailGateway.Listener;
 
 /// <summary>The listener's OpenTelemetry metrics (meter <c>MailGateway.Listener</c>).</summary>
-internal sealed class InboundMetrics : IDisposable
+internal sealed class InboundMetrics
 {
     public const string MeterName = "MailGateway.Listener";
 
@@ -11,12 +11,12 @@ internal sealed class InboundMetrics : IDisposable
     private readonly Histogram<long> _messageSize;
     private readonly Counter<long> _refusedConnections;
     private readonly Counter<long> _timeouts;
-    private readonly bool _ownsMeter;
 
-    public InboundMetrics(IMeterFactory? meterFactory)
+    // Created through the host's factory, which owns (and disposes) the meter.
+    public InboundMetrics(IMeterFactory meterFactory)
     {
-        _ownsMeter = meterFactory is null;
-        Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        Meter = meterFactory.Create(MeterName);
         _messages = Meter.CreateCounter<long>("mailgateway.inbound.messages", "{message}", "Messages at the end of DATA, by outcome.");
         _messageSize = Meter.CreateHistogram<long>("mailgateway.inbound.message.size", "By", "Size of stored messages.");
         _refusedConnections = Meter.CreateCounter<long>("mailgateway.inbound.connections.refused", "{connection}", "Connections refused with 421, by limit.");
@@ -37,12 +37,4 @@ internal sealed class InboundMetrics : IDisposable
     public void ConnectionRefused(string limit) => _refusedConnections.Add(1, new KeyValuePair<string, object?>("limit", limit));
 
     public void TimedOut() => _timeouts.Add(1);
-
-    public void Dispose()
-    {
-        if (_ownsMeter)
-        {
-            Meter.Dispose();
-        }
-    }
 }

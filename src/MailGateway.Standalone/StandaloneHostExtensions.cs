@@ -2,6 +2,8 @@ using MailGateway.Api;
 using MailGateway.Core;
 using MailGateway.Core.Hosting;
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Keys;
+using MailGateway.Core.Queue;
 using MailGateway.Embedded;
 using MailGateway.Listener;
 using MailGateway.ServiceDefaults;
@@ -36,6 +38,8 @@ public static class StandaloneHostExtensions
         var services = builder.Services;
         services.AddMailGatewayApi();
         services.AddEmbeddedDeliveryWorker();
+        services.AddOptions<HostOptions>()
+            .Configure(host => host.ShutdownTimeout = DeliveryWorkerOptions.ReadDrainTimeout(builder.Configuration));
         services.AddSmtpDelivery();
         services.AddOpenApi(openApi =>
         {
@@ -78,15 +82,15 @@ public static class StandaloneHostExtensions
         }
 
         // No API key configured: a development key, generated once and kept in the data folder.
-        var keysConfigured = builder.Configuration.GetSection($"{ApiOptions.SectionName}:Keys").GetChildren().Any();
+        var keysConfigured = builder.Configuration.GetSection($"{ApiKeysOptions.SectionName}:{nameof(ApiKeysOptions.Keys)}").GetChildren().Any();
         if (!keysConfigured)
         {
             services.AddSingleton(sp => DevApiKey.LoadOrCreate(Path.GetFullPath(sp.GetRequiredService<IOptions<EmbeddedStorageOptions>>().Value.DataDirectory)));
-            services.AddOptions<ApiOptions>().Configure<DevApiKey, IOptions<StandaloneOptions>>((api, key, standalone) =>
-                api.Keys.Add(new MailGateway.Api.ApiKeyOptions
+            services.AddOptions<ApiKeysOptions>().Configure<DevApiKey, IOptions<StandaloneOptions>>((api, key, standalone) =>
+                api.Keys.Add(new MailGateway.Core.Keys.ApiKeyOptions
                 {
                     Id = DevApiKey.KeyId,
-                    Sha256 = ApiKeyAuthenticator.HashKey(key.Key),
+                    Sha256 = ApiKeyVerifier.HashKey(key.Key),
                     AllowedSenderDomains = [.. standalone.Value.DevSenderDomains],
                 }));
         }
@@ -172,7 +176,7 @@ public static class StandaloneHostExtensions
         return await app.RunServiceAsync();
     }
 
-    /// <summary>"Invalid configuration in MailGateway:Worker: …" — the section comes from the options class's SectionName.</summary>
+    /// <summary>"Invalid configuration in MailGateway:DeliveryWorker: …" — the section comes from the options class's SectionName.</summary>
     internal static string Describe(OptionsValidationException exception) => StartupValidation.Describe(exception);
 }
 

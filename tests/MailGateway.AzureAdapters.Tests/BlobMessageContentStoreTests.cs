@@ -3,26 +3,14 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using MailGateway.AzureAdapters.Storage;
 using MailGateway.Core.Storage;
+using MailGateway.Testing.AzureAdapters;
 
 namespace MailGateway.AzureAdapters.Tests;
 
+/// <summary>Blob storage beyond the claim-check contract (<c>Contracts/AzureStoreContracts.cs</c>): generated names, integrity, readiness.</summary>
 public sealed class BlobMessageContentStoreTests
 {
     private static readonly byte[] Mime = Encoding.ASCII.GetBytes("From: a@example.com\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nhello\r\n");
-
-    [Fact]
-    public async Task Saved_content_reads_back_byte_for_byte()
-    {
-        var options = await StorageFixtures.OptionsAsync();
-        var store = StorageFixtures.Blob(options, StorageFixtures.Clock());
-
-        var reference = await store.SaveAsync("msg-1", Mime, CancellationToken.None);
-        await using var stream = await store.OpenReadAsync(reference, CancellationToken.None);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy);
-
-        Assert.Equal(Mime, copy.ToArray());
-    }
 
     [Fact]
     public async Task Blob_names_are_generated_by_the_store_and_never_derived_from_the_id()
@@ -76,19 +64,6 @@ public sealed class BlobMessageContentStoreTests
 
         var error = await Assert.ThrowsAsync<MessageContentNotFoundException>(() => store.OpenReadAsync(reference, CancellationToken.None));
         Assert.Contains("integrity", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Deleted_content_is_not_found_and_deleting_twice_is_fine()
-    {
-        var options = await StorageFixtures.OptionsAsync();
-        var store = StorageFixtures.Blob(options, StorageFixtures.Clock());
-        var reference = await store.SaveAsync("msg-1", Mime, CancellationToken.None);
-
-        await store.DeleteAsync(reference, CancellationToken.None);
-        await store.DeleteAsync(reference, CancellationToken.None);
-
-        await Assert.ThrowsAsync<MessageContentNotFoundException>(() => store.OpenReadAsync(reference, CancellationToken.None));
     }
 
     [Fact]

@@ -70,7 +70,7 @@ public sealed class RegistrationTests
     [Fact]
     public void The_processor_settles_manually_and_renews_locks_past_the_worst_delivery()
     {
-        var options = ServiceBusDeliveryJobProcessor.CreateProcessorOptions(new ServiceBusWorkerOptions { MaxConcurrentCalls = 3 });
+        var options = ServiceBusDeliveryJobProcessor.CreateProcessorOptions(new DeliveryWorkerOptions { Concurrency = 3 }, new ServiceBusWorkerOptions());
 
         Assert.False(options.AutoCompleteMessages);
         Assert.Equal(ServiceBusReceiveMode.PeekLock, options.ReceiveMode);

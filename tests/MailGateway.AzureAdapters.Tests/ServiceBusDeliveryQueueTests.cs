@@ -1,4 +1,5 @@
 using MailGateway.AzureAdapters.ServiceBus;
+using MailGateway.Core.Queue;
 
 namespace MailGateway.AzureAdapters.Tests;
 
@@ -20,7 +21,7 @@ public sealed class ServiceBusDeliveryQueueTests
         Assert.Equal(default, message.ScheduledEnqueueTime);
         Assert.Equal("01JABCDEF", message.ApplicationProperties[DeliveryJobMessages.GatewayIdProperty]);
         Assert.Equal(1, message.ApplicationProperties[DeliveryJobMessages.AttemptProperty]);
-        Assert.Equal(Jobs.Job().Recipients, DeliveryJobSerializer.Deserialize(message.Body).Recipients);
+        Assert.Equal(Jobs.Job().Recipients, DeliveryJobSerializer.Deserialize(message.Body.ToMemory().Span).Recipients);
     }
 
     [Fact]
@@ -65,5 +66,33 @@ public sealed class ServiceBusDeliveryQueueTests
         Assert.False(await new ServiceBusDeliveryQueue(sender).IsReadyAsync(CancellationToken.None));
         sender.Ready = true;
         Assert.True(await new ServiceBusDeliveryQueue(sender).IsReadyAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_trace_context_travels_as_the_W3C_application_properties_not_in_the_body()
+    {
+        var sender = new RecordingSender();
+        var job = Jobs.Job() with { TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", TraceState = "congo=t61rcWkgMzE" };
+
+        await new ServiceBusDeliveryQueue(sender).EnqueueAsync(job, null, CancellationToken.None);
+
+        var message = Assert.Single(sender.Sent).Message;
+        Assert.Equal(job.TraceParent, message.ApplicationProperties[DeliveryJobMessages.TraceParentProperty]);
+        Assert.Equal(job.TraceState, message.ApplicationProperties[DeliveryJobMessages.TraceStateProperty]);
+        Assert.DoesNotContain("0af7651916cd43dd8448eb211c80319c", message.Body.ToString(), StringComparison.Ordinal);
+        var received = DeliveryJobMessages.Read(Jobs.Received(job));
+        Assert.Equal((job.TraceParent, job.TraceState), (received.TraceParent, received.TraceState));
+    }
+
+    [Fact]
+    public async Task A_job_without_a_trace_context_sends_no_trace_properties()
+    {
+        var sender = new RecordingSender();
+
+        await new ServiceBusDeliveryQueue(sender).EnqueueAsync(Jobs.Job(), null, CancellationToken.None);
+
+        var message = Assert.Single(sender.Sent).Message;
+        Assert.False(message.ApplicationProperties.ContainsKey(DeliveryJobMessages.TraceParentProperty));
+        Assert.False(message.ApplicationProperties.ContainsKey(DeliveryJobMessages.TraceStateProperty));
     }
 }

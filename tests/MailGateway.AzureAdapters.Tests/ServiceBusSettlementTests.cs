@@ -17,7 +17,7 @@ public sealed class ServiceBusSettlementTests
     private static readonly DateTimeOffset NextAttempt = Jobs.FirstSeen.AddMinutes(5);
 
     private static ServiceBusJobDispatcher Dispatcher(IDeliveryJobHandler handler, RecordingSender sender) =>
-        new(handler, sender, NullLogger<ServiceBusJobDispatcher>.Instance);
+        new(handler, sender, NullLogger<ServiceBusJobDispatcher>.Instance, new MailGateway.Testing.TestMeterFactory());
 
     [Fact]
     public async Task Delivered_completes_the_message_and_sends_nothing()
@@ -49,7 +49,7 @@ public sealed class ServiceBusSettlementTests
         Assert.Equal("01JABCDEF", copy.CorrelationId);
         Assert.Equal(NextAttempt, copy.ScheduledEnqueueTime);
         Assert.Equal(2, copy.ApplicationProperties[DeliveryJobMessages.AttemptProperty]);
-        var next = DeliveryJobSerializer.Deserialize(copy.Body);
+        var next = DeliveryJobSerializer.Deserialize(copy.Body.ToMemory().Span);
         Assert.Equal(2, next.Attempt);
         Assert.Equal("01JABCDEF", next.MessageId);
         Assert.Equal(Jobs.FirstSeen, next.FirstSeen);
@@ -103,7 +103,7 @@ public sealed class ServiceBusSettlementTests
         Assert.Equal(0, handler.Calls);
         var settled = Assert.Single(args.Settlements);
         Assert.Equal("dead-letter", settled.Action);
-        Assert.Equal(ServiceBusJobDispatcher.MalformedJobReason, settled.Reason);
+        Assert.Equal(DeadLetterReasons.MalformedJob, settled.Reason);
         Assert.False(string.IsNullOrEmpty(settled.Description));
         Assert.Empty(sender.Sent);
     }

@@ -1,3 +1,4 @@
+using MailGateway.Core.Keys;
 using System.Globalization;
 using MailGateway.Api;
 using MailGateway.Standalone;
@@ -49,12 +50,12 @@ internal sealed class Gateway : IAsyncDisposable
             ["urls"] = "http://127.0.0.1:0",
             ["MailGateway:Storage:DataDirectory"] = data,
             ["MailGateway:Api:Keys:0:Id"] = "app",
-            ["MailGateway:Api:Keys:0:Sha256"] = ApiKeyAuthenticator.HashKey(Key),
+            ["MailGateway:Api:Keys:0:Sha256"] = ApiKeyVerifier.HashKey(Key),
             ["MailGateway:Api:Keys:0:AllowedSenderDomains:0"] = "example.com",
             ["MailGateway:Api:Keys:1:Id"] = "other",
-            ["MailGateway:Api:Keys:1:Sha256"] = ApiKeyAuthenticator.HashKey(OtherKey),
+            ["MailGateway:Api:Keys:1:Sha256"] = ApiKeyVerifier.HashKey(OtherKey),
             ["MailGateway:Api:Keys:1:AllowedSenderDomains:0"] = "other.example",
-            ["MailGateway:Worker:IdlePollInterval"] = "00:00:00.200",
+            ["MailGateway:DeliveryWorker:IdlePollInterval"] = "00:00:00.200",
             ["MailGateway:Relay:ConnectRetries"] = "0",
         };
         TestRelay? relay = null;

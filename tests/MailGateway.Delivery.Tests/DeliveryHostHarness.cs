@@ -1,6 +1,6 @@
 using MailGateway.AzureAdapters.ServiceBus;
-using MailGateway.AzureAdapters.Tests;
 using MailGateway.ServiceDefaults;
+using MailGateway.Testing.AzureAdapters;
 using MailGateway.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -59,7 +59,9 @@ public sealed class DeliveryHostTests
 
     [Theory]
     [InlineData("MailGateway:DeliveryWorker:MaxAutoLockRenewalDuration", "00:05:00", "MaxAutoLockRenewalDuration")]
-    [InlineData("MailGateway:DeliveryWorker:MaxConcurrentCalls", "0", "MaxConcurrentCalls")]
+    [InlineData("MailGateway:DeliveryWorker:Concurrency", "0", "Concurrency")]
+    [InlineData("MailGateway:DeliveryWorker:MaxConcurrentCalls", "4", "MailGateway:DeliveryWorker:MaxConcurrentCalls was renamed to MailGateway:DeliveryWorker:Concurrency")]
+    [InlineData("MailGateway:DeliveryWorker:DrainTimeout", "02:00:00", "DrainTimeout")]
     [InlineData("MailGateway:ServiceBus:ConnectionString", "", "MailGateway:ServiceBus:FullyQualifiedNamespace")]
     [InlineData("MailGateway:AzureStorage:ConnectionString", "", "MailGateway:AzureStorage:BlobServiceUri")]
     [InlineData("MailGateway:AzureStorage:ContentContainer", "Bad_Name", "ContentContainer")]

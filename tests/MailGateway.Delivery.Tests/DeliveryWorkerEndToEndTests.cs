@@ -1,5 +1,5 @@
 using MailGateway.AzureAdapters.ServiceBus;
-using MailGateway.AzureAdapters.Tests;
+using MailGateway.Testing.AzureAdapters;
 using MailGateway.Core.Delivery;
 using MailGateway.Core.Messages;
 using MailGateway.Core.Queue;
@@ -78,7 +78,7 @@ public sealed class DeliveryWorkerEndToEndTests
 
         var (copy, transaction) = Assert.Single(host.Sender.Sent);
         Assert.Equal(job.MessageId + "#2", copy.MessageId);
-        var next = DeliveryJobSerializer.Deserialize(copy.Body);
+        var next = DeliveryJobSerializer.Deserialize(copy.Body.ToMemory().Span);
         Assert.Equal(2, next.Attempt);
         Assert.Equal(job.FirstSeen, next.FirstSeen);
         Assert.True(copy.ScheduledEnqueueTime > job.FirstSeen);
@@ -133,7 +133,7 @@ public sealed class DeliveryWorkerEndToEndTests
 
         await host.Processor.DeliverAsync(args);
 
-        Assert.Equal(ServiceBusJobDispatcher.MalformedJobReason, Assert.Single(args.Settlements).Reason);
+        Assert.Equal(DeadLetterReasons.MalformedJob, Assert.Single(args.Settlements).Reason);
         Assert.Empty(relay.Messages);
     }
 }

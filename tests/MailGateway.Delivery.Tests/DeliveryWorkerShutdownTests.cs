@@ -1,5 +1,5 @@
 using MailGateway.AzureAdapters.ServiceBus;
-using MailGateway.AzureAdapters.Tests;
+using MailGateway.Testing.AzureAdapters;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MailGateway.Delivery.Tests;
@@ -9,8 +9,8 @@ public sealed class DeliveryWorkerShutdownTests
     private static (ServiceBusDeliveryWorker Worker, FakeProcessor Processor) Worker(DelegateHandler handler)
     {
         var processor = new FakeProcessor();
-        var dispatcher = new ServiceBusJobDispatcher(handler, new RecordingSender(), NullLogger<ServiceBusJobDispatcher>.Instance);
-        return (new ServiceBusDeliveryWorker(processor, dispatcher, NullLogger<ServiceBusDeliveryWorker>.Instance), processor);
+        var dispatcher = new ServiceBusJobDispatcher(handler, new RecordingSender(), NullLogger<ServiceBusJobDispatcher>.Instance, new MailGateway.Testing.TestMeterFactory());
+        return (new ServiceBusDeliveryWorker(processor, dispatcher, Microsoft.Extensions.Options.Options.Create(new MailGateway.Core.Queue.DeliveryWorkerOptions()), NullLogger<ServiceBusDeliveryWorker>.Instance), processor);
     }
 
     [Fact]

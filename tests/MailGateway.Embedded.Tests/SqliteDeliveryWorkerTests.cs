@@ -35,9 +35,10 @@ public sealed class SqliteDeliveryWorkerTests : IDisposable
     public void Dispose() => _f.Dispose();
 
     private SqliteDeliveryWorker Worker(int concurrency, TimeSpan? lease = null) => new(
-        _f.Queue, _f.Handler, _f.Status,
-        Microsoft.Extensions.Options.Options.Create(new DeliveryWorkerOptions { Concurrency = concurrency, LeaseDuration = lease ?? TimeSpan.FromMinutes(5) }),
-        _f.Options, _f.Time, NullLogger<SqliteDeliveryWorker>.Instance);
+        _f.Queue, _f.Handler,
+        Microsoft.Extensions.Options.Options.Create(new DeliveryWorkerOptions { Concurrency = concurrency }),
+        Microsoft.Extensions.Options.Options.Create(new SqliteDeliveryWorkerOptions { LeaseDuration = lease ?? TimeSpan.FromMinutes(5) }),
+        _f.Time, NullLogger<SqliteDeliveryWorker>.Instance);
 
     [Fact]
     public async Task Runs_exactly_the_configured_number_of_deliveries_at_once()
@@ -99,12 +100,7 @@ public sealed class SqliteDeliveryWorkerTests : IDisposable
         {
             _f.Time.Advance(TimeSpan.FromSeconds(20));
             var renewedTo = _f.Time.GetUtcNow() + TimeSpan.FromMinutes(1);
-            var until = DateTime.UtcNow + Deadline;
-            while (await _f.Queue.VisibleAtAsync("slow", CancellationToken.None) < renewedTo)
-            {
-                Assert.True(DateTime.UtcNow < until, "the lease was not renewed");
-                await Task.Delay(10);
-            }
+            await Poll.UntilAsync(async () => await _f.Queue.VisibleAtAsync("slow", CancellationToken.None) >= renewedTo, () => "the lease was not renewed");
         }
 
         var stolen = await _f.Queue.LeaseAsync(1, TimeSpan.FromMinutes(1), CancellationToken.None);
@@ -121,7 +117,7 @@ public sealed class SqliteDeliveryWorkerTests : IDisposable
     public async Task A_job_handed_out_too_often_without_settlement_is_dead_lettered()
     {
         await _f.AcceptAsync("poison");
-        for (var i = 0; i < _f.Options.Value.MaxDeliveryCount; i++)
+        for (var i = 0; i < _f.Worker.MaxDeliveryCount; i++)
         {
             Assert.Single(await _f.Queue.LeaseAsync(1, TimeSpan.FromSeconds(1), CancellationToken.None));
             _f.Time.Advance(TimeSpan.FromSeconds(1));
@@ -137,15 +133,28 @@ public sealed class SqliteDeliveryWorkerTests : IDisposable
         Assert.Equal(MessageState.Failed, (await _f.Status.GetAsync("poison", CancellationToken.None))!.State);
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    [Fact]
+    public async Task An_unreadable_row_in_the_middle_of_a_lease_batch_is_dead_lettered_and_the_jobs_around_it_are_delivered()
     {
-        var deadline = DateTime.UtcNow + Deadline;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached before the deadline");
-            await Task.Delay(20);
-        }
+        _release.SetResult();
+        await _f.AcceptAsync("before");
+        await _f.ExecuteAsync("INSERT INTO jobs (message_id, attempt, body, visible_at, enqueued_at) VALUES ('unreadable', 1, '{\"v\":1,\"id\":', 0, 0)");
+        await _f.AcceptAsync("behind");
+        using var worker = Worker(8);
+        await worker.StartAsync(CancellationToken.None);
+
+        await WaitForAsync(async () => (await _f.Queue.CountAsync(CancellationToken.None)) == (0, 1));
+        await worker.StopAsync(CancellationToken.None);
+
+        Assert.Equal(MessageState.Delivered, (await _f.Status.GetAsync("before", CancellationToken.None))!.State);
+        Assert.Equal(MessageState.Delivered, (await _f.Status.GetAsync("behind", CancellationToken.None))!.State);
+        var dead = Assert.Single(await _f.Queue.GetDeadLettersAsync(CancellationToken.None));
+        Assert.Equal(("unreadable", DeadLetterReasons.MalformedJob, 1), (dead.MessageId, dead.Reason, dead.DeliveryCount));
+        Assert.Equal(2, _f.Engine.Requests.Count);
     }
+
+    private static Task WaitForAsync(Func<Task<bool>> condition) =>
+        Poll.UntilAsync(condition, () => "condition not reached before the deadline", Deadline);
 
     private static void InterlockedMax(ref int target, int value)
     {

@@ -1,4 +1,3 @@
-using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
 
@@ -9,14 +8,6 @@ public sealed class SqliteMessageContentStoreTests : IDisposable
     private readonly EmbeddedFixture _f = new(sqliteContent: true);
 
     public void Dispose() => _f.Dispose();
-
-    private static async Task<byte[]> ReadAllAsync(IMessageContentStore store, string reference)
-    {
-        await using var stream = await store.OpenReadAsync(reference, CancellationToken.None);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy);
-        return copy.ToArray();
-    }
 
     private async Task<long> ContentRowsAsync()
     {
@@ -33,21 +24,9 @@ public sealed class SqliteMessageContentStoreTests : IDisposable
         var reference = await _f.SqliteContent.SaveAsync("0123abcd", bytes, CancellationToken.None);
 
         Assert.Equal("db:0123abcd", reference);
-        Assert.Equal(bytes, await ReadAllAsync(_f.SqliteContent, reference));
+        Assert.Equal(bytes, await _f.SqliteContent.ReadAllAsync(reference));
         Assert.Equal(1, await ContentRowsAsync());
         Assert.False(System.IO.Directory.Exists(_f.Options.Value.MessagesPath));
-    }
-
-    [Fact]
-    public async Task Deleted_content_is_reported_missing_and_a_second_delete_is_not_an_error()
-    {
-        var reference = await _f.SqliteContent.SaveAsync("m1", "x"u8.ToArray(), CancellationToken.None);
-
-        await _f.SqliteContent.DeleteAsync(reference, CancellationToken.None);
-        await _f.SqliteContent.DeleteAsync(reference, CancellationToken.None);
-
-        await Assert.ThrowsAsync<MessageContentNotFoundException>(() => _f.SqliteContent.OpenReadAsync(reference, CancellationToken.None));
-        Assert.Equal(0, await ContentRowsAsync());
     }
 
     [Fact]
@@ -70,7 +49,7 @@ public sealed class SqliteMessageContentStoreTests : IDisposable
         await _f.SqliteContent.SaveAsync("m1", "first"u8.ToArray(), CancellationToken.None);
         var reference = await _f.SqliteContent.SaveAsync("m1", "second"u8.ToArray(), CancellationToken.None);
 
-        Assert.Equal("first"u8.ToArray(), await ReadAllAsync(_f.SqliteContent, reference));
+        Assert.Equal("first"u8.ToArray(), await _f.SqliteContent.ReadAllAsync(reference));
     }
 
     [Fact]
@@ -79,7 +58,7 @@ public sealed class SqliteMessageContentStoreTests : IDisposable
         var bytes = "Subject: queued by an older version\r\n\r\nbody\r\n"u8.ToArray();
         var reference = await _f.Content.SaveAsync("old1", bytes, CancellationToken.None);
 
-        Assert.Equal(bytes, await ReadAllAsync(_f.SqliteContent, reference));
+        Assert.Equal(bytes, await _f.SqliteContent.ReadAllAsync(reference));
         await _f.SqliteContent.DeleteAsync(reference, CancellationToken.None);
         await Assert.ThrowsAsync<MessageContentNotFoundException>(() => _f.Content.OpenReadAsync(reference, CancellationToken.None));
     }
@@ -114,109 +93,31 @@ public sealed class SqliteMessageContentStoreTests : IDisposable
     }
 }
 
-public sealed class SqliteMessageIntakeContentTests : IDisposable
+/// <summary>The SQLite acceptor beyond the accept-port contract: with content in the database no file is written.</summary>
+public sealed class SqliteMessageAcceptorTests : IDisposable
 {
     private readonly EmbeddedFixture _f = new(sqliteContent: true);
 
     public void Dispose() => _f.Dispose();
 
-    private SqliteMessageIntake Intake() => new(_f.Database, _f.Status, _f.Queue, _f.Time, _f.SqliteContent);
-
-    private (MessageRecord, DeliveryJob) Message(string id) => (
-        new MessageRecord { Id = id, Owner = "key1", State = MessageState.Queued, CreatedAt = _f.Time.GetUtcNow(), UpdatedAt = _f.Time.GetUtcNow() },
-        new DeliveryJob { MessageId = id, ContentReference = "db:" + id, MailFrom = "a@example.com", Recipients = ["b@example.net"], FirstSeen = _f.Time.GetUtcNow() });
-
-    private static byte[] Mime(string id) => System.Text.Encoding.ASCII.GetBytes("Message-ID: <" + id + "@example.com>\r\nSubject: x\r\n\r\nbody\r\n");
-
-    private async Task<bool> HasContentAsync(string id)
+    [Fact]
+    public async Task With_content_in_the_database_an_accepted_message_writes_no_file_and_references_its_row()
     {
-        try
+        var now = _f.Time.GetUtcNow();
+        var submission = new Core.Submissions.Submission
         {
-            await using var stream = await _f.SqliteContent.OpenReadAsync("db:" + id, CancellationToken.None);
-            return true;
-        }
-        catch (MessageContentNotFoundException)
-        {
-            return false;
-        }
-    }
+            MessageId = "0192f0c0a1b2c3d4e5f60718293a4b5c",
+            Owner = "key-1",
+            Envelope = new Core.Messages.Envelope("a@example.com", ["b@example.net"]),
+            Content = "Subject: x\r\n\r\nbody\r\n"u8.ToArray(),
+            AcceptedAt = now,
+        };
 
-    [Fact]
-    public async Task Stores_the_content_records_the_message_and_enqueues_its_job_in_one_step()
-    {
-        var intake = Intake();
-        var (record, job) = Message("m1");
-        Assert.Equal("db:m1", intake.ContentReferenceFor("m1"));
+        var result = await _f.Acceptor.AcceptAsync(submission, CancellationToken.None);
 
-        var result = await intake.CreateAndEnqueueAsync(record, null, job, null, Mime("m1"), CancellationToken.None);
-
-        Assert.True(result.Created);
-        Assert.Equal(MessageState.Queued, (await _f.Status.GetAsync("m1", CancellationToken.None))!.State);
-        var leased = Assert.Single(await _f.Queue.LeaseAsync(5, TimeSpan.FromMinutes(1), CancellationToken.None));
-        await using var stream = await _f.SqliteContent.OpenReadAsync(leased.Job.ContentReference, CancellationToken.None);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy);
-        Assert.Equal(Mime("m1"), copy.ToArray());
-    }
-
-    [Fact]
-    public async Task A_failing_transaction_leaves_neither_record_job_nor_content()
-    {
-        var intake = Intake();
-        var (record, job) = Message("m1");
-
-        // The job insert fails after the record and the content were written in the same transaction.
-        await _f.Database.WriteAsync((connection, transaction) =>
-        {
-            using var command = SqliteMessageStatusStore.Command(connection, transaction,
-                "CREATE TRIGGER refuse_jobs BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'queue refuses'); END");
-            return command.ExecuteNonQuery();
-        }, CancellationToken.None);
-
-        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
-            intake.CreateAndEnqueueAsync(record, null, job, null, Mime("m1"), CancellationToken.None));
-
-        Assert.Null(await _f.Status.GetAsync("m1", CancellationToken.None));
-        Assert.Equal((0, 0), await _f.Queue.CountAsync(CancellationToken.None));
-        Assert.False(await HasContentAsync("m1"));
-    }
-
-    [Fact]
-    public async Task A_repeated_idempotency_key_stores_no_content_and_enqueues_nothing()
-    {
-        var intake = Intake();
-        var claim = new IdempotencyClaim("key1", "k", "hash", _f.Time.GetUtcNow());
-        var (first, firstJob) = Message("m1");
-        var (second, secondJob) = Message("m2");
-
-        await intake.CreateAndEnqueueAsync(first, claim, firstJob, null, Mime("m1"), CancellationToken.None);
-        var again = await intake.CreateAndEnqueueAsync(second, claim, secondJob, null, Mime("m2"), CancellationToken.None);
-
-        Assert.Equal((false, "m1"), (again.Created, again.MessageId));
-        Assert.True(await HasContentAsync("m1"));
-        Assert.False(await HasContentAsync("m2"));
-        Assert.Equal((1, 0), await _f.Queue.CountAsync(CancellationToken.None));
-    }
-
-    [Fact]
-    public async Task A_job_that_does_not_reference_the_stored_content_is_refused()
-    {
-        var (record, job) = Message("m1");
-
-        await Assert.ThrowsAsync<ArgumentException>(() =>
-            Intake().CreateAndEnqueueAsync(record, null, job with { ContentReference = "2026/11/28/m1.eml" }, null, Mime("m1"), CancellationToken.None));
-
-        Assert.Null(await _f.Status.GetAsync("m1", CancellationToken.None));
-    }
-
-    [Fact]
-    public async Task Without_the_sqlite_content_store_the_intake_stores_no_content()
-    {
-        var intake = new SqliteMessageIntake(_f.Database, _f.Status, _f.Queue, _f.Time);
-        var (record, job) = Message("m1");
-
-        Assert.Null(intake.ContentReferenceFor("m1"));
-        await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            intake.CreateAndEnqueueAsync(record, null, job, null, Mime("m1"), CancellationToken.None));
+        Assert.Equal(Core.Submissions.AcceptOutcome.Accepted, result.Outcome);
+        var job = Assert.Single(await _f.Queue.LeaseAsync(5, TimeSpan.FromMinutes(1), CancellationToken.None)).Job;
+        Assert.Equal("db:0192f0c0a1b2c3d4e5f60718293a4b5c", job.ContentReference);
+        Assert.False(System.IO.Directory.Exists(_f.Options.Value.MessagesPath));
     }
 }

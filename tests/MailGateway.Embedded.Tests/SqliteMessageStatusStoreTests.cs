@@ -4,6 +4,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace MailGateway.Embedded.Tests;
 
+/// <summary>The SQLite status store beyond the status-port contract (<c>Contracts/</c>): the purge of expired keys, its options.</summary>
 public sealed class SqliteMessageStatusStoreTests : IDisposable
 {
     private readonly EmbeddedFixture _f = new();
@@ -12,30 +13,6 @@ public sealed class SqliteMessageStatusStoreTests : IDisposable
 
     private MessageRecord Record(string id) =>
         new() { Id = id, Owner = "key1", State = MessageState.Queued, CreatedAt = _f.Time.GetUtcNow(), UpdatedAt = _f.Time.GetUtcNow() };
-
-    [Fact]
-    public async Task Racing_creates_with_one_idempotency_key_create_one_record()
-    {
-        var claims = Enumerable.Range(0, 16).Select(i => Task.Run(() =>
-            _f.Status.CreateAsync(Record("m" + i), new IdempotencyClaim("key1", "order-42", "hash", _f.Time.GetUtcNow()), CancellationToken.None)));
-
-        var results = await Task.WhenAll(claims);
-
-        var winner = Assert.Single(results, r => r.Created);
-        Assert.All(results, r => Assert.Equal(winner.MessageId, r.MessageId));
-        Assert.All(results, r => Assert.Equal("hash", r.RequestHash));
-        Assert.Equal(15, results.Count(r => !r.Created));
-    }
-
-    [Fact]
-    public async Task Idempotency_keys_are_scoped_to_the_api_key()
-    {
-        var a = await _f.Status.CreateAsync(Record("m1"), new IdempotencyClaim("key1", "k", "h1", _f.Time.GetUtcNow()), CancellationToken.None);
-        var b = await _f.Status.CreateAsync(Record("m2") with { Owner = "key2" }, new IdempotencyClaim("key2", "k", "h2", _f.Time.GetUtcNow()), CancellationToken.None);
-
-        Assert.True(a.Created);
-        Assert.True(b.Created);
-    }
 
     [Fact]
     public async Task An_idempotency_key_is_kept_24_hours_then_forgotten()
@@ -62,39 +39,23 @@ public sealed class SqliteMessageStatusStoreTests : IDisposable
         Assert.Contains(results, r => r.MemberNames.Contains(nameof(EmbeddedStorageOptions.IdempotencyKeyRetention)));
     }
 
-    [Theory]
-    [InlineData(MessageState.Delivered)]
-    [InlineData(MessageState.Failed)]
-    [InlineData(MessageState.Expired)]
-    [InlineData(MessageState.Unknown)]
-    public async Task Begin_sending_leaves_a_final_state_alone(MessageState final)
-    {
-        await _f.Status.CreateAsync(Record("m1"), null, CancellationToken.None);
-        await _f.Status.SetStateAsync("m1", final, "done", CancellationToken.None);
-
-        var before = await _f.Status.TryBeginSendingAsync("m1", CancellationToken.None);
-
-        Assert.Equal(final, before!.State);
-        Assert.Equal(final, (await _f.Status.GetAsync("m1", CancellationToken.None))!.State);
-    }
-
     [Fact]
-    public async Task Attempts_are_appended_with_port_tls_and_reply()
+    public async Task A_record_stored_by_an_earlier_version_reads_back_and_takes_new_attempts()
     {
-        await _f.Status.CreateAsync(Record("m1") with { Tags = ["a"], Metadata = new Dictionary<string, string> { ["k"] = "v" } }, null, CancellationToken.None);
-        var before = await _f.Status.TryBeginSendingAsync("m1", CancellationToken.None);
-        var reply = new SmtpReply(451, "4.3.0", "later");
-        await _f.Status.RecordAttemptAsync("m1", new DeliveryAttemptRecord(1, _f.Time.GetUtcNow(), TimeSpan.FromSeconds(1), DeliveryOutcomeKind.Deferred, 587, "Tls13", reply.ToString()),
-            MessageState.Deferred, [new RecipientResult("b@example.net", RecipientState.Deferred, reply)], _f.Time.GetUtcNow().AddMinutes(1), reply.ToString(), CancellationToken.None);
-        await _f.Status.RecordAttemptAsync("m1", new DeliveryAttemptRecord(2, _f.Time.GetUtcNow(), TimeSpan.FromSeconds(1), DeliveryOutcomeKind.Delivered, 465, "Tls12", "250 ok"),
-            MessageState.Delivered, [new RecipientResult("b@example.net", RecipientState.Delivered, new SmtpReply(250, null, "ok"))], null, "250 ok", CancellationToken.None);
+        // messages.record as the reflection-based serialiser wrote it (web defaults, enums as names).
+        const string earlier = """{"id":"m1","owner":"key1","state":"Deferred","createdAt":"2026-11-28T12:00:00+00:00","updatedAt":"2026-11-28T12:00:05+00:00","sendAt":null,"expiresAt":null,"nextAttemptAt":"2026-11-28T12:01:05+00:00","lastReply":"451 4.3.0 later","attempts":[{"number":1,"startedAt":"2026-11-28T12:00:04+00:00","duration":"00:00:01.5000000","outcome":"Deferred","port":587,"tlsProtocol":"Tls13","reply":"451 4.3.0 later"}],"recipients":[{"address":"b@example.net","state":"Deferred","reply":{"code":451,"enhancedCode":"4.3.0","text":"later","isTransient":true,"isPermanent":false}}],"tags":["a"],"metadata":{"k":"v"}}""";
+        await _f.ExecuteAsync("INSERT INTO messages (id, owner, state, updated_at, record) VALUES ('m1', 'key1', 'Deferred', 0, $record)", ("$record", earlier));
 
-        var record = (await _f.Status.GetAsync("m1", CancellationToken.None))!;
-        Assert.Equal(MessageState.Queued, before!.State);
-        Assert.Equal(MessageState.Delivered, record.State);
-        Assert.Equal([(587, "Tls13"), (465, "Tls12")], record.Attempts.Select(a => (a.Port!.Value, a.TlsProtocol!)));
-        Assert.Equal(RecipientState.Delivered, Assert.Single(record.Recipients).State);
-        Assert.Equal(["a"], record.Tags);
-        Assert.Equal("v", record.Metadata["k"]);
+        var read = (await _f.Status.GetAsync("m1", CancellationToken.None))!;
+        await _f.Status.RecordAttemptAsync("m1", new DeliveryAttemptRecord(2, _f.Time.GetUtcNow(), TimeSpan.FromSeconds(1), DeliveryOutcomeKind.Delivered, 587, "Tls13", "250 ok"),
+            MessageState.Delivered, [new RecipientResult("b@example.net", RecipientState.Delivered, new SmtpReply(250, null, "ok"))], null, "250 ok", CancellationToken.None);
+        var after = (await _f.Status.GetAsync("m1", CancellationToken.None))!;
+
+        Assert.Equal((MessageState.Deferred, "451 4.3.0 later", TimeSpan.FromMilliseconds(1500)), (read.State, read.LastReply, read.Attempts[0].Duration));
+        Assert.Equal(new RecipientResult("b@example.net", RecipientState.Deferred, new SmtpReply(451, "4.3.0", "later")), Assert.Single(read.Recipients));
+        Assert.Equal("v", read.Metadata["k"]);
+        Assert.Null(read.Envelope);
+        Assert.Equal([1, 2], after.Attempts.Select(a => a.Number));
+        Assert.Equal(MessageState.Delivered, after.State);
     }
 }

@@ -1,6 +1,7 @@
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
 using MailGateway.AzureAdapters.ServiceBus;
+using MailGateway.Core.Queue;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace MailGateway.Functions.Tests;
@@ -45,7 +46,7 @@ public sealed class FunctionsParityTests : IAsyncLifetime
         var record = await _api.Services.GetRequiredService<IMessageStatusStore>().GetAsync(id, CancellationToken.None);
         Assert.Equal(MessageState.Queued, record!.State);
         var sent = _api.Sender.Sent.Select(s => s.Message).Single(m => m.MessageId == id);
-        var job = DeliveryJobSerializer.Deserialize(sent.Body);
+        var job = DeliveryJobSerializer.Deserialize(sent.Body.ToMemory().Span);
         Assert.Equal(["b@example.net"], job.Recipients);
         await using var mime = await _api.Services.GetRequiredService<IMessageContentStore>().OpenReadAsync(job.ContentReference, CancellationToken.None);
         using var reader = new StreamReader(mime);

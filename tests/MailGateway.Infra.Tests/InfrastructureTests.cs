@@ -66,6 +66,16 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
     }
 
     [Fact]
+    public void The_queue_dead_letters_one_delivery_after_the_worker_so_the_worker_marks_the_message_failed_first()
+    {
+        var queue = snapshot.Single("Microsoft.ServiceBus/namespaces/queues").GetProperty("properties");
+        var worker = DeployedApps.WrittenSettings(snapshot, DeployedApps.Delivery);
+
+        var workerLimit = int.Parse(worker["MailGateway__DeliveryWorker__MaxDeliveryCount"]!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(workerLimit + 1, queue.GetProperty("maxDeliveryCount").GetInt32());
+    }
+
+    [Fact]
     public void The_API_runs_on_Flex_Consumption_with_dotnet_isolated_10_and_identity_based_host_storage()
     {
         var plan = snapshot.Single("Microsoft.Web/serverfarms");

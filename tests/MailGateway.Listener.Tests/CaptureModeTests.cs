@@ -84,7 +84,7 @@ public sealed class CaptureModeTests
             Endpoints = [new InboundEndpointOptions { Address = "0.0.0.0", Port = 0 }],
         };
         var store = new FileSystemInboundMessageStore(Path.Combine(Path.GetTempPath(), "mailgateway-capture-" + Guid.NewGuid().ToString("N")));
-        await using var listener = new InboundListener(options, store, null, TimeProvider.System, NullLoggerFactory.Instance);
+        await using var listener = new InboundListener(options, store, null, TimeProvider.System, NullLoggerFactory.Instance, new MailGateway.Testing.TestMeterFactory());
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => listener.StartAsync(CancellationToken.None));
 

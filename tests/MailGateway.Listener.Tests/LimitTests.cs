@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using MailGateway.Testing;
 
 namespace MailGateway.Listener.Tests;
 
@@ -92,7 +93,7 @@ public sealed class LimitTests
 
         // Pipelined, as a client that does not wait for each RCPT reply sends them.
         await client.SendAsync(string.Concat(Enumerable.Range(0, 10).Select(i => $"RCPT TO:<r{i}@example.test>\r\n")));
-        var replies = new List<SmtpReply>();
+        var replies = new List<RawSmtpReply>();
         for (var i = 0; i < 10; i++)
         {
             replies.Add(await client.ReadReplyAsync());
@@ -207,14 +208,5 @@ public sealed class LimitTests
         Assert.Equal(250, (await first.CommandAsync("NOOP")).Code);
     }
 
-    internal static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "Condition not met within 30 s.");
-            await Task.Yield();
-            await Task.Delay(10);
-        }
-    }
+    internal static Task PollAsync(Func<bool> condition) => Poll.UntilAsync(condition, () => "the condition was not met");
 }

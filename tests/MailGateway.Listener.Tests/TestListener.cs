@@ -41,7 +41,7 @@ internal sealed class TestListener : IAsyncDisposable
         };
         configure?.Invoke(options);
         store ??= new FileSystemInboundMessageStore(root);
-        var listener = new InboundListener(options, store, tls ? TestCertificates.Shared.ServerCertificate : null, timeProvider ?? TimeProvider.System, NullLoggerFactory.Instance);
+        var listener = new InboundListener(options, store, tls ? TestCertificates.Shared.ServerCertificate : null, timeProvider ?? TimeProvider.System, NullLoggerFactory.Instance, new TestMeterFactory());
         await listener.StartAsync(CancellationToken.None);
         return new TestListener(listener, options, root);
     }

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
+using MailGateway.Testing;
 
 namespace MailGateway.Listener.Tests;
 
@@ -95,12 +96,7 @@ public sealed class TimeoutTests
         await using var client = await RawSmtpClient.ConnectAndGreetAsync(listener.Port);
         var start = time.GetUtcNow();
         var reply = client.ReadReplyAsync();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!reply.IsCompleted && DateTime.UtcNow < deadline)
-        {
-            time.Advance(TimeSpan.FromSeconds(30));
-            await Task.WhenAny(reply, Task.Delay(20));
-        }
+        await Poll.UntilAsync(() => reply.IsCompleted, () => "no reply", eachPoll: () => time.Advance(TimeSpan.FromSeconds(30)));
 
         var result = await reply;
         Assert.Equal(421, result.Code);

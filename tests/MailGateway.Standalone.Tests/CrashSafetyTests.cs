@@ -45,7 +45,7 @@ public sealed partial class CrashSafetyTests(ITestOutputHelper output)
         Directory.CreateDirectory(data);
         var settings = GatewayHost.Settings(relay, data, RelayEndpointKind.PlainOnly);
         settings["urls"] = "http://127.0.0.1:0";
-        settings["MailGateway:Worker:Concurrency"] = Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["MailGateway:DeliveryWorker:Concurrency"] = Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         // 1. Accept 200 messages while the worker delivers.
         var accepted = new ConcurrentBag<string>();
@@ -128,15 +128,7 @@ public sealed partial class CrashSafetyTests(ITestOutputHelper output)
         return ids;
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> describe)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "not reached before the deadline: " + describe());
-            await Task.Delay(25);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition, Func<string> describe) => Poll.UntilAsync(condition, describe, TimeSpan.FromSeconds(90));
 
     [GeneratedRegex(@"Message-I[dD]: <([0-9a-f]+)@", RegexOptions.IgnoreCase)]
     private static partial Regex MessageIdHeader();

@@ -20,6 +20,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     public const string OtherKey = "test-key-other-0123456789";
 
     private readonly WebApplication _app;
+    private bool _stopped;
 
     private GatewayHost(WebApplication app, string dataDirectory, Uri baseAddress)
     {
@@ -45,13 +46,13 @@ internal sealed class GatewayHost : IAsyncDisposable
             ["urls"] = "http://127.0.0.1:0",
             ["MailGateway:Storage:DataDirectory"] = dataDirectory,
             ["MailGateway:Api:Keys:0:Id"] = "app",
-            ["MailGateway:Api:Keys:0:Sha256"] = ApiKeyAuthenticator.HashKey(AppKey),
+            ["MailGateway:Api:Keys:0:Sha256"] = MailGateway.Core.Keys.ApiKeyVerifier.HashKey(AppKey),
             ["MailGateway:Api:Keys:0:AllowedSenderDomains:0"] = "example.com",
             ["MailGateway:Api:Keys:1:Id"] = "other",
-            ["MailGateway:Api:Keys:1:Sha256"] = ApiKeyAuthenticator.HashKey(OtherKey),
+            ["MailGateway:Api:Keys:1:Sha256"] = MailGateway.Core.Keys.ApiKeyVerifier.HashKey(OtherKey),
             ["MailGateway:Api:Keys:1:AllowedSenderDomains:0"] = "*.other.example",
             ["MailGateway:Delivery:JitterFraction"] = "0",
-            ["MailGateway:Worker:IdlePollInterval"] = "00:00:00.200",
+            ["MailGateway:DeliveryWorker:IdlePollInterval"] = "00:00:00.200",
             ["MailGateway:Relay:ConnectRetries"] = "0",
         };
         if (relay is not null)
@@ -69,9 +70,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         return settings;
     }
 
-    public static async Task<GatewayHost> StartAsync(TestRelay? relay, Action<Dictionary<string, string?>>? configure = null, Action<IServiceCollection>? services = null)
+    public static async Task<GatewayHost> StartAsync(TestRelay? relay, Action<Dictionary<string, string?>>? configure = null, Action<IServiceCollection>? services = null, string? dataDirectory = null)
     {
-        var data = NewDataDirectory();
+        var data = dataDirectory ?? NewDataDirectory();
         var settings = Settings(relay, data);
         configure?.Invoke(settings);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
@@ -123,22 +124,13 @@ internal sealed class GatewayHost : IAsyncDisposable
     }
 
     /// <summary>Polls the status API until the message reaches <paramref name="status"/>, or fails after the deadline.</summary>
-    public async Task<JsonElement> WaitForStatusAsync(string id, string status, TimeSpan? deadline = null, Action? eachPoll = null)
-    {
-        var until = DateTime.UtcNow + (deadline ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var body = await StatusAsync(id);
-            if (body.GetProperty("status").GetString() == status)
-            {
-                return body;
-            }
-
-            Assert.True(DateTime.UtcNow < until, $"message {id} is {body.GetProperty("status")}, not {status}, after the deadline: {body}");
-            eachPoll?.Invoke();
-            await Task.Delay(25);
-        }
-    }
+    public Task<JsonElement> WaitForStatusAsync(string id, string status, TimeSpan? deadline = null, Action? eachPoll = null) =>
+        Poll.UntilAsync(
+            () => StatusAsync(id),
+            body => body.GetProperty("status").GetString() == status,
+            body => $"message {id} is {body.GetProperty("status")}, not {status}: {body}",
+            deadline,
+            eachPoll);
 
     public static async Task<JsonElement> ReadAsync(HttpResponseMessage response)
     {
@@ -146,12 +138,24 @@ internal sealed class GatewayHost : IAsyncDisposable
         return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the gateway and keeps its data folder (for a restart on the same data).</summary>
+    public async Task StopAsync()
     {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

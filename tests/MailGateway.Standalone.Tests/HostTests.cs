@@ -89,7 +89,10 @@ public sealed class HostTests
 
     [Theory]
     [InlineData("MailGateway:Storage:ContentStore", "7", "MailGateway:Storage", "ContentStore")]
-    [InlineData("MailGateway:Worker:Concurrency", "0", "MailGateway:Worker", "Concurrency")]
+    [InlineData("MailGateway:DeliveryWorker:Concurrency", "0", "MailGateway:DeliveryWorker", "Concurrency")]
+    [InlineData("MailGateway:DeliveryWorker:LeaseDuration", "00:00:00", "MailGateway:DeliveryWorker", "LeaseDuration")]
+    [InlineData("MailGateway:Worker:Concurrency", "64", "MailGateway:DeliveryWorker", "MailGateway:Worker:Concurrency was renamed to MailGateway:DeliveryWorker:Concurrency")]
+    [InlineData("MailGateway:Storage:MaxDeliveryCount", "5", "MailGateway:DeliveryWorker", "MailGateway:DeliveryWorker:MaxDeliveryCount")]
     [InlineData("MailGateway:Storage:IdempotencyKeyRetention", "01:00:00", "MailGateway:Storage", "IdempotencyKeyRetention")]
     [InlineData("MailGateway:Relay:Endpoints:0:Port", "70000", "MailGateway:Relay", "Endpoints")]
     [InlineData("MailGateway:Api:Keys:0:Sha256", "abc", "MailGateway:Api", "Sha256")]

@@ -48,7 +48,7 @@ public sealed class ListenerHardeningTests
         await using var host = await ListenerHost.StartAsync(role);
         await using var client = await RawSmtpClient.ConnectAndGreetAsync(host.Port);
         Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<sender@remote.test>")).Code);
-        var replies = new List<SmtpReply>();
+        var replies = new List<RawSmtpReply>();
         for (var i = 0; i < 110; i++)
         {
             replies.Add(await client.CommandAsync($"RCPT TO:<r{i}" + Rcpt));

@@ -82,21 +82,21 @@ public sealed class RawSmtpClient : IAsyncDisposable
         await _stream.FlushAsync(timeout.Token);
     }
 
-    public async Task<SmtpReply> CommandAsync(string line)
+    public async Task<RawSmtpReply> CommandAsync(string line)
     {
         await SendAsync(line + "\r\n");
         return await ReadReplyAsync();
     }
 
     /// <summary>Sends one command line given as bytes (CRLF appended) and reads the reply.</summary>
-    public async Task<SmtpReply> CommandAsync(byte[] line)
+    public async Task<RawSmtpReply> CommandAsync(byte[] line)
     {
         await SendAsync([.. line, (byte)'\r', (byte)'\n']);
         return await ReadReplyAsync();
     }
 
     /// <summary>Reads one (possibly multi-line) reply.</summary>
-    public async Task<SmtpReply> ReadReplyAsync()
+    public async Task<RawSmtpReply> ReadReplyAsync()
     {
         var lines = new List<string>();
         while (true)
@@ -105,7 +105,7 @@ public sealed class RawSmtpClient : IAsyncDisposable
             lines.Add(line);
             if (line.Length < 4 || line[3] != '-')
             {
-                return new SmtpReply(int.Parse(line[..3], System.Globalization.CultureInfo.InvariantCulture), string.Join("\n", lines));
+                return new RawSmtpReply(int.Parse(line[..3], System.Globalization.CultureInfo.InvariantCulture), string.Join("\n", lines));
             }
         }
     }
@@ -172,7 +172,7 @@ public sealed class RawSmtpClient : IAsyncDisposable
         _socket.Dispose();
     }
 
-    private static void Expect(int code, SmtpReply reply)
+    private static void Expect(int code, RawSmtpReply reply)
     {
         if (reply.Code != code)
         {
@@ -219,4 +219,4 @@ public sealed class RawSmtpClientCollection : List<RawSmtpClient>, IAsyncDisposa
 }
 
 /// <summary>One SMTP reply: its code and its lines joined by LF.</summary>
-public sealed record SmtpReply(int Code, string Text);
+public sealed record RawSmtpReply(int Code, string Text);

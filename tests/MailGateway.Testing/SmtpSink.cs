@@ -52,8 +52,7 @@ public sealed class SmtpSink : IAsyncDisposable
         _ = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
 
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (true)
+        await Poll.UntilAsync(async () =>
         {
             if (process.HasExited)
             {
@@ -63,14 +62,15 @@ public sealed class SmtpSink : IAsyncDisposable
             try
             {
                 using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port, deadline.Token);
-                return new SmtpSink(process, port);
+                await probe.ConnectAsync(IPAddress.Loopback, port);
+                return true;
             }
             catch (SocketException)
             {
-                await Task.Delay(20, deadline.Token);
+                return false;
             }
-        }
+        }, () => $"smtp-sink does not listen on port {port}");
+        return new SmtpSink(process, port);
     }
 
     /// <inheritdoc />

@@ -107,12 +107,7 @@ public sealed class TestRelay : IAsyncDisposable
     /// <summary>Waits until at least <paramref name="count"/> messages arrived, or fails after the deadline.</summary>
     public async Task<IReadOnlyList<RelayedMessage>> WaitForMessagesAsync(int count, TimeSpan? deadline = null)
     {
-        using var cts = new CancellationTokenSource(deadline ?? TimeSpan.FromSeconds(30));
-        while (_messages.Count < count)
-        {
-            await Task.Delay(10, cts.Token);
-        }
-
+        await Poll.UntilAsync(() => _messages.Count >= count, () => $"{_messages.Count} of {count} messages arrived", deadline);
         return Messages;
     }
 

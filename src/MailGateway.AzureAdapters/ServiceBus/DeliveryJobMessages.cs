@@ -4,7 +4,10 @@ using MailGateway.Core.Queue;
 
 namespace MailGateway.AzureAdapters.ServiceBus;
 
-/// <summary>Builds the Service Bus message that carries a job.</summary>
+/// <summary>
+/// The Service Bus message that carries a job: the body in the one job format (<see cref="DeliveryJobSerializer"/>),
+/// the trace context as the W3C <c>traceparent</c> and <c>tracestate</c> application properties.
+/// </summary>
 public static class DeliveryJobMessages
 {
     /// <summary>Application property holding the gateway message id on every copy.</summary>
@@ -12,6 +15,12 @@ public static class DeliveryJobMessages
 
     /// <summary>Application property holding the attempt number.</summary>
     public const string AttemptProperty = "mailgateway-attempt";
+
+    /// <summary>Application property holding the W3C traceparent of the accepting request.</summary>
+    public const string TraceParentProperty = "traceparent";
+
+    /// <summary>Application property holding the W3C tracestate of the accepting request.</summary>
+    public const string TraceStateProperty = "tracestate";
 
     /// <summary>
     /// The Service Bus <c>MessageId</c> of a job: the gateway id for the first attempt (so duplicate detection catches a
@@ -30,7 +39,7 @@ public static class DeliveryJobMessages
     public static ServiceBusMessage Create(DeliveryJob job, DateTimeOffset? notBefore)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var message = new ServiceBusMessage(DeliveryJobSerializer.Serialize(job))
+        var message = new ServiceBusMessage(BinaryData.FromBytes(DeliveryJobSerializer.SerializeToUtf8Bytes(job)))
         {
             MessageId = ServiceBusMessageId(job),
             CorrelationId = job.MessageId,
@@ -39,11 +48,32 @@ public static class DeliveryJobMessages
         };
         message.ApplicationProperties[GatewayIdProperty] = job.MessageId;
         message.ApplicationProperties[AttemptProperty] = job.Attempt;
+        if (job.TraceParent is { } traceParent)
+        {
+            message.ApplicationProperties[TraceParentProperty] = traceParent;
+            if (job.TraceState is { } traceState)
+            {
+                message.ApplicationProperties[TraceStateProperty] = traceState;
+            }
+        }
+
         if (notBefore is { } at)
         {
             message.ScheduledEnqueueTime = at;
         }
 
         return message;
+    }
+
+    /// <summary>The job a received message carries; throws <see cref="MalformedDeliveryJobException"/> when it is not one.</summary>
+    public static DeliveryJob Read(ServiceBusReceivedMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var job = DeliveryJobSerializer.Deserialize(message.Body.ToMemory().Span);
+        return job with
+        {
+            TraceParent = message.ApplicationProperties.TryGetValue(TraceParentProperty, out var parent) ? parent as string : null,
+            TraceState = message.ApplicationProperties.TryGetValue(TraceStateProperty, out var state) ? state as string : null,
+        };
     }
 }

@@ -1,4 +1,5 @@
 using Azure.Messaging.ServiceBus;
+using MailGateway.Core.Queue;
 using Microsoft.Extensions.Options;
 
 namespace MailGateway.AzureAdapters.ServiceBus;
@@ -20,20 +21,21 @@ public interface IDeliveryJobProcessor : IAsyncDisposable
 internal sealed class ServiceBusDeliveryJobProcessor(
     ServiceBusClient client,
     IOptions<ServiceBusQueueOptions> queue,
-    IOptions<ServiceBusWorkerOptions> worker) : IDeliveryJobProcessor
+    IOptions<DeliveryWorkerOptions> worker,
+    IOptions<ServiceBusWorkerOptions> serviceBus) : IDeliveryJobProcessor
 {
     private ServiceBusProcessor? _processor;
 
     public bool IsProcessing => _processor?.IsProcessing == true;
 
     /// <summary>The processor options the worker runs with (manual settlement, long lock renewal).</summary>
-    public static ServiceBusProcessorOptions CreateProcessorOptions(ServiceBusWorkerOptions options) => new()
+    public static ServiceBusProcessorOptions CreateProcessorOptions(DeliveryWorkerOptions worker, ServiceBusWorkerOptions serviceBus) => new()
     {
         AutoCompleteMessages = false,
         ReceiveMode = ServiceBusReceiveMode.PeekLock,
-        MaxConcurrentCalls = options.MaxConcurrentCalls,
-        MaxAutoLockRenewalDuration = options.MaxAutoLockRenewalDuration,
-        PrefetchCount = options.PrefetchCount,
+        MaxConcurrentCalls = worker.Concurrency,
+        MaxAutoLockRenewalDuration = serviceBus.MaxAutoLockRenewalDuration,
+        PrefetchCount = serviceBus.PrefetchCount,
     };
 
     public async Task StartAsync(Func<ProcessMessageEventArgs, Task> onMessage, Func<ProcessErrorEventArgs, Task> onError, CancellationToken cancellationToken)
@@ -43,7 +45,7 @@ internal sealed class ServiceBusDeliveryJobProcessor(
             throw new InvalidOperationException("The processor is already started.");
         }
 
-        _processor = client.CreateProcessor(queue.Value.QueueName, CreateProcessorOptions(worker.Value));
+        _processor = client.CreateProcessor(queue.Value.QueueName, CreateProcessorOptions(worker.Value, serviceBus.Value));
         _processor.ProcessMessageAsync += onMessage;
         _processor.ProcessErrorAsync += onError;
         await _processor.StartProcessingAsync(cancellationToken);

@@ -9,7 +9,7 @@ namespace MailGateway.AzureAdapters.ServiceBus;
 /// One received job and its settlement on Service Bus. A lost lock is never an error for the caller: the job is
 /// simply not settled, Service Bus hands it out again, and the status ledger makes that redelivery safe.
 /// </summary>
-public sealed class ServiceBusDeliveryJobContext : IDeliveryJobContext
+public sealed partial class ServiceBusDeliveryJobContext : IDeliveryJobContext
 {
     private readonly ProcessMessageEventArgs _args;
     private readonly IServiceBusJobSender _sender;
@@ -69,9 +69,8 @@ public sealed class ServiceBusDeliveryJobContext : IDeliveryJobContext
 
     /// <summary>Dead-letters a message that is not a readable job (no <see cref="DeliveryJob"/> exists for it).</summary>
     internal static async Task<SettlementKind> DeadLetterUnreadableAsync(
-        ProcessMessageEventArgs args, string reason, string description, ILogger logger, CancellationToken cancellationToken)
+        ProcessMessageEventArgs args, string reason, string description, CancellationToken cancellationToken)
     {
-        var id = args.Message.MessageId ?? "(none)";
         try
         {
             await args.DeadLetterMessageAsync(args.Message, reason, Truncate(description, 4096), cancellationToken);
@@ -79,7 +78,6 @@ public sealed class ServiceBusDeliveryJobContext : IDeliveryJobContext
         }
         catch (ServiceBusException ex) when (ex.Reason == ServiceBusFailureReason.MessageLockLost)
         {
-            AzureLog.LockLostBeforeSettlement(logger, id, SettlementKind.DeadLettered);
             return SettlementKind.LockLost;
         }
     }
@@ -94,7 +92,7 @@ public sealed class ServiceBusDeliveryJobContext : IDeliveryJobContext
         if (LockLost)
         {
             Settlement = SettlementKind.LockLost;
-            AzureLog.LockLostBeforeSettlement(_logger, Job.MessageId, kind);
+            LogLockLostBeforeSettlement(Job.MessageId, kind);
             return;
         }
 
@@ -106,7 +104,7 @@ public sealed class ServiceBusDeliveryJobContext : IDeliveryJobContext
         catch (ServiceBusException ex) when (ex.Reason == ServiceBusFailureReason.MessageLockLost)
         {
             Settlement = SettlementKind.LockLost;
-            AzureLog.LockLostBeforeSettlement(_logger, Job.MessageId, kind);
+            LogLockLostBeforeSettlement(Job.MessageId, kind);
         }
     }
 
@@ -115,6 +113,9 @@ public sealed class ServiceBusDeliveryJobContext : IDeliveryJobContext
         LockLost = true;
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lock lost for job {MessageId} before {Settlement}: not settled; Service Bus will redeliver it")]
+    private partial void LogLockLostBeforeSettlement(string messageId, SettlementKind settlement);
 
     // Service Bus caps the dead-letter reason and description (4 KB each with the other properties): an SMTP reply
     // can be long, and a too-large settlement fails instead of dead-lettering.

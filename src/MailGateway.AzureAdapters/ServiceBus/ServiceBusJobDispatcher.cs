@@ -7,15 +7,13 @@ namespace MailGateway.AzureAdapters.ServiceBus;
 
 /// <summary>
 /// Turns one received Service Bus message into a call of the host-agnostic <see cref="IDeliveryJobHandler"/>.
-/// A message that is not a readable job is dead-lettered at once; an unexpected failure of the handler leaves the
-/// message unsettled, so it comes back when its lock expires (a natural pause, unlike abandon) and Service Bus
-/// dead-letters it after MaxDeliveryCount.
+/// A message that is not a readable job is dead-lettered (<see cref="DeadLetterReasons.MalformedJob"/>) at its first
+/// delivery; the processor's other messages go on. An unexpected failure of the handler leaves the message unsettled,
+/// so it comes back when its lock expires (a natural pause, unlike abandon) and the handler dead-letters it after
+/// <see cref="DeliveryWorkerOptions.MaxDeliveryCount"/> deliveries.
 /// </summary>
-public sealed class ServiceBusJobDispatcher
+public sealed partial class ServiceBusJobDispatcher
 {
-    /// <summary>The dead-letter reason of a message that is not a job.</summary>
-    public const string MalformedJobReason = "MalformedJob";
-
     /// <summary>The meter of the Service Bus worker.</summary>
     public const string MeterName = "MailGateway.ServiceBus";
 
@@ -25,15 +23,16 @@ public sealed class ServiceBusJobDispatcher
     private readonly IDeliveryJobHandler _handler;
     private readonly IServiceBusJobSender _sender;
     private readonly ILogger<ServiceBusJobDispatcher> _logger;
-    private readonly Counter<long>? _jobs;
+    private readonly Counter<long> _jobs;
 
-    /// <summary>Creates the dispatcher; with a meter factory it counts jobs by settlement.</summary>
-    public ServiceBusJobDispatcher(IDeliveryJobHandler handler, IServiceBusJobSender sender, ILogger<ServiceBusJobDispatcher> logger, IMeterFactory? meterFactory = null)
+    /// <summary>Creates the dispatcher; it counts jobs by settlement.</summary>
+    public ServiceBusJobDispatcher(IDeliveryJobHandler handler, IServiceBusJobSender sender, ILogger<ServiceBusJobDispatcher> logger, IMeterFactory meterFactory)
     {
+        ArgumentNullException.ThrowIfNull(meterFactory);
         _handler = handler;
         _sender = sender;
         _logger = logger;
-        _jobs = meterFactory?.Create(MeterName).CreateCounter<long>(JobsCounterName, "{job}", "Delivery jobs handled, by settlement");
+        _jobs = meterFactory.Create(MeterName).CreateCounter<long>(JobsCounterName, "{job}", "Delivery jobs handled, by settlement");
     }
 
     /// <summary>
@@ -44,45 +43,81 @@ public sealed class ServiceBusJobDispatcher
     public async Task<SettlementKind?> DispatchAsync(ProcessMessageEventArgs args, CancellationToken cancellationToken)
     {
         var settlement = await DispatchCoreAsync(args, cancellationToken);
-        _jobs?.Add(1, new KeyValuePair<string, object?>("settlement", settlement?.ToString() ?? "Unsettled"));
+        _jobs.Add(1, new KeyValuePair<string, object?>("settlement", settlement?.ToString() ?? "Unsettled"));
         return settlement;
     }
 
-    private async Task<SettlementKind?> DispatchCoreAsync(ProcessMessageEventArgs args, CancellationToken cancellationToken)
+    /// <summary>
+    /// The job of a received message and its settlement, or — for a message that is not a readable job — null, after
+    /// dead-lettering it with <see cref="DeadLetterReasons.MalformedJob"/> (<paramref name="deadLettered"/> says how).
+    /// </summary>
+    public async Task<(ServiceBusDeliveryJobContext? Context, SettlementKind? DeadLettered)> OpenAsync(ProcessMessageEventArgs args, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         DeliveryJob job;
         try
         {
-            job = DeliveryJobSerializer.Deserialize(args.Message.Body);
+            job = DeliveryJobMessages.Read(args.Message);
         }
         catch (MalformedDeliveryJobException ex)
         {
-            AzureLog.MalformedJob(_logger, args.Message.MessageId, args.Message.DeliveryCount, ex.Message);
-            return await ServiceBusDeliveryJobContext.DeadLetterUnreadableAsync(args, MalformedJobReason, ex.Message, _logger, cancellationToken);
+            LogMalformedJob(args.Message.MessageId, args.Message.DeliveryCount, ex.Message);
+            var settled = await ServiceBusDeliveryJobContext.DeadLetterUnreadableAsync(args, DeadLetterReasons.MalformedJob, ex.Message, cancellationToken);
+            if (settled == SettlementKind.LockLost)
+            {
+                LogLockLost(args.Message.MessageId);
+            }
+
+            return (null, settled);
         }
 
-        var context = new ServiceBusDeliveryJobContext(job, args, _sender, _logger);
+        return (new ServiceBusDeliveryJobContext(job, args, _sender, _logger), null);
+    }
+
+    private async Task<SettlementKind?> DispatchCoreAsync(ProcessMessageEventArgs args, CancellationToken cancellationToken)
+    {
+        var (context, deadLettered) = await OpenAsync(args, cancellationToken);
+        if (context is null)
+        {
+            return deadLettered;
+        }
+
+        var job = context.Job;
         try
         {
             await _handler.HandleAsync(context, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            AzureLog.AbortedUnsettled(_logger, job.MessageId);
+            LogAbortedUnsettled(job.MessageId);
         }
 #pragma warning disable CA1031 // Any handler failure must leave the message for a later redelivery, not crash the pump.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            AzureLog.HandlerFailed(_logger, ex, job.MessageId, args.Message.DeliveryCount);
+            LogHandlerFailed(ex, job.MessageId, args.Message.DeliveryCount);
         }
 
         if (context.Settlement is null)
         {
-            AzureLog.LeftUnsettled(_logger, job.MessageId, args.Message.DeliveryCount);
+            LogLeftUnsettled(job.MessageId, args.Message.DeliveryCount);
         }
 
         return context.Settlement;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Malformed delivery job (Service Bus MessageId {ServiceBusMessageId}, delivery {DeliveryCount}): {Problem}; dead-lettering it")]
+    private partial void LogMalformedJob(string? serviceBusMessageId, int deliveryCount, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lock lost for malformed message {ServiceBusMessageId} before it was dead-lettered; Service Bus will redeliver it")]
+    private partial void LogLockLost(string? serviceBusMessageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handling job {MessageId} failed (delivery {DeliveryCount}); left for redelivery after its lock expires")]
+    private partial void LogHandlerFailed(Exception exception, string messageId, int deliveryCount);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {MessageId} aborted by shutdown; left for redelivery")]
+    private partial void LogAbortedUnsettled(string messageId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {MessageId} left unsettled (delivery {DeliveryCount})")]
+    private partial void LogLeftUnsettled(string messageId, int deliveryCount);
 }

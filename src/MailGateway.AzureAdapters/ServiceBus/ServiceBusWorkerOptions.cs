@@ -2,15 +2,15 @@ using System.ComponentModel.DataAnnotations;
 
 namespace MailGateway.AzureAdapters.ServiceBus;
 
-/// <summary>The Service Bus processor of the delivery worker (section <c>MailGateway:DeliveryWorker</c>).</summary>
+/// <summary>
+/// What only the Service Bus processor needs, in the worker's section <c>MailGateway:DeliveryWorker</c> (with the knobs
+/// every worker shares, <see cref="Core.Queue.DeliveryWorkerOptions"/>: its <c>Concurrency</c> is the processor's
+/// MaxConcurrentCalls).
+/// </summary>
 public sealed class ServiceBusWorkerOptions : IValidatableObject
 {
-    /// <summary>The configuration section.</summary>
-    public const string SectionName = "MailGateway:DeliveryWorker";
-
-    /// <summary>Concurrent deliveries per replica.</summary>
-    [Range(1, 256)]
-    public int MaxConcurrentCalls { get; set; } = 8;
+    /// <summary>The configuration section (the worker's).</summary>
+    public const string SectionName = Core.Queue.DeliveryWorkerOptions.SectionName;
 
     /// <summary>
     /// How long the processor keeps renewing a job's lock while it is being delivered: above the worst SMTP time

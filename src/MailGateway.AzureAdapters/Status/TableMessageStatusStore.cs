@@ -7,6 +7,7 @@ using Azure;
 using Azure.Data.Tables;
 using MailGateway.AzureAdapters.Storage;
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Messages;
 using MailGateway.Core.Status;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,7 +21,7 @@ namespace MailGateway.AzureAdapters.Status;
 /// workers that read the same state, only one can move it to <see cref="MessageState.Sending"/>.
 /// Idempotency keys live in their own table, keyed by a hash of (owner, key).
 /// </summary>
-public sealed class TableMessageStatusStore : IMessageStatusStore
+public sealed partial class TableMessageStatusStore : IMessageStatusStore
 {
     private const string StatusRow = "status";
     private const string AttemptRowPrefix = "attempt-";
@@ -112,7 +113,7 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
                 try
                 {
                     await _idempotency.UpdateEntityAsync(key, held.ETag, TableUpdateMode.Replace, cancellationToken);
-                    AzureLog.IdempotencyKeyExpired(_logger, idempotency.Owner, record.Id);
+                    LogIdempotencyKeyExpired(idempotency.Owner, record.Id);
                     return new CreateMessageResult(true, record.Id, idempotency.RequestHash);
                 }
                 catch (RequestFailedException ex) when (ex.Status is 412 or 404)
@@ -147,7 +148,7 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
             }
 
             var (before, etag) = read.Value;
-            if (IsFinal(before.State))
+            if (before.State.IsFinal())
             {
                 return before;
             }
@@ -235,7 +236,7 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
             update["State"] = state.ToString();
             update["UpdatedAt"] = _time.GetUtcNow();
             Set(update, "LastReply", Truncate(lastReply));
-            if (IsFinal(state))
+            if (state.IsFinal())
             {
                 update.Remove("NextAttemptAt");
             }
@@ -255,6 +256,22 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
     }
 
     /// <inheritdoc />
+    public async Task DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!IsValidKey(id))
+        {
+            return;
+        }
+
+        await _created.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {id}");
+        await foreach (var row in _status.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+        {
+            await _status.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
         try
@@ -265,18 +282,21 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
         }
         catch (RequestFailedException ex)
         {
-            AzureLog.NotReady(_logger, ex, "Table storage");
+            LogNotReady(ex);
             return false;
         }
         catch (Azure.Identity.AuthenticationFailedException ex)
         {
-            AzureLog.NotReady(_logger, ex, "Table storage");
+            LogNotReady(ex);
             return false;
         }
     }
 
-    private static bool IsFinal(MessageState state) =>
-        state is MessageState.Delivered or MessageState.Failed or MessageState.Expired or MessageState.Unknown;
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency key of owner {Owner} older than the retention was taken over by message {MessageId}")]
+    private partial void LogIdempotencyKeyExpired(string owner, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Readiness check of Table storage failed")]
+    private partial void LogNotReady(Exception exception);
 
     private async Task<TableEntity?> GetStatusEntityAsync(string id, CancellationToken cancellationToken)
     {
@@ -333,6 +353,13 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
         WriteChunks(entity, "Recipients", JsonSerializer.Serialize([.. record.Recipients], StatusJsonContext.Default.ListRecipientResult));
         WriteChunks(entity, "Tags", JsonSerializer.Serialize([.. record.Tags], StatusJsonContext.Default.ListString));
         WriteChunks(entity, "Metadata", JsonSerializer.Serialize(new Dictionary<string, string>(record.Metadata), StatusJsonContext.Default.DictionaryStringString));
+        if (record.ContentReference is { } reference && record.Envelope is { } envelope)
+        {
+            entity["ContentReference"] = reference;
+            entity["MailFrom"] = envelope.MailFrom;
+            WriteChunks(entity, "EnvelopeRecipients", JsonSerializer.Serialize([.. envelope.Recipients], StatusJsonContext.Default.ListString));
+        }
+
         return entity;
     }
 
@@ -353,6 +380,10 @@ public sealed class TableMessageStatusStore : IMessageStatusStore
         Metadata = ReadChunks(entity, "Metadata") is { } m
             ? JsonSerializer.Deserialize(m, StatusJsonContext.Default.DictionaryStringString) ?? new Dictionary<string, string>()
             : new Dictionary<string, string>(),
+        ContentReference = entity.GetString("ContentReference"),
+        Envelope = entity.GetString("MailFrom") is { } mailFrom && ReadChunks(entity, "EnvelopeRecipients") is { } recipients
+            ? new Envelope(mailFrom, JsonSerializer.Deserialize(recipients, StatusJsonContext.Default.ListString) ?? [])
+            : null,
     };
 
     private static DeliveryAttemptRecord ToAttempt(TableEntity row) => new(

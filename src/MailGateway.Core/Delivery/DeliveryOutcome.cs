@@ -77,4 +77,45 @@ public sealed record DeliveryOutcome
 
     /// <summary>The recipients a later attempt must retry.</summary>
     public IEnumerable<string> PendingRecipients => Recipients.Where(r => r.State == RecipientState.Deferred).Select(r => r.Address);
+
+    /// <summary>
+    /// The verdict of an attempt from the states of its recipients, the one rule the engine and the job handler share:
+    /// any recipient still deferred makes it <see cref="DeliveryOutcomeKind.Deferred"/> (retry those), else any unknown
+    /// one <see cref="DeliveryOutcomeKind.Unknown"/>, else any delivered one <see cref="DeliveryOutcomeKind.Delivered"/>
+    /// (the refused ones are listed as failed), else <see cref="DeliveryOutcomeKind.Failed"/>.
+    /// </summary>
+    public static DeliveryOutcomeKind KindOf(IEnumerable<RecipientResult> recipients)
+    {
+        ArgumentNullException.ThrowIfNull(recipients);
+        var any = (Deferred: false, Unknown: false, Delivered: false);
+        foreach (var recipient in recipients)
+        {
+            switch (recipient.State)
+            {
+                case RecipientState.Deferred:
+                    any.Deferred = true;
+                    break;
+                case RecipientState.Unknown:
+                    any.Unknown = true;
+                    break;
+                case RecipientState.Delivered:
+                    any.Delivered = true;
+                    break;
+            }
+        }
+
+        return any.Deferred ? DeliveryOutcomeKind.Deferred
+            : any.Unknown ? DeliveryOutcomeKind.Unknown
+            : any.Delivered ? DeliveryOutcomeKind.Delivered
+            : DeliveryOutcomeKind.Failed;
+    }
+
+    /// <summary>The state of a recipient for which an attempt reported no result of its own: the attempt's verdict.</summary>
+    public static RecipientState RecipientStateFor(DeliveryOutcomeKind kind) => kind switch
+    {
+        DeliveryOutcomeKind.Delivered => RecipientState.Delivered,
+        DeliveryOutcomeKind.Failed => RecipientState.Failed,
+        DeliveryOutcomeKind.Unknown => RecipientState.Unknown,
+        _ => RecipientState.Deferred,
+    };
 }

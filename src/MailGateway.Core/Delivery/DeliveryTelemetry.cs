@@ -3,23 +3,35 @@ using System.Diagnostics.Metrics;
 
 namespace MailGateway.Core.Delivery;
 
-/// <summary>Traces and metrics of outbound delivery (source and meter <c>MailGateway.Delivery</c>).</summary>
+/// <summary>Traces of outbound delivery (source <c>MailGateway.Delivery</c>); the metrics are <see cref="DeliveryMetrics"/>.</summary>
 public static class DeliveryTelemetry
 {
-    /// <summary>The name of the <see cref="ActivitySource"/> and <see cref="Meter"/>.</summary>
+    /// <summary>The name of the <see cref="ActivitySource"/> and the <see cref="Meter"/>.</summary>
     public const string Name = "MailGateway.Delivery";
 
-    /// <summary>Traces: one activity per delivery attempt.</summary>
+    /// <summary>Traces: one activity per handled job (<c>deliver message</c>) and one per SMTP attempt (<c>smtp deliver</c>).</summary>
     public static readonly ActivitySource Source = new(Name);
+}
 
-    private static readonly Meter Meter = new(Name);
+/// <summary>Metrics of outbound delivery (meter <c>MailGateway.Delivery</c>), created through the host's <see cref="IMeterFactory"/>.</summary>
+public sealed class DeliveryMetrics
+{
+    /// <summary>Creates the instruments.</summary>
+    public DeliveryMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(DeliveryTelemetry.Name);
+        Deliveries = meter.CreateCounter<long>("mailgateway.delivery.attempts", "{attempt}", "Delivery attempts by outcome and relay port.");
+        Duration = meter.CreateHistogram<double>("mailgateway.delivery.duration", "s", "Duration of a delivery attempt.");
+        Connections = meter.CreateCounter<long>("mailgateway.delivery.connections", "{connection}", "Relay connections opened, by port and result.");
+    }
 
     /// <summary>Deliveries by outcome and port.</summary>
-    public static readonly Counter<long> Deliveries = Meter.CreateCounter<long>("mailgateway.delivery.attempts", "{attempt}", "Delivery attempts by outcome and relay port.");
+    public Counter<long> Deliveries { get; }
 
     /// <summary>Attempt duration.</summary>
-    public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("mailgateway.delivery.duration", "s", "Duration of a delivery attempt.");
+    public Histogram<double> Duration { get; }
 
     /// <summary>New relay connections by port and result.</summary>
-    public static readonly Counter<long> Connections = Meter.CreateCounter<long>("mailgateway.delivery.connections", "{connection}", "Relay connections opened, by port and result.");
+    public Counter<long> Connections { get; }
 }

@@ -26,10 +26,12 @@ internal sealed partial class RelayConnector
     private readonly IReadOnlyList<RelayEndpoint> _endpoints;
     private readonly ResiliencePipeline[] _portPipelines;
     private readonly ResiliencePipeline _connectPipeline;
+    private readonly DeliveryMetrics _metrics;
     private int _preferredEndpoint;
 
-    public RelayConnector(SmtpRelayOptions options, TimeProvider time, ILogger logger)
+    public RelayConnector(SmtpRelayOptions options, TimeProvider time, ILogger logger, DeliveryMetrics metrics)
     {
+        _metrics = metrics;
         _options = options;
         _time = time;
         _logger = logger;
@@ -56,7 +58,7 @@ internal sealed partial class RelayConnector
                 var session = await _portPipelines[index].ExecuteAsync(
                     static (state, ct) => state.Connector.ConnectAsync(state.Endpoint, ct), (Connector: this, Endpoint: endpoint), cancellationToken);
                 Volatile.Write(ref _preferredEndpoint, index);
-                DeliveryTelemetry.Connections.Add(1, new("server.port", endpoint.Port), new("result", "ok"));
+                _metrics.Connections.Add(1, new("server.port", endpoint.Port), new("result", "ok"));
                 return session;
             }
             catch (BrokenCircuitException)
@@ -68,7 +70,7 @@ internal sealed partial class RelayConnector
             {
                 var reason = RelayErrors.Describe(ex);
                 failures.Add($"{endpoint.Port}: {reason}");
-                DeliveryTelemetry.Connections.Add(1, new("server.port", endpoint.Port), new("result", "failed"));
+                _metrics.Connections.Add(1, new("server.port", endpoint.Port), new("result", "failed"));
                 LogPortFailed(_logger, endpoint.Port, reason);
             }
         }

@@ -24,16 +24,18 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
     private readonly ILogger<SmtpDeliveryEngine> _logger;
     private readonly RelayConnectionPool _pool;
     private readonly SmtpTransaction _transaction;
+    private readonly DeliveryMetrics _metrics;
     private bool _disposed;
 
     /// <summary>Creates the engine for one relay.</summary>
-    public SmtpDeliveryEngine(IOptions<SmtpRelayOptions> options, TimeProvider timeProvider, ILogger<SmtpDeliveryEngine> logger)
+    public SmtpDeliveryEngine(IOptions<SmtpRelayOptions> options, TimeProvider timeProvider, ILogger<SmtpDeliveryEngine> logger, DeliveryMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         _time = timeProvider;
         _logger = logger;
-        _pool = new RelayConnectionPool(_options, timeProvider, new RelayConnector(_options, timeProvider, logger));
+        _metrics = metrics;
+        _pool = new RelayConnectionPool(_options, timeProvider, new RelayConnector(_options, timeProvider, logger, metrics));
         _transaction = new SmtpTransaction(_options, timeProvider, logger);
     }
 
@@ -106,8 +108,8 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
     {
         var outcomeTag = new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString().ToLowerInvariant());
         var portTag = new KeyValuePair<string, object?>("server.port", outcome.Port);
-        DeliveryTelemetry.Deliveries.Add(1, outcomeTag, portTag);
-        DeliveryTelemetry.Duration.Record(outcome.Duration.TotalSeconds, outcomeTag, portTag);
+        _metrics.Deliveries.Add(1, outcomeTag, portTag);
+        _metrics.Duration.Record(outcome.Duration.TotalSeconds, outcomeTag, portTag);
         activity?.SetTag("mailgateway.outcome", outcome.Kind.ToString());
         activity?.SetTag("server.port", outcome.Port);
         if (outcome.Kind != DeliveryOutcomeKind.Delivered)

@@ -95,7 +95,7 @@ internal sealed partial class SmtpTransaction(SmtpRelayOptions options, TimeProv
             }
         }
 
-        var kind = Aggregate(results);
+        var kind = DeliveryOutcome.KindOf(results);
         var decisiveReason = kind switch
         {
             DeliveryOutcomeKind.Delivered when decisive is { } r && r.IsPositive() => r.ToString(),
@@ -196,21 +196,6 @@ internal sealed partial class SmtpTransaction(SmtpRelayOptions options, TimeProv
         }
 
         return results;
-    }
-
-    private static DeliveryOutcomeKind Aggregate(List<RecipientResult> results)
-    {
-        if (results.Any(r => r.State == RecipientState.Deferred))
-        {
-            return DeliveryOutcomeKind.Deferred;
-        }
-
-        if (results.Any(r => r.State == RecipientState.Unknown))
-        {
-            return DeliveryOutcomeKind.Unknown;
-        }
-
-        return results.Any(r => r.State == RecipientState.Delivered) ? DeliveryOutcomeKind.Delivered : DeliveryOutcomeKind.Failed;
     }
 
     private static bool Matches(RecipientState state, DeliveryOutcomeKind kind) => kind switch

@@ -1,17 +1,13 @@
 namespace MailGateway.Core.Queue;
 
 /// <summary>
-/// The small job that travels on the queue (SQLite row or Service Bus message body as JSON). The MIME stays in
-/// the <see cref="Storage.IMessageContentStore"/>; the job only references it.
+/// The small job that travels on the queue (SQLite row or Service Bus message). The MIME stays in the
+/// <see cref="Storage.IMessageContentStore"/>; the job only references it. Its body has one wire format on every queue
+/// (<see cref="DeliveryJobSerializer"/>); the trace context travels beside the body, in the queue's own metadata
+/// (a column of the SQLite row, application properties of the Service Bus message).
 /// </summary>
 public sealed record DeliveryJob
 {
-    /// <summary>The current schema version of the JSON form.</summary>
-    public const int CurrentVersion = 1;
-
-    /// <summary>Schema version; a reader refuses versions it does not know (dead-letter, not crash).</summary>
-    public int Version { get; init; } = CurrentVersion;
-
     /// <summary>The gateway message id (also the Message-ID header and the Service Bus MessageId of the first enqueue).</summary>
     public required string MessageId { get; init; }
 
@@ -32,4 +28,13 @@ public sealed record DeliveryJob
 
     /// <summary>The caller's deliver-by deadline, if any.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the request that accepted the message, so its delivery attempts join the same
+    /// trace; null when the request was not traced.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The W3C <c>tracestate</c> that came with <see cref="TraceParent"/>, if any.</summary>
+    public string? TraceState { get; init; }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MailGateway.Core.Delivery;
 using MailGateway.Core.Messages;
 using MailGateway.Core.Status;
@@ -24,6 +25,7 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
     private readonly IMessageStatusStore _status;
     private readonly IDeliveryEngine _engine;
     private readonly IOptionsMonitor<DeliveryRetryOptions> _options;
+    private readonly DeliveryWorkerOptions _worker;
     private readonly TimeProvider _time;
     private readonly ILogger<DeliveryJobHandler> _logger;
 
@@ -33,13 +35,16 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         IMessageStatusStore status,
         IDeliveryEngine engine,
         IOptionsMonitor<DeliveryRetryOptions> options,
+        IOptions<DeliveryWorkerOptions> worker,
         TimeProvider time,
         ILogger<DeliveryJobHandler> logger)
     {
+        ArgumentNullException.ThrowIfNull(worker);
         _content = content;
         _status = status;
         _engine = engine;
         _options = options;
+        _worker = worker.Value;
         _time = time;
         _logger = logger;
     }
@@ -50,11 +55,19 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         ArgumentNullException.ThrowIfNull(context);
         var job = context.Job;
         var options = _options.CurrentValue;
+        using var activity = StartActivity(job, context.DeliveryCount);
 
-        if (job.Version != DeliveryJob.CurrentVersion)
+        if (context.DeliveryCount > _worker.MaxDeliveryCount)
         {
-            LogMalformed(job.MessageId, $"unsupported job version {job.Version}");
-            await context.DeadLetterAsync(DeadLetterReasons.MalformedJob, $"Unsupported job version {job.Version}.", cancellationToken);
+            // Handed out again and again without a settlement: a crash (or a lost lease) on every attempt.
+            LogPoison(job.MessageId, context.DeliveryCount);
+            var why = $"Handed out {context.DeliveryCount} times without a settlement.";
+            if (await _status.GetAsync(job.MessageId, cancellationToken) is { } record && !record.State.IsFinal())
+            {
+                await _status.SetStateAsync(job.MessageId, MessageState.Failed, $"Dead-lettered after {context.DeliveryCount - 1} unsettled deliveries.", cancellationToken);
+            }
+
+            await context.DeadLetterAsync(DeadLetterReasons.TooManyDeliveries, why, cancellationToken);
             return;
         }
 
@@ -66,7 +79,7 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
             return;
         }
 
-        if (IsFinal(before.State))
+        if (before.State.IsFinal())
         {
             // The ledger: a redelivered job whose message already reached a final state never sends again.
             LogAlreadyFinal(job.MessageId, before.State);
@@ -134,6 +147,7 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
             outcome = outcome with { Reason = $"The attempt deadline ({options.AttemptTimeout}) passed: {outcome.Reason}" };
         }
 
+        activity?.SetTag("mailgateway.outcome", outcome.Kind.ToString());
         await SettleAsync(context, before, outcome, now, deadline, options, cancellationToken);
     }
 
@@ -157,6 +171,35 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         Recipients = [.. job.Recipients.Select(r => new RecipientResult(r, RecipientState.Deferred, null))],
     };
 
+    /// <summary>
+    /// The activity of handling one job: a child of the request that accepted the message (its trace context travels
+    /// with the job), linked to the queue's own processing span when there is one (the Service Bus processor's).
+    /// </summary>
+    private static Activity? StartActivity(DeliveryJob job, int deliveryCount)
+    {
+        if (!DeliveryTelemetry.Source.HasListeners())
+        {
+            return null;
+        }
+
+        var current = Activity.Current;
+        ActivityLink[]? links = null;
+        if (!ActivityContext.TryParse(job.TraceParent, job.TraceState, isRemote: true, out var parent))
+        {
+            parent = default;
+        }
+        else if (current is not null)
+        {
+            links = [new ActivityLink(current.Context)];
+        }
+
+        var activity = DeliveryTelemetry.Source.StartActivity(ActivityKind.Consumer, parent, links: links, name: "deliver message");
+        activity?.SetTag("mailgateway.message_id", job.MessageId);
+        activity?.SetTag("mailgateway.attempt", job.Attempt);
+        activity?.SetTag("messaging.message.delivery_count", deliveryCount);
+        return activity;
+    }
+
     private async Task SettleAsync(
         IDeliveryJobContext context,
         MessageRecord before,
@@ -170,26 +213,19 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         var reply = outcome.Reply?.ToString() ?? outcome.Reason;
         var attempt = new DeliveryAttemptRecord(
             before.Attempts.Count + 1, startedAt, outcome.Duration, outcome.Kind, outcome.Port, outcome.TlsProtocol, reply);
-        var recipients = Merge(before.Recipients, job.Recipients, outcome);
-        var pending = outcome.Recipients.Count == 0
-            ? (outcome.Kind == DeliveryOutcomeKind.Deferred ? job.Recipients : [])
-            : outcome.PendingRecipients.ToList();
+        var results = PerRecipient(job.Recipients, outcome);
+        var recipients = Merge(before.Recipients, results);
 
         LogAttempt(job.MessageId, attempt.Number, outcome.Kind, outcome.Port);
         LogAttemptReply(job.MessageId, attempt.Number, reply);
 
-        var kind = outcome.Kind;
-        if (kind == DeliveryOutcomeKind.Unknown && options.ResendUnknown)
-        {
-            kind = DeliveryOutcomeKind.Deferred;
-            pending = job.Recipients.Where(r => outcome.Recipients.All(x => x.Address != r || x.State is RecipientState.Unknown or RecipientState.Deferred)).ToList();
-        }
-
-        if (kind == DeliveryOutcomeKind.Delivered && pending.Count > 0)
-        {
-            // Part of the recipients were deferred (e.g. 452 too many recipients): retry those.
-            kind = DeliveryOutcomeKind.Deferred;
-        }
+        // The recipients decide, by the engine's own rule (DeliveryOutcome.KindOf): part of them deferred (e.g. 452 too
+        // many recipients) retries those; an unknown result is retried only when configured.
+        var decided = options.ResendUnknown
+            ? results.Select(r => r.State == RecipientState.Unknown ? r with { State = RecipientState.Deferred } : r).ToList()
+            : results;
+        var kind = DeliveryOutcome.KindOf(decided);
+        var pending = decided.Where(r => r.State == RecipientState.Deferred).Select(r => r.Address).ToList();
 
         switch (kind)
         {
@@ -245,15 +281,37 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
             ? $"expiresAt {expiresAt:O}"
             : $"maximum age {options.MaxAge}";
 
-    private static bool IsFinal(MessageState state) =>
-        state is MessageState.Delivered or MessageState.Failed or MessageState.Expired or MessageState.Unknown;
+    /// <summary>
+    /// One result per attempted recipient: the engine's own, or the attempt's verdict for a recipient it did not
+    /// report on (an attempted recipient is never dropped silently).
+    /// </summary>
+    private static List<RecipientResult> PerRecipient(IReadOnlyList<string> attempted, DeliveryOutcome outcome)
+    {
+        var reported = new Dictionary<string, RecipientResult>(StringComparer.OrdinalIgnoreCase);
+        foreach (var result in outcome.Recipients)
+        {
+            reported[result.Address] = result;
+        }
+
+        var fallback = outcome.Recipients.Count == 0 ? DeliveryOutcome.RecipientStateFor(outcome.Kind) : RecipientState.Deferred;
+        var results = new List<RecipientResult>(outcome.Recipients);
+        foreach (var address in attempted)
+        {
+            if (!reported.ContainsKey(address))
+            {
+                results.Add(new RecipientResult(address, fallback, outcome.Recipients.Count == 0 ? outcome.Reply : null));
+            }
+        }
+
+        return results;
+    }
 
     /// <summary>The latest result per recipient: this attempt's results over the earlier ones.</summary>
-    private static List<RecipientResult> Merge(IReadOnlyList<RecipientResult> earlier, IReadOnlyList<string> attempted, DeliveryOutcome outcome)
+    private static List<RecipientResult> Merge(IReadOnlyList<RecipientResult> earlier, List<RecipientResult> latest)
     {
         var byAddress = new Dictionary<string, RecipientResult>(StringComparer.OrdinalIgnoreCase);
         var order = new List<string>();
-        void Put(RecipientResult result)
+        foreach (var result in earlier.Concat(latest))
         {
             if (!byAddress.ContainsKey(result.Address))
             {
@@ -261,33 +319,6 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
             }
 
             byAddress[result.Address] = result;
-        }
-
-        foreach (var result in earlier)
-        {
-            Put(result);
-        }
-
-        if (outcome.Recipients.Count > 0)
-        {
-            foreach (var result in outcome.Recipients)
-            {
-                Put(result);
-            }
-        }
-        else
-        {
-            var state = outcome.Kind switch
-            {
-                DeliveryOutcomeKind.Delivered => RecipientState.Delivered,
-                DeliveryOutcomeKind.Failed => RecipientState.Failed,
-                DeliveryOutcomeKind.Unknown => RecipientState.Unknown,
-                _ => RecipientState.Deferred,
-            };
-            foreach (var address in attempted)
-            {
-                Put(new RecipientResult(address, state, outcome.Reply));
-            }
         }
 
         return [.. order.Select(a => byAddress[a])];
@@ -320,4 +351,7 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The delivery engine threw for message {MessageId}; deferring")]
     private partial void LogEngineThrew(Exception exception, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job of message {MessageId} was handed out {Count} times without a settlement; dead-lettering")]
+    private partial void LogPoison(string messageId, int count);
 }

@@ -1,5 +1,7 @@
+using MailGateway.Core.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace MailGateway.Core.Queue;
 
@@ -8,8 +10,10 @@ public static class DeliveryServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="DeliveryJobHandler"/> as <see cref="IDeliveryJobHandler"/> with
-    /// <see cref="DeliveryRetryOptions"/> bound to <c>MailGateway:Delivery</c> and validated at start. The host also
-    /// registers an <see cref="Delivery.IDeliveryEngine"/>, the content and status stores, and a queue pump.
+    /// <see cref="DeliveryRetryOptions"/> (<c>MailGateway:Delivery</c>) and <see cref="DeliveryWorkerOptions"/>
+    /// (<c>MailGateway:DeliveryWorker</c>), both validated at start; a renamed setting still in use stops the host with
+    /// its new name. The host also registers an <see cref="Delivery.IDeliveryEngine"/>, the content and status stores,
+    /// and a queue pump.
     /// </summary>
     public static IServiceCollection AddDeliveryJobHandler(this IServiceCollection services)
     {
@@ -17,6 +21,11 @@ public static class DeliveryServiceCollectionExtensions
             .BindConfiguration(DeliveryRetryOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<DeliveryWorkerOptions>()
+            .BindConfiguration(DeliveryWorkerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeliveryWorkerOptions>, RenamedSettings.DeliveryValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IDeliveryJobHandler, DeliveryJobHandler>();
         return services;

@@ -34,6 +34,12 @@ public interface IMessageStatusStore
     /// <summary>Sets the state without an attempt (expired before sending, dead-lettered job, …).</summary>
     Task SetStateAsync(string id, MessageState state, string? lastReply, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Removes a record and its attempts; a missing one is not an error. An idempotency key that points to it is not
+    /// removed (the accept port deletes only records of submissions without a key, which nobody else can reach).
+    /// </summary>
+    Task DeleteAsync(string id, CancellationToken cancellationToken);
+
     /// <summary>True when the store can be reached (readiness probe).</summary>
     Task<bool> IsReadyAsync(CancellationToken cancellationToken);
 }

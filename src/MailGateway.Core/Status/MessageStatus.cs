@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Messages;
 
 namespace MailGateway.Core.Status;
 
@@ -83,4 +84,15 @@ public sealed record MessageRecord
 
     /// <summary>The caller's metadata.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Where the composed MIME is stored. With <see cref="Envelope"/> it is what the first delivery job needs, so an
+    /// idempotent replay of a message still waiting for its first attempt can enqueue that same job again without
+    /// composing the message again (<see cref="Submissions.Submission.FirstJobOf"/>). Null in records written by
+    /// earlier versions.
+    /// </summary>
+    public string? ContentReference { get; init; }
+
+    /// <summary>The SMTP envelope of the first delivery job (see <see cref="ContentReference"/>).</summary>
+    public Envelope? Envelope { get; init; }
 }

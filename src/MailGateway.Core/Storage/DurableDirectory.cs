@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 
 namespace MailGateway.Core.Storage;
@@ -113,4 +114,53 @@ public sealed class DirectoryGroupSync(Action sync)
             _lock.Release();
         }
     }
+}
+
+/// <summary>
+/// The folders a file store writes into (one a day for the message stores): each made durably once
+/// (<see cref="DurableDirectory.CreateDurably"/>, remembered so a write costs no stat), each with its
+/// <see cref="DirectoryGroupSync"/> so concurrent commits to one folder share one fsync.
+/// </summary>
+public sealed class DurableFolders
+{
+    private readonly ConcurrentDictionary<string, bool> _known = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DirectoryGroupSync> _syncs = new(StringComparer.Ordinal);
+
+    /// <summary>Folder fsyncs run so far, all folders together.</summary>
+    public long SyncCount => _syncs.Values.Sum(s => s.SyncCount);
+
+    /// <summary>Creates <paramref name="folder"/> (and missing parents) durably, unless this instance already did or saw it.</summary>
+    public void Ensure(string folder)
+    {
+        if (_known.ContainsKey(folder))
+        {
+            return;
+        }
+
+        DurableDirectory.CreateDurably(folder);
+        _known.TryAdd(folder, true);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="create"/> (which creates a file in <paramref name="folder"/>) after <see cref="Ensure"/>;
+    /// when the remembered folder was removed meanwhile (an operator, a cleanup), makes it again and runs it once more.
+    /// </summary>
+    public T CreateIn<T>(string folder, Func<T> create)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        Ensure(folder);
+        try
+        {
+            return create();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            _known.TryRemove(folder, out _);
+            Ensure(folder);
+            return create();
+        }
+    }
+
+    /// <summary>The group sync of <paramref name="folder"/>.</summary>
+    public DirectoryGroupSync SyncOf(string folder) => _syncs.GetOrAdd(folder, static f => new DirectoryGroupSync(f));
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using MailGateway.Core.Inbound;
 using MailGateway.Core.Storage;
 
@@ -18,9 +17,8 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
 {
     private readonly string _root;
 
-    // The yyyy/MM/dd folders this store made or found: one entry a day.
-    private readonly ConcurrentDictionary<string, bool> _knownFolders = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DirectoryGroupSync> _syncers = new(StringComparer.Ordinal);
+    // The yyyy/MM/dd folders this store made or found (one a day), with their group syncs.
+    private readonly DurableFolders _folders = new();
 
     /// <summary>Creates the store under a root folder.</summary>
     public FileSystemInboundMessageStore(string root)
@@ -33,7 +31,7 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
     public string Root => _root;
 
     /// <summary>Folder fsyncs run so far, all folders together (for tests: commits share them).</summary>
-    internal long FolderSyncCount => _syncers.Values.Sum(s => s.SyncCount);
+    internal long FolderSyncCount => _folders.SyncCount;
 
     /// <inheritdoc />
     public Task InitializeAsync(CancellationToken cancellationToken)
@@ -52,21 +50,8 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
         InboundStoragePaths.EnsureSafeId(id);
         var folder = System.IO.Path.Combine(_root, InboundStoragePaths.Folder(receivedAt));
         var emlPath = System.IO.Path.Combine(folder, id + ".eml");
-        FileStream stream;
-        EnsureFolder(folder);
-        try
-        {
-            stream = OpenTemp(emlPath + ".tmp");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            // The remembered folder was removed (by an operator, a cleanup): make it again, once.
-            _knownFolders.TryRemove(folder, out _);
-            EnsureFolder(folder);
-            stream = OpenTemp(emlPath + ".tmp");
-        }
-
-        var syncer = _syncers.GetOrAdd(folder, static f => new DirectoryGroupSync(f));
+        var stream = _folders.CreateIn(folder, () => OpenTemp(emlPath + ".tmp"));
+        var syncer = _folders.SyncOf(folder);
         return ValueTask.FromResult<IInboundMessageWriter>(new Writer(syncer, emlPath, System.IO.Path.Combine(folder, id + ".json"), stream));
     }
 
@@ -78,17 +63,6 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
         BufferSize = 64 * 1024,
         Options = FileOptions.Asynchronous,
     });
-
-    private void EnsureFolder(string folder)
-    {
-        if (_knownFolders.ContainsKey(folder))
-        {
-            return;
-        }
-
-        DurableDirectory.CreateDurably(folder);
-        _knownFolders.TryAdd(folder, true);
-    }
 
     private sealed class Writer : IInboundMessageWriter
     {

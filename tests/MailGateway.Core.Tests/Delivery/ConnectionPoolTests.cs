@@ -81,8 +81,9 @@ public sealed class ConnectionPoolTests
     public async Task Records_a_metric_per_attempt_by_outcome_and_port()
     {
         await using var relay = await TestRelay.StartAsync();
-        using var collector = new MetricCollector<long>(null, DeliveryTelemetry.Name, "mailgateway.delivery.attempts");
-        using var engine = Engine(Options((relay.Port(RelayEndpointKind.StartTls), RelayTlsMode.StartTls)));
+        using var meters = new TestMeterFactory();
+        using var collector = new MetricCollector<long>(meters, DeliveryTelemetry.Name, "mailgateway.delivery.attempts");
+        using var engine = Engine(Options((relay.Port(RelayEndpointKind.StartTls), RelayTlsMode.StartTls)), meters: meters);
 
         await engine.DeliverAsync(Request(Compose()), CancellationToken.None);
 

@@ -22,8 +22,8 @@ internal static class EngineHarness
         ConnectRetryDelay = TimeSpan.Zero,
     };
 
-    public static SmtpDeliveryEngine Engine(SmtpRelayOptions options, TimeProvider? time = null) =>
-        new(Microsoft.Extensions.Options.Options.Create(options), time ?? TimeProvider.System, NullLogger<SmtpDeliveryEngine>.Instance);
+    public static SmtpDeliveryEngine Engine(SmtpRelayOptions options, TimeProvider? time = null, System.Diagnostics.Metrics.IMeterFactory? meters = null) =>
+        new(Microsoft.Extensions.Options.Options.Create(options), time ?? TimeProvider.System, NullLogger<SmtpDeliveryEngine>.Instance, new DeliveryMetrics(meters ?? new TestMeterFactory()));
 
     public static ComposedMessage Compose(string id = "msg-1", int recipients = 1, string? text = null, string? recipientPrefix = null, byte[]? attachment = null)
     {

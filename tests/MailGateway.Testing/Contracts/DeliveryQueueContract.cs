@@ -1,7 +1,10 @@
 using MailGateway.Core.Queue;
 using Microsoft.Extensions.Time.Testing;
 
-namespace MailGateway.AzureAdapters.Tests.Contract;
+namespace MailGateway.Testing.Contracts;
+
+/// <summary>A dead-lettered job as the contract sees it: the job when its body is readable.</summary>
+public sealed record DeadLetteredJob(string MessageId, DeliveryJob? Job, string Reason, string Description);
 
 /// <summary>A queue as the contract suite drives it: the port, plus what each queue offers for leasing and inspection.</summary>
 public interface IQueueUnderTest : IAsyncDisposable
@@ -15,8 +18,14 @@ public interface IQueueUnderTest : IAsyncDisposable
     /// <summary>Leases the next visible job, or null when none is visible now.</summary>
     Task<IDeliveryJobContext?> LeaseAsync(CancellationToken cancellationToken);
 
+    /// <summary>Leases every job visible now, the way the queue's worker reads them (SQLite: one lease batch).</summary>
+    Task<IReadOnlyList<IDeliveryJobContext>> LeaseAllAsync(CancellationToken cancellationToken);
+
+    /// <summary>Puts a message on the queue whose body is <paramref name="body"/> as it is (not a job), for <paramref name="messageId"/>.</summary>
+    Task EnqueueRawAsync(string messageId, string body, CancellationToken cancellationToken);
+
     /// <summary>The dead-lettered jobs with their reason and description.</summary>
-    Task<IReadOnlyList<(DeliveryJob Job, string Reason, string Description)>> DeadLettersAsync(CancellationToken cancellationToken);
+    Task<IReadOnlyList<DeadLetteredJob>> DeadLettersAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -149,9 +158,66 @@ public abstract class DeliveryQueueContract
         queue.Time.Advance(TimeSpan.FromDays(1));
 
         Assert.Null(await queue.LeaseAsync(CancellationToken.None));
-        var (job, reason, description) = Assert.Single(await queue.DeadLettersAsync(CancellationToken.None));
-        AssertSameJob(Job(), job);
-        Assert.Equal(DeadLetterReasons.Failed, reason);
-        Assert.Equal("550 5.1.1 no such user", description);
+        var dead = Assert.Single(await queue.DeadLettersAsync(CancellationToken.None));
+        AssertSameJob(Job(), dead.Job!);
+        Assert.Equal(DeadLetterReasons.Failed, dead.Reason);
+        Assert.Equal("550 5.1.1 no such user", dead.Description);
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("""{"v":2,"id":"bad","content":"c","mailFrom":"a@b","recipients":["c@d"],"attempt":1,"firstSeen":"2026-11-28T10:00:00Z"}""")]
+    [InlineData("""{"v":1,"id":"bad","content":"c","mailFrom":"a@b","recipients":[],"attempt":1,"firstSeen":"2026-11-28T10:00:00Z"}""")]
+    public async Task An_unreadable_job_is_dead_lettered_at_its_first_read_and_the_jobs_around_it_are_handed_out(string body)
+    {
+        await using var queue = await CreateAsync();
+        await queue.Queue.EnqueueAsync(Job("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), null, CancellationToken.None);
+        await queue.EnqueueRawAsync("bad00000000000000000000000000000", body, CancellationToken.None);
+        await queue.Queue.EnqueueAsync(Job("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"), null, CancellationToken.None);
+
+        var leased = await queue.LeaseAllAsync(CancellationToken.None);
+
+        Assert.Equal(["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"], leased.Select(l => l.Job.MessageId).Order());
+        var dead = Assert.Single(await queue.DeadLettersAsync(CancellationToken.None));
+        Assert.Equal(("bad00000000000000000000000000000", DeadLetterReasons.MalformedJob), (dead.MessageId, dead.Reason));
+        Assert.Null(dead.Job);
+        Assert.False(string.IsNullOrWhiteSpace(dead.Description));
+
+        // Never handed out again, not even when the lease it was read in has long ended.
+        foreach (var lease in leased)
+        {
+            await lease.CompleteAsync(CancellationToken.None);
+        }
+
+        queue.Time.Advance(TimeSpan.FromDays(1));
+        Assert.Empty(await queue.LeaseAllAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_trace_context_of_a_job_travels_with_it_and_with_its_reschedule()
+    {
+        await using var queue = await CreateAsync();
+        var traced = Job() with { TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", TraceState = "congo=t61rcWkgMzE" };
+        await queue.Queue.EnqueueAsync(traced, null, CancellationToken.None);
+
+        var lease = await queue.LeaseAsync(CancellationToken.None);
+        await lease!.RescheduleAsync(lease.Job with { Attempt = 2 }, Start.AddMinutes(1), CancellationToken.None);
+        queue.Time.Advance(TimeSpan.FromMinutes(1));
+        var next = await queue.LeaseAsync(CancellationToken.None);
+
+        Assert.Equal((traced.TraceParent, traced.TraceState), (lease.Job.TraceParent, lease.Job.TraceState));
+        Assert.Equal((traced.TraceParent, traced.TraceState), (next!.Job.TraceParent, next.Job.TraceState));
+    }
+
+    [Fact]
+    public async Task A_job_without_a_trace_context_is_leased_without_one()
+    {
+        await using var queue = await CreateAsync();
+        await queue.Queue.EnqueueAsync(Job(), null, CancellationToken.None);
+
+        var lease = await queue.LeaseAsync(CancellationToken.None);
+
+        Assert.Null(lease!.Job.TraceParent);
+        Assert.Null(lease.Job.TraceState);
     }
 }

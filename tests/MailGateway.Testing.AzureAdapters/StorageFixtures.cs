@@ -2,15 +2,14 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using MailGateway.AzureAdapters.Status;
 using MailGateway.AzureAdapters.Storage;
-using MailGateway.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
-namespace MailGateway.AzureAdapters.Tests;
+namespace MailGateway.Testing.AzureAdapters;
 
 /// <summary>Stores on the run's Azurite, each with its own container and tables.</summary>
-internal static class StorageFixtures
+public static class StorageFixtures
 {
     public static async Task<AzureStorageOptions> OptionsAsync()
     {

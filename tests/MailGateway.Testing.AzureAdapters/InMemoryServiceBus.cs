@@ -5,25 +5,47 @@ using MailGateway.Core.Queue;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
-namespace MailGateway.AzureAdapters.Tests.Contract;
+namespace MailGateway.Testing.AzureAdapters;
 
 /// <summary>
 /// A small stand-in for a Service Bus queue with duplicate detection, scheduled messages, peek-lock, dead-letter
 /// sub-queue and transactions (send + settle commit together or not at all), behind the adapter's own seams: it is
 /// the <see cref="IServiceBusJobSender"/>, and it hands out <see cref="ProcessMessageEventArgs"/> built with the SDK's
-/// public constructor and <see cref="ServiceBusModelFactory"/>.
+/// public constructor and <see cref="ServiceBusModelFactory"/>. Received messages are opened by the adapter's own
+/// <see cref="ServiceBusJobDispatcher.OpenAsync"/>, as the worker does.
 /// </summary>
-internal sealed class InMemoryServiceBus(FakeTimeProvider time) : IServiceBusJobSender
+public sealed class InMemoryServiceBus : IServiceBusJobSender
 {
     private readonly object _gate = new();
     private readonly List<Entry> _active = [];
     private readonly HashSet<string> _seenMessageIds = [];
+    private readonly FakeTimeProvider _time;
+    private readonly ServiceBusJobDispatcher _dispatcher;
     private long _sequence;
 
+    /// <summary>Creates an empty queue on <paramref name="time"/>.</summary>
+    public InMemoryServiceBus(FakeTimeProvider time)
+    {
+        _time = time;
+        _dispatcher = new ServiceBusJobDispatcher(
+            new DelegateHandler((_, _) => throw new InvalidOperationException("The in-memory bus only opens messages.")),
+            this, NullLogger<ServiceBusJobDispatcher>.Instance, new TestMeterFactory());
+    }
+
+    /// <summary>The dead-lettered messages with their reason and description.</summary>
     public List<(ServiceBusReceivedMessage Message, string Reason, string Description)> DeadLetters { get; } = [];
 
+    /// <summary>When set, every send fails with it (the namespace is down).</summary>
+    public Exception? FailWith { get; set; }
+
+    /// <inheritdoc />
     public Task SendAsync(ServiceBusMessage message, CancellationToken cancellationToken)
     {
+        if (FailWith is { } failure)
+        {
+            return Task.FromException(failure);
+        }
+
         Transactional(() =>
         {
             lock (_gate)
@@ -34,22 +56,50 @@ internal sealed class InMemoryServiceBus(FakeTimeProvider time) : IServiceBusJob
                     return;
                 }
 
-                var visible = message.ScheduledEnqueueTime == default ? time.GetUtcNow() : message.ScheduledEnqueueTime;
+                var visible = message.ScheduledEnqueueTime == default ? _time.GetUtcNow() : message.ScheduledEnqueueTime;
                 _active.Add(new Entry(message, visible, ++_sequence));
             }
         });
         return Task.CompletedTask;
     }
 
+    /// <inheritdoc />
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
 
-    /// <summary>Peek-locks the next visible message and wraps it the way the worker does.</summary>
-    public IDeliveryJobContext? Lease()
+    /// <summary>Forgets every queued message and the duplicate-detection history: a lost job, its window passed.</summary>
+    public void Lose()
+    {
+        lock (_gate)
+        {
+            _active.Clear();
+            _seenMessageIds.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Peek-locks the next visible message and opens it the way the worker does; a message that is not a readable job
+    /// is dead-lettered there and the next one is tried. Null when none is visible.
+    /// </summary>
+    public async Task<IDeliveryJobContext?> LeaseAsync(CancellationToken cancellationToken)
+    {
+        while (LockNext() is { } args)
+        {
+            var (context, _) = await _dispatcher.OpenAsync(args, cancellationToken);
+            if (context is not null)
+            {
+                return context;
+            }
+        }
+
+        return null;
+    }
+
+    private BrokerArgs? LockNext()
     {
         Entry? entry;
         lock (_gate)
         {
-            var now = time.GetUtcNow();
+            var now = _time.GetUtcNow();
             entry = _active.Where(e => !e.Locked && e.VisibleAt <= now).OrderBy(e => e.VisibleAt).ThenBy(e => e.Sequence).FirstOrDefault();
             if (entry is null)
             {
@@ -71,8 +121,7 @@ internal sealed class InMemoryServiceBus(FakeTimeProvider time) : IServiceBusJob
             sequenceNumber: entry.Sequence,
             enqueuedTime: entry.VisibleAt,
             scheduledEnqueueTime: entry.Message.ScheduledEnqueueTime);
-        var args = new BrokerArgs(this, entry, received);
-        return new ServiceBusDeliveryJobContext(DeliveryJobSerializer.Deserialize(received.Body), args, this, NullLogger.Instance);
+        return new BrokerArgs(this, entry, received);
     }
 
     private static void Transactional(Action apply)

@@ -2,55 +2,79 @@ using MailGateway.Core.Delivery;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
+using MailGateway.Embedded;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
-namespace MailGateway.Embedded.Tests;
+namespace MailGateway.Testing;
 
-/// <summary>Real SQLite and files in a temp folder, a fake clock, and a scripted engine.</summary>
-internal sealed class EmbeddedFixture : IDisposable
+/// <summary>
+/// The real embedded stores (SQLite and files in a temp folder) as the real parts of a test, a fake clock, a scripted
+/// engine and the host-agnostic <see cref="DeliveryJobHandler"/> over them.
+/// </summary>
+public sealed class EmbeddedFixture : IDisposable
 {
-    public EmbeddedFixture(DeliveryRetryOptions? retry = null, bool sqliteContent = false)
+    /// <summary>Creates the stores; <paramref name="sqliteContent"/> makes the handler's content store the SQLite one.</summary>
+    public EmbeddedFixture(DeliveryRetryOptions? retry = null, bool sqliteContent = false, MessageContentStoreKind contentStore = MessageContentStoreKind.Sqlite, DateTimeOffset? start = null)
     {
+        Time = new FakeTimeProvider(start ?? new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
         Directory = Path.Combine(Path.GetTempPath(), "mgw-embedded-" + Guid.NewGuid().ToString("N"));
-        Options = Microsoft.Extensions.Options.Options.Create(new EmbeddedStorageOptions { DataDirectory = Directory });
+        Options = Microsoft.Extensions.Options.Options.Create(new EmbeddedStorageOptions { DataDirectory = Directory, ContentStore = contentStore });
         Database = new SqliteDatabase(Options);
-        Queue = new SqliteDeliveryQueue(Database, Time);
+        Queue = new SqliteDeliveryQueue(Database, Time, NullLogger<SqliteDeliveryQueue>.Instance);
         Status = new SqliteMessageStatusStore(Database, Options, Time);
         Content = new FileMessageContentStore(Options, Time);
         SqliteContent = new SqliteMessageContentStore(Database, Content);
         Store = sqliteContent ? SqliteContent : Content;
         Retry = retry ?? new DeliveryRetryOptions { JitterFraction = 0 };
-        Handler = new DeliveryJobHandler(Store, Status, Engine, new StaticOptionsMonitor<DeliveryRetryOptions>(Retry), Time, NullLogger<DeliveryJobHandler>.Instance);
+        Handler = new DeliveryJobHandler(Store, Status, Engine, new StaticOptionsMonitor<DeliveryRetryOptions>(Retry), Microsoft.Extensions.Options.Options.Create(Worker), Time, NullLogger<DeliveryJobHandler>.Instance);
+        Acceptor = new SqliteMessageAcceptor(Database, Status, Queue, Content, Options, Time, NullLogger<SqliteMessageAcceptor>.Instance);
     }
 
+    /// <summary>The data folder.</summary>
     public string Directory { get; }
 
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+    /// <summary>The worker options the handler reads (the poison limit).</summary>
+    public DeliveryWorkerOptions Worker { get; } = new();
 
+    /// <summary>The SQLite accept port over these stores (content as <see cref="EmbeddedStorageOptions.ContentStore"/> says).</summary>
+    public SqliteMessageAcceptor Acceptor { get; }
+
+    /// <summary>The clock of every store.</summary>
+    public FakeTimeProvider Time { get; }
+
+    /// <summary>The storage options.</summary>
     public IOptions<EmbeddedStorageOptions> Options { get; }
 
+    /// <summary>The database.</summary>
     public SqliteDatabase Database { get; }
 
+    /// <summary>The queue.</summary>
     public SqliteDeliveryQueue Queue { get; }
 
+    /// <summary>The status store.</summary>
     public SqliteMessageStatusStore Status { get; }
 
+    /// <summary>The file content store.</summary>
     public FileMessageContentStore Content { get; }
 
+    /// <summary>The SQLite content store.</summary>
     public SqliteMessageContentStore SqliteContent { get; }
 
     /// <summary>The content store of the handler and of <see cref="AcceptAsync"/> (files unless the fixture was made with SQLite content).</summary>
     public IMessageContentStore Store { get; }
 
+    /// <summary>The engine the handler calls.</summary>
     public ScriptedEngine Engine { get; } = new();
 
+    /// <summary>The retry options the handler reads (change them before a test acts).</summary>
     public DeliveryRetryOptions Retry { get; }
 
+    /// <summary>The handler.</summary>
     public DeliveryJobHandler Handler { get; }
 
-    /// <summary>Accepts a message the way the API does: content, record, job.</summary>
+    /// <summary>Stores a message the way the claim check does: content, record, job.</summary>
     public async Task<DeliveryJob> AcceptAsync(string id, DateTimeOffset? expiresAt = null, IReadOnlyList<string>? recipients = null, DateTimeOffset? notBefore = null)
     {
         var mime = System.Text.Encoding.ASCII.GetBytes("From: a@example.com\r\nTo: b@example.net\r\nSubject: test\r\nMessage-ID: <" + id + "@example.com>\r\n\r\nHello\r\n");
@@ -79,6 +103,28 @@ internal sealed class EmbeddedFixture : IDisposable
         return leased[0];
     }
 
+    /// <summary>Makes every insert into the queue fail (a store failure inside the accept transaction) until <see cref="RepairQueueAsync"/>.</summary>
+    public Task BreakQueueAsync() => ExecuteAsync("CREATE TRIGGER refuse_jobs BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'queue refuses'); END");
+
+    /// <summary>Ends <see cref="BreakQueueAsync"/>.</summary>
+    public Task RepairQueueAsync() => ExecuteAsync("DROP TRIGGER IF EXISTS refuse_jobs");
+
+    /// <summary>Runs one statement in a write transaction (to arrange what no port can: a raw row, a trigger).</summary>
+    public Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters) =>
+        Database.WriteAsync((connection, transaction) =>
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
+
+            return command.ExecuteNonQuery();
+        }, CancellationToken.None);
+
+    /// <inheritdoc />
     public void Dispose()
     {
         Database.Dispose();
@@ -94,17 +140,21 @@ internal sealed class EmbeddedFixture : IDisposable
     }
 }
 
-internal sealed class StaticOptionsMonitor<T>(T value) : IOptionsMonitor<T>
+/// <summary>An options monitor of one value the test may change.</summary>
+public sealed class StaticOptionsMonitor<T>(T value) : IOptionsMonitor<T>
 {
+    /// <inheritdoc />
     public T CurrentValue => value;
 
+    /// <inheritdoc />
     public T Get(string? name) => value;
 
+    /// <inheritdoc />
     public IDisposable? OnChange(Action<T, string?> listener) => null;
 }
 
 /// <summary>An engine whose answers the test scripts; it records every request.</summary>
-internal sealed class ScriptedEngine : IDeliveryEngine
+public sealed class ScriptedEngine : IDeliveryEngine
 {
     private readonly Queue<Func<DeliveryRequest, CancellationToken, Task<DeliveryOutcome>>> _script = new();
     private readonly Lock _lock = new();

@@ -2,9 +2,10 @@ using MailGateway.Core.Delivery;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
+using MailGateway.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace MailGateway.Embedded.Tests;
+namespace MailGateway.Core.Tests.Queue;
 
 /// <summary>MailGateway:Delivery:AttemptTimeout: one attempt never holds its delivery slot longer than the deadline.</summary>
 public sealed class AttemptDeadlineTests : IDisposable
@@ -43,7 +44,7 @@ public sealed class AttemptDeadlineTests : IDisposable
     {
         await _f.AcceptAsync("m1");
         var store = new HangingStore(_f.Store);
-        var handler = new DeliveryJobHandler(store, _f.Status, _f.Engine, new StaticOptionsMonitor<DeliveryRetryOptions>(_f.Retry), _f.Time, NullLogger<DeliveryJobHandler>.Instance);
+        var handler = new DeliveryJobHandler(store, _f.Status, _f.Engine, new StaticOptionsMonitor<DeliveryRetryOptions>(_f.Retry), Microsoft.Extensions.Options.Options.Create(_f.Worker), _f.Time, NullLogger<DeliveryJobHandler>.Instance);
         var leased = Assert.Single(await _f.Queue.LeaseAsync(1, TimeSpan.FromMinutes(30), CancellationToken.None));
 
         var handling = handler.HandleAsync(leased, CancellationToken.None);

@@ -3,13 +3,13 @@ using Azure.Messaging.ServiceBus;
 using MailGateway.AzureAdapters.ServiceBus;
 using MailGateway.Core.Queue;
 
-namespace MailGateway.AzureAdapters.Tests;
+namespace MailGateway.Testing.AzureAdapters;
 
 /// <summary>What a fake saw, with the ambient transaction it ran in.</summary>
-internal sealed record Settled(string Action, string? Reason, string? Description, string? TransactionId);
+public sealed record Settled(string Action, string? Reason, string? Description, string? TransactionId);
 
 /// <summary>Records every message sent or scheduled, and how each enclosing transaction ended.</summary>
-internal sealed class RecordingSender : IServiceBusJobSender
+public sealed class RecordingSender : IServiceBusJobSender
 {
     public List<(ServiceBusMessage Message, string? TransactionId)> Sent { get; } = [];
 
@@ -51,7 +51,7 @@ internal sealed class RecordingSender : IServiceBusJobSender
 }
 
 /// <summary>The SDK's own seam: a <see cref="ProcessMessageEventArgs"/> built with its public constructor, settlement overridden.</summary>
-internal sealed class RecordingArgs(ServiceBusReceivedMessage message) : ProcessMessageEventArgs(message, new NoReceiver(), CancellationToken.None)
+public sealed class RecordingArgs(ServiceBusReceivedMessage message) : ProcessMessageEventArgs(message, new NoReceiver(), CancellationToken.None)
 {
     public List<Settled> Settlements { get; } = [];
 
@@ -91,7 +91,7 @@ internal sealed class RecordingArgs(ServiceBusReceivedMessage message) : Process
 }
 
 /// <summary>A handler that does what the test says with the context.</summary>
-internal sealed class DelegateHandler(Func<IDeliveryJobContext, CancellationToken, Task> handle) : IDeliveryJobHandler
+public sealed class DelegateHandler(Func<IDeliveryJobContext, CancellationToken, Task> handle) : IDeliveryJobHandler
 {
     public int Calls { get; private set; }
 
@@ -102,7 +102,8 @@ internal sealed class DelegateHandler(Func<IDeliveryJobContext, CancellationToke
     }
 }
 
-internal static class Jobs
+/// <summary>Jobs and received messages for the Service Bus tests.</summary>
+public static class Jobs
 {
     public static readonly DateTimeOffset FirstSeen = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
 
@@ -128,6 +129,19 @@ internal static class Jobs
             sequenceNumber: 42,
             enqueuedTime: FirstSeen);
 
-    public static ServiceBusReceivedMessage Received(DeliveryJob job, int deliveryCount = 1) =>
-        Received(DeliveryJobSerializer.Serialize(job), DeliveryJobMessages.ServiceBusMessageId(job), deliveryCount);
+    /// <summary>The message Service Bus would hand out for <paramref name="job"/> as the adapter sent it (body and application properties).</summary>
+    public static ServiceBusReceivedMessage Received(DeliveryJob job, int deliveryCount = 1)
+    {
+        var sent = DeliveryJobMessages.Create(job, null);
+        return ServiceBusModelFactory.ServiceBusReceivedMessage(
+            body: sent.Body,
+            messageId: sent.MessageId,
+            correlationId: sent.CorrelationId,
+            contentType: sent.ContentType,
+            properties: sent.ApplicationProperties,
+            deliveryCount: deliveryCount,
+            lockTokenGuid: Guid.NewGuid(),
+            sequenceNumber: 42,
+            enqueuedTime: FirstSeen);
+    }
 }

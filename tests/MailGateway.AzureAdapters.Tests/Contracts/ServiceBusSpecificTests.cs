@@ -1,7 +1,8 @@
 using MailGateway.AzureAdapters.ServiceBus;
+using MailGateway.Testing.AzureAdapters;
 using Microsoft.Extensions.Time.Testing;
 
-namespace MailGateway.AzureAdapters.Tests.Contract;
+namespace MailGateway.AzureAdapters.Tests.Contracts;
 
 /// <summary>Service Bus behaviour beyond the shared contract, on the in-memory broker.</summary>
 public sealed class ServiceBusSpecificTests
@@ -17,7 +18,7 @@ public sealed class ServiceBusSpecificTests
         await queue.EnqueueAsync(Jobs.Job(attempt: 3), time.GetUtcNow(), CancellationToken.None);
 
         var attempts = new List<int>();
-        while (bus.Lease() is { } lease)
+        while (await bus.LeaseAsync(CancellationToken.None) is { } lease)
         {
             attempts.Add(lease.Job.Attempt);
         }
@@ -32,9 +33,9 @@ public sealed class ServiceBusSpecificTests
         var bus = new InMemoryServiceBus(time);
         await new ServiceBusDeliveryQueue(bus).EnqueueAsync(Jobs.Job(), null, CancellationToken.None);
 
-        var lease = bus.Lease()!;
+        var lease = (await bus.LeaseAsync(CancellationToken.None))!;
         await lease.RescheduleAsync(lease.Job with { Attempt = 2 }, time.GetUtcNow(), CancellationToken.None);
-        var next = bus.Lease()!;
+        var next = (await bus.LeaseAsync(CancellationToken.None))!;
 
         Assert.Equal(1, next.DeliveryCount); // a scheduled copy is a new message, not a redelivery
         Assert.Equal(2, next.Job.Attempt);

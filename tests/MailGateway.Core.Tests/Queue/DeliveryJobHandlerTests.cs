@@ -2,9 +2,11 @@ using Microsoft.Extensions.Configuration;
 using MailGateway.Core.Delivery;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
+using MailGateway.Testing;
 
-namespace MailGateway.Embedded.Tests;
+namespace MailGateway.Core.Tests.Queue;
 
+/// <summary>The host-agnostic handler over the real embedded stores (SQLite and files) with a scripted engine.</summary>
 public sealed class DeliveryJobHandlerTests : IDisposable
 {
     private readonly EmbeddedFixture _f = new();
@@ -237,6 +239,111 @@ public sealed class DeliveryJobHandlerTests : IDisposable
         var record = (await Record("m1"))!;
         Assert.Equal(MessageState.Deferred, record.State);
         Assert.Equal((1, 0), await _f.Queue.CountAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_job_handed_out_more_often_than_the_limit_is_dead_lettered_and_its_message_failed_without_sending()
+    {
+        _f.Worker.MaxDeliveryCount = 2;
+        await _f.AcceptAsync("poison");
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Single(await _f.Queue.LeaseAsync(1, TimeSpan.FromSeconds(1), CancellationToken.None));
+            _f.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var third = await _f.HandleNextAsync();
+
+        Assert.Equal(3, third.DeliveryCount);
+        Assert.Empty(_f.Engine.Requests);
+        var dead = Assert.Single(await _f.Queue.GetDeadLettersAsync(CancellationToken.None));
+        Assert.Equal(DeadLetterReasons.TooManyDeliveries, dead.Reason);
+        Assert.Equal(MessageState.Failed, (await Record("poison"))!.State);
+    }
+
+    [Fact]
+    public async Task An_attempt_without_per_recipient_results_applies_its_verdict_to_every_recipient()
+    {
+        await _f.AcceptAsync("m1", recipients: ["a@example.net", "b@example.net"]);
+        _f.Engine.Then(_ => new DeliveryOutcome { Kind = DeliveryOutcomeKind.Failed, Reason = "554 no", Reply = new SmtpReply(554, null, "no") });
+
+        await _f.HandleNextAsync();
+
+        var record = (await Record("m1"))!;
+        Assert.Equal(MessageState.Failed, record.State);
+        Assert.Equal([("a@example.net", RecipientState.Failed), ("b@example.net", RecipientState.Failed)], record.Recipients.Select(r => (r.Address, r.State)));
+    }
+
+    [Fact]
+    public async Task Delivered_overall_with_a_deferred_recipient_retries_that_recipient()
+    {
+        await _f.AcceptAsync("m1", recipients: ["a@example.net", "b@example.net"]);
+        _f.Engine.Then(_ => new DeliveryOutcome
+        {
+            Kind = DeliveryOutcomeKind.Delivered,
+            Reason = "250 ok",
+            Recipients =
+            [
+                new RecipientResult("a@example.net", RecipientState.Delivered, new SmtpReply(250, null, "ok")),
+                new RecipientResult("b@example.net", RecipientState.Deferred, new SmtpReply(452, null, "later")),
+            ],
+        });
+
+        await _f.HandleNextAsync();
+
+        Assert.Equal(MessageState.Deferred, (await Record("m1"))!.State);
+        _f.Time.Advance(TimeSpan.FromMinutes(1));
+        await _f.HandleNextAsync();
+        Assert.Equal(["b@example.net"], _f.Engine.Requests[1].Envelope.Recipients);
+    }
+
+    [Fact]
+    public async Task The_delivery_activity_is_a_child_of_the_request_that_accepted_the_message()
+    {
+        var stopped = new List<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == DeliveryTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                lock (stopped)
+                {
+                    stopped.Add(a);
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        const string parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        var job = await _f.AcceptAsync("traced");
+        var leased = Assert.Single(await _f.Queue.LeaseAsync(1, TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        await _f.Handler.HandleAsync(new TracedContext(leased, leased.Job with { TraceParent = parent, TraceState = "congo=t61rcWkgMzE" }), CancellationToken.None);
+
+        System.Diagnostics.Activity delivery;
+        lock (stopped)
+        {
+            delivery = Assert.Single(stopped, a => a.OperationName == "deliver message" && (string?)a.GetTagItem("mailgateway.message_id") == job.MessageId);
+        }
+
+        Assert.Equal("0af7651916cd43dd8448eb211c80319c", delivery.TraceId.ToHexString());
+        Assert.Equal("b7ad6b7169203331", delivery.ParentSpanId.ToHexString());
+        Assert.Equal("congo=t61rcWkgMzE", delivery.TraceStateString);
+        Assert.Equal(System.Diagnostics.ActivityKind.Consumer, delivery.Kind);
+    }
+
+    /// <summary>A leased job whose job carries a trace context.</summary>
+    private sealed class TracedContext(IDeliveryJobContext inner, DeliveryJob job) : IDeliveryJobContext
+    {
+        public DeliveryJob Job => job;
+
+        public int DeliveryCount => inner.DeliveryCount;
+
+        public Task CompleteAsync(CancellationToken cancellationToken) => inner.CompleteAsync(cancellationToken);
+
+        public Task RescheduleAsync(DeliveryJob next, DateTimeOffset notBefore, CancellationToken cancellationToken) => inner.RescheduleAsync(next, notBefore, cancellationToken);
+
+        public Task DeadLetterAsync(string reason, string description, CancellationToken cancellationToken) => inner.DeadLetterAsync(reason, description, cancellationToken);
     }
 
     /// <summary>Observes the status at the moment the handler settles the job.</summary>
