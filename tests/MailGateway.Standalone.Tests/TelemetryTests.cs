@@ -17,7 +17,7 @@ namespace MailGateway.Standalone.Tests;
 public sealed partial class TelemetryTests
 {
     [Fact]
-    public async Task A_POST_and_its_delivery_produce_a_request_span_and_a_delivery_span()
+    public async Task A_POST_and_its_delivery_are_one_trace_exported_through_OpenTelemetry()
     {
         await using var relay = await TestRelay.StartAsync();
         var spans = new LockedCollection<Activity>();
@@ -34,8 +34,14 @@ public sealed partial class TelemetryTests
         Assert.Equal(202, request.GetTagItem("http.response.status_code"));
         Assert.Equal(ActivityKind.Client, delivery.Kind);
         Assert.Equal("Delivered", delivery.GetTagItem("mailgateway.outcome"));
-        // One trace from the POST to the relay's reply (the job carries the trace context) is asserted where that is
-        // built: Assert.Equal(request.TraceId, delivery.TraceId).
+
+        // One trace from the POST to the relay's reply: the job carries the request's trace context, the handler's
+        // "deliver message" span is the request span's child and the SMTP attempt is the handler span's child.
+        var handling = await WaitForAsync(spans, a => a.DisplayName == "deliver message" && (string?)a.GetTagItem("mailgateway.message_id") == id);
+        Assert.Equal(request.TraceId, handling.TraceId);
+        Assert.Equal(request.SpanId, handling.ParentSpanId);
+        Assert.Equal(request.TraceId, delivery.TraceId);
+        Assert.Equal(handling.SpanId, delivery.ParentSpanId);
     }
 
     [Fact]
