@@ -18,6 +18,31 @@ public sealed class ApiKeyOptions
 
     /// <summary>The domains this key may send from (<c>from</c> outside them → refused). <c>*.example.com</c> also allows subdomains.</summary>
     public List<string> AllowedSenderDomains { get; set; } = [];
+
+    /// <summary>
+    /// What the key may do: <c>send</c>, <c>read</c> (its own messages), <c>admin</c> (every key's messages, operator
+    /// actions). Empty: <c>send</c> and <c>read</c>, what every key could do before scopes existed.
+    /// </summary>
+    public List<string> Scopes { get; set; } = [];
+}
+
+/// <summary>The scopes an API key can have (<see cref="ApiKeyOptions.Scopes"/>).</summary>
+public static class ApiKeyScopes
+{
+    /// <summary>Submit messages (HTTP API, batch, SMTP submission).</summary>
+    public const string Send = "send";
+
+    /// <summary>Read the key's own messages, events and suppressions.</summary>
+    public const string Read = "read";
+
+    /// <summary>See and act on every key's messages: list, cancel, dead letters, the dashboard.</summary>
+    public const string Admin = "admin";
+
+    /// <summary>Every scope name, for validation.</summary>
+    public static readonly IReadOnlyList<string> All = [Send, Read, Admin];
+
+    /// <summary>The scopes of a key configured without any.</summary>
+    public static readonly IReadOnlyList<string> Default = [Send, Read];
 }
 
 /// <summary>
@@ -54,6 +79,11 @@ public sealed class ApiKeysOptions : IValidatableObject
                 yield return new ValidationResult($"{name}:Sha256 must be the SHA-256 of the key as 64 hex digits.", [nameof(Keys)]);
             }
 
+            foreach (var scope in key.Scopes.Where(s => !ApiKeyScopes.All.Contains(s, StringComparer.Ordinal)))
+            {
+                yield return new ValidationResult($"{name}:Scopes: '{scope}' is not a scope (send, read, admin).", [nameof(Keys)]);
+            }
+
             if (key.AllowedSenderDomains.Count == 0 || key.AllowedSenderDomains.Any(string.IsNullOrWhiteSpace))
             {
                 yield return new ValidationResult($"{name}:AllowedSenderDomains must list at least one domain (the API is never an open relay).", [nameof(Keys)]);
@@ -62,9 +92,20 @@ public sealed class ApiKeysOptions : IValidatableObject
     }
 }
 
-/// <summary>A key that matched a configured one: its id and the sender domains it may use.</summary>
-public sealed record VerifiedApiKey(string Id, IReadOnlyList<string> AllowedSenderDomains)
+/// <summary>A key that matched a configured one: its id, the sender domains it may use and its scopes.</summary>
+public sealed record VerifiedApiKey(string Id, IReadOnlyList<string> AllowedSenderDomains, IReadOnlyList<string>? Scopes = null)
 {
+    /// <summary>The key's scopes (<see cref="ApiKeyScopes.Default"/> when none were configured).</summary>
+    public IReadOnlyList<string> EffectiveScopes => Scopes is { Count: > 0 } scopes ? scopes : ApiKeyScopes.Default;
+
+    /// <summary>True when the key has <paramref name="scope"/>; <c>admin</c> also grants <c>read</c>.</summary>
+    public bool Has(string scope) =>
+        EffectiveScopes.Contains(scope, StringComparer.Ordinal)
+        || (scope == ApiKeyScopes.Read && EffectiveScopes.Contains(ApiKeyScopes.Admin, StringComparer.Ordinal));
+
+    /// <summary>True when the key may see (and, with the scope an action needs, act on) a message owned by <paramref name="owner"/>.</summary>
+    public bool MayAccess(string owner) => string.Equals(owner, Id, StringComparison.Ordinal) || Has(ApiKeyScopes.Admin);
+
     /// <summary>True when <paramref name="address"/>'s domain is one of the allowed ones (or a subdomain of a <c>*.</c> entry).</summary>
     public bool MaySendFrom(string address)
     {
@@ -124,7 +165,7 @@ public sealed class ApiKeyVerifier(IOptionsMonitor<ApiKeysOptions> options)
 
             if (CryptographicOperations.FixedTimeEquals(hash, expected) && match is null)
             {
-                match = new VerifiedApiKey(key.Id, key.AllowedSenderDomains);
+                match = new VerifiedApiKey(key.Id, key.AllowedSenderDomains, key.Scopes);
             }
         }
 
