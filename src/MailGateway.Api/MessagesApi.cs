@@ -89,7 +89,7 @@ public sealed partial class MessagesApi
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString();
         if (idempotencyKey.Length > 0 && (idempotencyKey.Length > MaxIdempotencyKeyLength || idempotencyKey.Any(c => c is < ' ' or > '~')))
         {
-            return ValidationProblem([new FieldError("Idempotency-Key", "invalid_idempotency_key",
+            return ValidationProblem([new FieldError("Idempotency-Key", ApiErrorCodes.InvalidIdempotencyKey,
                 $"An Idempotency-Key is 1-{MaxIdempotencyKeyLength} printable ASCII characters.")]);
         }
 
@@ -109,12 +109,12 @@ public sealed partial class MessagesApi
             var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : ex.Path.TrimStart('$').TrimStart('.');
             return ex is OffsetRequiredException
                 ? ValidationProblem([new FieldError(path, ValidationCodes.OffsetRequired, new OffsetRequiredException().Message)])
-                : ValidationProblem([new FieldError(path, "invalid_json", JsonErrorMessage(ex))]);
+                : ValidationProblem([new FieldError(path, ApiErrorCodes.InvalidJson, JsonErrorMessage(ex))]);
         }
 
         if (dto is null)
         {
-            return ValidationProblem([new FieldError("", "invalid_json", "The body must be a JSON object.")]);
+            return ValidationProblem([new FieldError("", ApiErrorCodes.InvalidJson, "The body must be a JSON object.")]);
         }
 
         var (message, mappingErrors) = RequestMapper.ToMessage(dto, _time.GetUtcNow());
@@ -151,7 +151,7 @@ public sealed partial class MessagesApi
             case SubmissionOutcome.SenderNotAllowed:
                 return ApiResults.Problem(StatusCodes.Status403Forbidden, "Sender not allowed",
                     "This API key may not send from the domain of 'from'.",
-                    [new FieldError("from.address", "sender_not_allowed", "The sender's domain is not one this API key may use.")]);
+                    [new FieldError("from.address", ApiErrorCodes.SenderNotAllowed, "The sender's domain is not one this API key may use.")]);
             case SubmissionOutcome.TooLarge:
                 var tooLarge = result.Errors![0];
                 return ApiResults.Problem(StatusCodes.Status413RequestEntityTooLarge, "Message too large", tooLarge.Message,
@@ -159,7 +159,7 @@ public sealed partial class MessagesApi
             case SubmissionOutcome.KeyReused:
                 return ApiResults.Problem(StatusCodes.Status422UnprocessableEntity, "Idempotency key reused",
                     "This Idempotency-Key was used with a different request body.",
-                    [new FieldError("Idempotency-Key", "idempotency_key_reused", "The key was first used with a different body.")]);
+                    [new FieldError("Idempotency-Key", ApiErrorCodes.IdempotencyKeyReused, "The key was first used with a different body.")]);
             default:
                 return Unavailable(result.Reason ?? AcceptResult.NothingAccepted);
         }

@@ -55,7 +55,7 @@ internal static class RequestMapper
                 }
                 catch (FormatException)
                 {
-                    errors.Add(new($"attachments[{i}].content", "invalid_base64", "The content is not valid base64."));
+                    errors.Add(new($"attachments[{i}].content", ApiErrorCodes.InvalidBase64, "The content is not valid base64."));
                 }
             }
 
@@ -75,11 +75,11 @@ internal static class RequestMapper
         {
             if (expiresAt <= now)
             {
-                errors.Add(new("expiresAt", "in_the_past", "expiresAt must be in the future."));
+                errors.Add(new("expiresAt", ApiErrorCodes.InThePast, "expiresAt must be in the future."));
             }
             else if (dto.SendAt is { } sendAt && expiresAt <= sendAt)
             {
-                errors.Add(new("expiresAt", "before_send_at", "expiresAt must be after sendAt."));
+                errors.Add(new("expiresAt", ApiErrorCodes.BeforeSendAt, "expiresAt must be after sendAt."));
             }
         }
 

@@ -1,58 +1,418 @@
+using System.Text.Json.Nodes;
 using MailGateway.Api;
+using MailGateway.Core.Delivery;
+using MailGateway.Core.Status;
+using MailGateway.ServiceDefaults.Health;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace MailGateway.Standalone;
 
-/// <summary>Adds what the OpenAPI generator cannot infer from endpoints that read the body themselves.</summary>
+/// <summary>
+/// The served OpenAPI document is the API's contract. The generator contributes what it reads from the endpoints
+/// (paths, methods, parameters, status codes); the schemas of requests and answers are written here by hand, because
+/// the API writes its answers itself (nulls left out, problem+json) and reads its body itself (string-or-object
+/// addresses, date-times that must name their offset). <c>ContractTests</c> in MailGateway.Standalone.Tests validates
+/// live answers of every operation against this document.
+/// </summary>
 internal static class OpenApiDocumentation
 {
-    public static async Task DescribeRequestBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
-    {
-        var metadata = context.Description.ActionDescriptor.EndpointMetadata.OfType<SendMessageRequestMetadata>().FirstOrDefault();
-        if (metadata is null)
-        {
-            return;
-        }
+    /// <summary>The document's title (also the reference page's).</summary>
+    public const string Title = "MailGateway API";
 
-        var schema = await context.GetOrCreateSchemaAsync(metadata.RequestType, null, cancellationToken);
-        operation.RequestBody = new OpenApiRequestBody
-        {
-            Required = true,
-            Content = new Dictionary<string, OpenApiMediaType> { [metadata.ContentType] = new() { Schema = schema } },
-        };
-        operation.Parameters ??= [];
-        operation.Parameters.Add(new OpenApiParameter
-        {
-            Name = "Idempotency-Key",
-            In = ParameterLocation.Header,
-            Required = false,
-            Description = "Same key and body within 24 hours: the original answer, one delivery. Same key, other body: 422.",
-            Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 255 },
-        });
+    private const string ProblemContentType = ApiResults.ProblemContentType;
+    private const string SendMessageRequestId = "SendMessageRequest";
+    private const string ProblemId = "ProblemDetails";
+
+    private static readonly string[] TlsProtocols = ["Tls", "Tls11", "Tls12", "Tls13"];
+
+    /// <summary>Registers the transformers.</summary>
+    public static void Configure(OpenApiOptions options)
+    {
+        options.AddOperationTransformer(DescribeOperationAsync);
+        options.AddDocumentTransformer(DescribeDocumentAsync);
     }
 
-    /// <summary>Declares the API-key schemes so the reference page can send authenticated requests.</summary>
-    public static Task DescribeSecurityAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    /// <summary>The example request of the reference page: valid against the standalone host's development key (sender domain example.com).</summary>
+    public static JsonNode ExampleRequest() => JsonNode.Parse("""
+        {
+          "from": {"address": "app@example.com", "name": "My App"},
+          "to": ["someone@example.net"],
+          "subject": "Hello from MailGateway",
+          "text": "It works.",
+          "html": "<p>It <b>works</b>.</p>",
+          "tags": ["welcome"],
+          "metadata": {"orderId": "42"}
+        }
+        """)!;
+
+    private static Task DescribeOperationAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
+        var document = context.Document!;
+        var path = "/" + (context.Description.RelativePath ?? "").TrimStart('/');
+        var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+        if (metadata.OfType<SendMessageRequestMetadata>().FirstOrDefault() is { } send)
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Description = "The message. Unknown properties are refused (400 `invalid_json`), so a typo is never silently dropped.",
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    [send.ContentType] = new() { Schema = new OpenApiSchemaReference(SendMessageRequestId, document), Example = ExampleRequest() },
+                },
+            };
+            operation.Parameters ??= [];
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = "Idempotency-Key",
+                In = ParameterLocation.Header,
+                Required = false,
+                Description = "1-255 printable ASCII characters (else 400 `invalid_idempotency_key`). The same key and body (per API key, for at least 24 hours) return the original 202 with the original id, and the message is delivered once; the same key with another body is 422 `idempotency_key_reused`.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255, Pattern = "^[\\x20-\\x7E]+$" },
+            });
+        }
+
+        foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+        {
+            if (parameter is { Name: "id", In: ParameterLocation.Path })
+            {
+                parameter.Description = "The message id from the 202 answer (its `Location`).";
+            }
+        }
+
+        if (path == HealthEndpoints.LivenessPath)
+        {
+            operation.OperationId ??= "GetLiveness";
+            operation.Description = "No dependency is checked; no API key is needed.";
+            operation.Security = [];
+            operation.Responses = new OpenApiResponses { ["200"] = Json("The process runs.", "Liveness", document) };
+        }
+        else if (path == HealthEndpoints.ReadinessPath)
+        {
+            operation.OperationId ??= "GetReadiness";
+            operation.Description = "Each check calls one dependency's readiness probe (queue, status store, content store; the inbound store when the host runs the capture or the inbound receiver), bounded by `MailGateway:Health:ProbeTimeout`. No API key is needed.";
+            operation.Security = [];
+            operation.Responses = new OpenApiResponses
+            {
+                ["200"] = Json("Every check passes.", "Readiness", document),
+                ["503"] = Json("A check fails: `errors` lists each failing dependency (`unavailable`), `checks` every one.", "NotReadyProblem", document, ProblemContentType),
+            };
+        }
+
+        foreach (var (status, response) in operation.Responses ?? [])
+        {
+            if (response is not OpenApiResponse described)
+            {
+                continue;
+            }
+
+            if (ResponseDescription(operation.OperationId, status) is { } description)
+            {
+                described.Description = description;
+            }
+
+            described.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            if (status == "202" && operation.OperationId == "SendMessage")
+            {
+                described.Headers["Location"] = Header("The status URL of the message: `/api/v1/messages/{id}`.", Str(null));
+            }
+            else if (status == "401")
+            {
+                described.Headers["WWW-Authenticate"] = Header("`Bearer realm=\"MailGateway\"`.", Str(null));
+            }
+            else if (status == "503" && path != HealthEndpoints.ReadinessPath)
+            {
+                described.Headers["Retry-After"] = Header("Seconds to wait before trying again.", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0" });
+            }
+
+            if (described.Headers.Count == 0)
+            {
+                described.Headers = null;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static string? ResponseDescription(string? operationId, string status) => (operationId, status) switch
+    {
+        ("SendMessage", "202") => "Accepted: the composed message, its status record and its delivery job are durable. `status` is `queued`, or `scheduled` when `sendAt` is in the future. A replay (same `Idempotency-Key` and body) is this same answer with the original id.",
+        ("SendMessage", "400") => "The request is invalid; `errors` lists every problem at once: `invalid_json` (with the JSON path of the problem: not JSON, not an object, an unknown property, a wrong type), `offset_required` (a `sendAt`/`expiresAt` without `Z` or an offset), `invalid_idempotency_key`, `invalid_base64`, `in_the_past`, `before_send_at`, and the message validation codes (`required`, `invalid_address`, `no_recipients`, `body_required`, the limits, …).",
+        ("SendMessage", "401") or ("GetMessage", "401") => "No API key, or an unknown one.",
+        ("SendMessage", "403") => "`from` is outside the API key's allowed sender domains (`sender_not_allowed`).",
+        ("SendMessage", "413") => "The body is larger than `MaxRequestBodyBytes` (refused from `Content-Length` before reading, or as soon as a chunked body passes the limit; no `errors`), or the composed message is larger than `MaxMessageBytes` (`message_too_large`).",
+        ("SendMessage", "415") => "The body is not `application/json`.",
+        ("SendMessage", "422") => "The `Idempotency-Key` was first used with a different body (`idempotency_key_reused`).",
+        ("SendMessage", "503") => "The queue or a store is unavailable: nothing was accepted and nothing is promised; try again after `Retry-After`.",
+        ("GetMessage", "200") => "The latest status, every delivery attempt and each recipient's result.",
+        ("GetMessage", "404") => "No message with this id was sent with this API key.",
+        ("GetMessage", "503") => "The status store is unavailable; try again after `Retry-After`.",
+        _ => null,
+    };
+
+    private static Task DescribeDocumentAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Info = new OpenApiInfo
+        {
+            Title = Title,
+            Version = "v1",
+            Description = """
+                Outbound mail over HTTP. `POST /api/v1/messages` stores a message durably and answers `202` with its id;
+                the gateway delivers it over SMTP with retries, and `GET /api/v1/messages/{id}` reports every attempt.
+
+                **Authentication**: an API key as `Authorization: Bearer <key>` or `X-Api-Key: <key>`. The standalone host
+                without configured keys generates a development key (`data/dev-api-key.txt`, printed at start) that may
+                send from `example.com`.
+
+                **Errors** are RFC 9457 `application/problem+json` with `traceId`, and for field problems an `errors`
+                array listing every problem at once (`field`, `code`, `message`). Never a stack trace.
+
+                **Nulls**: answers leave out a field that has no value; they never send `null`. In a request, `null` is
+                the same as leaving the field out.
+                """,
+        };
+
         document.Components ??= new OpenApiComponents();
+        var schemas = document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+
+        // Schemas the generator derived from types not written here (endpoints added later): the API writes no nulls,
+        // and reads no numbers from strings, so neither is part of the contract.
+        foreach (var schema in schemas.Values.OfType<OpenApiSchema>())
+        {
+            Normalize(schema);
+        }
+
+        foreach (var (id, schema) in Schemas(document))
+        {
+            schemas[id] = schema;
+        }
+
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
         document.Components.SecuritySchemes["bearer"] = new OpenApiSecurityScheme
         {
             Type = SecuritySchemeType.Http,
             Scheme = "bearer",
-            Description = "An API key as 'Authorization: Bearer <key>' (the standalone host prints a development key at start).",
+            Description = "The API key as `Authorization: Bearer <key>`.",
         };
         document.Components.SecuritySchemes["apiKey"] = new OpenApiSecurityScheme
         {
             Type = SecuritySchemeType.ApiKey,
             In = ParameterLocation.Header,
             Name = "X-Api-Key",
-            Description = "The same API key in the X-Api-Key header.",
+            Description = "The same API key as `X-Api-Key: <key>`.",
         };
-        document.Security ??= [];
-        document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
-        document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] });
+        document.Security =
+        [
+            new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] },
+            new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] },
+        ];
         return Task.CompletedTask;
+    }
+
+    private static IEnumerable<(string Id, OpenApiSchema Schema)> Schemas(OpenApiDocument document)
+    {
+        IOpenApiSchema Ref(string id) => new OpenApiSchemaReference(id, document);
+
+        yield return (SendMessageRequestId, Closed(Obj(
+            "A message to send. At least one recipient (`to`, `cc` or `bcc`) and a `text` or `html` body are required; every problem is reported at once.",
+            ["from"],
+            ("from", Ref("Address"), "The sender; its domain must be one the API key may use (else 403)."),
+            ("to", Arr(Ref("Address"), "Primary recipients."), null),
+            ("cc", Arr(Ref("Address"), "Carbon-copy recipients."), null),
+            ("bcc", Arr(Ref("Address"), "Blind recipients: in the envelope only, never in the headers."), null),
+            ("replyTo", Arr(Ref("Address"), "Reply-To addresses."), null),
+            ("subject", Str("The subject."), null),
+            ("text", Str("The text/plain body."), null),
+            ("html", Str("The text/html body; reference inline attachments as `cid:<contentId>`."), null),
+            ("headers", Arr(Ref("Header"), "Custom headers (X-…, List-Unsubscribe, …); headers the gateway writes itself (From, Date, Content-*, …) are refused (`reserved_header`)."), null),
+            ("attachments", Arr(Ref("Attachment"), "Attachments and inline parts."), null),
+            ("tags", Arr(Str(null), "Tags for your own bookkeeping: returned by the status API, never sent."), null),
+            ("metadata", Map(Str(null), "Key-value metadata for your own bookkeeping: returned by the status API, never sent."), null),
+            ("sendAt", Str("Send no earlier than this time: ISO 8601 with `Z` or an offset (without one: `offset_required`). In the future: the answer's status is `scheduled`.", "date-time"), null),
+            ("expiresAt", Str("Deliver by this time or give up (status `expired`); after now and after `sendAt`; ISO 8601 with `Z` or an offset.", "date-time"), null))));
+
+        var addressObject = Obj("An address with a display name. (`email` is accepted as another name of `address`.)", ["address"],
+            ("address", Str("The email address."), null),
+            ("name", Str("The display name."), null));
+        Closed(addressObject);
+        yield return ("Address", new OpenApiSchema
+        {
+            Description = "An address: `\"a@example.com\"` or `{\"address\": \"a@example.com\", \"name\": \"A\"}`.",
+            OneOf = [Str("The email address."), addressObject],
+        });
+
+        yield return ("Header", Closed(Obj("A custom header.", ["name", "value"],
+            ("name", Str("The header name: printable ASCII without a colon."), null),
+            ("value", Str("The header value: no CR, LF or NUL."), null))));
+
+        var attachment = Obj("An attachment; with `contentId` an inline part (referenced as `cid:<contentId>` from the html).", ["filename", "contentType", "content"],
+            ("filename", Str("The file name."), null),
+            ("contentType", Str("The media type, e.g. `application/pdf`."), null),
+            ("content", Str("The content, base64 (else `invalid_base64`)."), null),
+            ("contentId", Str("The content-id of an inline part; unique within the message."), null));
+        ((OpenApiSchema)attachment.Properties!["content"]).ContentEncoding = "base64";
+        Closed(attachment);
+        yield return ("Attachment", attachment);
+
+        yield return ("AcceptedMessageResponse", Obj("The message is stored and queued.", ["id", "status"],
+            ("id", Str("The message id (`GET /api/v1/messages/{id}`)."), null),
+            ("status", Str("`queued`, or `scheduled` when `sendAt` is in the future.", values: ["queued", "scheduled"]), null)));
+
+        yield return ("MessageStatusResponse", Obj("The status of a message. Fields without a value are left out.",
+            ["id", "status", "createdAt", "updatedAt", "attempts", "recipients", "tags", "metadata"],
+            ("id", Str("The message id."), null),
+            ("status", Str("`queued` (waiting for its first attempt), `scheduled` (`sendAt` in the future), `sending`, `delivered`, `deferred` (a transient failure; retried at `nextAttemptAt`), `failed` (a permanent reply, or the stored content was lost), `expired` (not delivered within the maximum age or before `expiresAt`), `unknown` (the connection was lost after the final dot: the relay may have the message).",
+                values: Names<MessageState>()), null),
+            ("createdAt", Str("When the message was accepted.", "date-time"), null),
+            ("updatedAt", Str("When the status last changed.", "date-time"), null),
+            ("sendAt", Str("The requested earliest send time; left out when none was given.", "date-time"), null),
+            ("expiresAt", Str("The requested deadline; left out when none was given.", "date-time"), null),
+            ("nextAttemptAt", Str("When the next attempt is due; left out when none is planned.", "date-time"), null),
+            ("lastReply", Str("The relay's last reply or the reason of the last outcome; left out before the first attempt."), null),
+            ("attempts", Arr(Ref("AttemptResponse"), "Every delivery attempt, oldest first."), null),
+            ("recipients", Arr(Ref("RecipientResponse"), "Each recipient's latest state."), null),
+            ("tags", Arr(Str(null), "The request's tags."), null),
+            ("metadata", Map(Str(null), "The request's metadata."), null)));
+
+        yield return ("AttemptResponse", Obj("One delivery attempt.", ["number", "startedAt", "durationMs", "outcome"],
+            ("number", Int("The attempt number, from 1.", "int32", "1"), null),
+            ("startedAt", Str("When the attempt started.", "date-time"), null),
+            ("durationMs", Int("How long it took, in milliseconds.", "int64", "0"), null),
+            ("outcome", Str("The attempt's outcome.", values: Names<DeliveryOutcomeKind>()), null),
+            ("port", Int("The relay port the attempt used; left out when no connection was made.", "int32", "1"), null),
+            ("tls", Str("The negotiated TLS protocol; left out for a connection in clear or none.", values: TlsProtocols), null),
+            ("reply", Str("The relay's reply, or why there was none."), null)));
+
+        yield return ("RecipientResponse", Obj("The latest state of one recipient.", ["address", "status"],
+            ("address", Str("The recipient address."), null),
+            ("status", Str("The recipient's state.", values: Names<RecipientState>()), null),
+            ("reply", Str("The relay's reply for this recipient; left out when there was none."), null)));
+
+        yield return (ProblemId, Problem("An RFC 9457 problem. Field problems list every field error in `errors`.", Ref("FieldError")));
+        yield return ("FieldError", Obj("One problem with one field, header or dependency.", ["field", "code", "message"],
+            ("field", Str("The JSON path of the field (`to[0].address`, `attachments[1].content`; empty for the whole body), a header name (`Idempotency-Key`) or a dependency (`queue`)."), null),
+            ("code", Str("The stable code to branch on.", values: ApiErrorCodes.All), null),
+            ("message", Str("What is wrong, for a person."), null)));
+
+        yield return ("Liveness", Obj("The process runs.", ["status"], ("status", Str(null, values: ["alive"]), null)));
+        yield return ("Readiness", Obj("Every dependency answers.", ["status", "checks"],
+            ("status", Str(null, values: ["ready"]), null),
+            ("checks", Map(new OpenApiSchema { Type = JsonSchemaType.Boolean }, "Each check's result by name (`queue`, `statusStore`, `contentStore`, `inboundStore`)."), null)));
+        var notReady = Problem("Not ready: `errors` lists each failing dependency (`field` the check's name, `code` `unavailable`).", Ref("FieldError"));
+        notReady.Required!.Add("errors");
+        notReady.Required.Add("checks");
+        notReady.Properties!["checks"] = Map(new OpenApiSchema { Type = JsonSchemaType.Boolean }, "Each check's result by name.");
+        yield return ("NotReadyProblem", notReady);
+    }
+
+    private static OpenApiSchema Problem(string description, IOpenApiSchema fieldError) => Obj(description,
+        ["type", "title", "status", "detail", "instance", "traceId"],
+        ("type", Str("A URI naming the problem type (the status code's section of RFC 9110).", "uri"), null),
+        ("title", Str("A short summary, e.g. `Invalid request`."), null),
+        ("status", Int("The HTTP status code.", "int32", "400"), null),
+        ("detail", Str("What went wrong, for a person."), null),
+        ("instance", Str("The request path."), null),
+        ("traceId", Str("The request's trace id: quote it to an operator."), null),
+        ("code", Str("A stable code for the problem as a whole, where one applies; field problems carry theirs in `errors`."), null),
+        ("errors", Arr(fieldError, "Every field error, at once; left out when the problem is not about fields."), null));
+
+    /// <summary>Unknown properties are refused: the API reads its JSON with unmapped members disallowed.</summary>
+    private static OpenApiSchema Closed(OpenApiSchema schema)
+    {
+        schema.AdditionalPropertiesAllowed = false;
+        return schema;
+    }
+
+    private static OpenApiResponse Json(string description, string schemaId, OpenApiDocument document, string contentType = "application/json") => new()
+    {
+        Description = description,
+        Content = new Dictionary<string, OpenApiMediaType> { [contentType] = new() { Schema = new OpenApiSchemaReference(schemaId, document) } },
+    };
+
+    private static OpenApiHeader Header(string description, IOpenApiSchema schema) => new() { Description = description, Required = true, Schema = schema };
+
+    private static List<string> Names<TEnum>() where TEnum : struct, Enum => [.. Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant())];
+
+    private static OpenApiSchema Str(string? description, string? format = null, IEnumerable<string>? values = null) => new()
+    {
+        Type = JsonSchemaType.String,
+        Description = description,
+        Format = format,
+        Enum = values is null ? null : [.. values.Select(v => (JsonNode)JsonValue.Create(v))],
+    };
+
+    private static OpenApiSchema Int(string description, string format, string minimum) =>
+        new() { Type = JsonSchemaType.Integer, Format = format, Minimum = minimum, Description = description };
+
+    private static OpenApiSchema Arr(IOpenApiSchema items, string? description) => new() { Type = JsonSchemaType.Array, Items = items, Description = description };
+
+    private static OpenApiSchema Map(IOpenApiSchema values, string description) =>
+        new() { Type = JsonSchemaType.Object, AdditionalProperties = values, Description = description };
+
+    private static OpenApiSchema Obj(string description, string[] required, params (string Name, IOpenApiSchema Schema, string? Description)[] properties)
+    {
+        var schema = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Description = description,
+            Required = new HashSet<string>(required, StringComparer.Ordinal),
+            Properties = new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal),
+        };
+        foreach (var (name, property, propertyDescription) in properties)
+        {
+            if (propertyDescription is not null && property is OpenApiSchema inline)
+            {
+                inline.Description = propertyDescription;
+            }
+
+            schema.Properties[name] = property;
+        }
+
+        return schema;
+    }
+
+    /// <summary>Makes a generated schema say what the API writes: no <c>null</c> (such a property is optional), integers as numbers.</summary>
+    private static void Normalize(OpenApiSchema schema)
+    {
+        if (schema.Type is { } type && type.HasFlag(JsonSchemaType.Integer) && type.HasFlag(JsonSchemaType.String))
+        {
+            schema.Type = type & ~JsonSchemaType.String;
+            schema.Pattern = null;
+        }
+
+        if (schema.Type is { } nullable && nullable.HasFlag(JsonSchemaType.Null) && nullable != JsonSchemaType.Null)
+        {
+            schema.Type = nullable & ~JsonSchemaType.Null;
+        }
+
+        foreach (var (name, property) in schema.Properties?.ToList() ?? [])
+        {
+            if (property is OpenApiSchema inline)
+            {
+                if (inline.Type is { } t && t.HasFlag(JsonSchemaType.Null)
+                    || inline.OneOf?.Any(s => s.Type == JsonSchemaType.Null) == true)
+                {
+                    schema.Required?.Remove(name);
+                    if (inline.OneOf is { } oneOf && oneOf.Count == 2 && oneOf.Any(s => s.Type == JsonSchemaType.Null))
+                    {
+                        schema.Properties![name] = oneOf.First(s => s.Type != JsonSchemaType.Null);
+                        continue;
+                    }
+                }
+
+                Normalize(inline);
+            }
+        }
+
+        if (schema.Items is OpenApiSchema items)
+        {
+            Normalize(items);
+        }
+
+        if (schema.AdditionalProperties is OpenApiSchema values)
+        {
+            Normalize(values);
+        }
     }
 }

@@ -41,11 +41,7 @@ public static class StandaloneHostExtensions
         services.AddOptions<HostOptions>()
             .Configure(host => host.ShutdownTimeout = DeliveryWorkerOptions.ReadDrainTimeout(builder.Configuration));
         services.AddSmtpDelivery();
-        services.AddOpenApi(openApi =>
-        {
-            openApi.AddOperationTransformer(OpenApiDocumentation.DescribeRequestBodyAsync);
-            openApi.AddDocumentTransformer(OpenApiDocumentation.DescribeSecurityAsync);
-        });
+        services.AddOpenApi(OpenApiDocumentation.Configure);
 
         services.AddOptions<StandaloneOptions>().BindConfiguration(StandaloneOptions.SectionName)
             .PostConfigure(o =>
@@ -149,7 +145,9 @@ public static class StandaloneHostExtensions
         app.MapMailGatewayApi();
         app.MapServiceDefaults();
         app.MapOpenApi();
-        app.MapScalarApiReference();
+        app.MapScalarApiReference(scalar => scalar
+            .WithTitle(OpenApiDocumentation.Title)
+            .AddPreferredSecuritySchemes("bearer"));
         return app;
     }
 
