@@ -1,0 +1,203 @@
+using System.Net.Http.Headers;
+using System.Reflection;
+using MailGateway.Core.Status;
+using MailGateway.Embedded;
+using MailGateway.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MailGateway.Standalone.Tests.Contract;
+
+/// <summary>
+/// The gateways the contract cases talk to, each started on first use: <see cref="MainAsync"/> (a real relay over
+/// STARTTLS, a 64 KiB request limit and a 16 KiB message limit so both 413s are reachable), <see cref="BrokenStorageAsync"/>
+/// (its content store cannot write: the send and readiness 503s) and <see cref="StatusStoreDownAsync"/> (its status
+/// store's reads fail: the status 503).
+/// </summary>
+public sealed class ContractHosts : IAsyncLifetime
+{
+    /// <summary>The main host's request-body limit.</summary>
+    public const int MaxRequestBodyBytes = 65_536;
+
+    /// <summary>The main host's composed-message limit.</summary>
+    public const int MaxMessageBytes = 16_384;
+
+    private readonly Lazy<Task<(TestRelay Relay, GatewayHost Host)>> _main;
+    private readonly Lazy<Task<GatewayHost>> _brokenStorage;
+    private readonly Lazy<Task<GatewayHost>> _statusStoreDown;
+    private readonly Lazy<Task<OpenApiContract>> _contract;
+    private readonly Lazy<Task<string>> _delivered;
+    private readonly Lazy<Task<string>> _scheduled;
+    private readonly List<HttpClient> _clients = [];
+    private readonly List<string> _folders = [];
+
+    public ContractHosts()
+    {
+        _main = new(async () =>
+        {
+            var relay = await TestRelay.StartAsync();
+            var host = await GatewayHost.StartAsync(relay, s =>
+            {
+                s["MailGateway:Api:MaxRequestBodyBytes"] = MaxRequestBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                s["MailGateway:Messages:MaxMessageBytes"] = MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            });
+            return (relay, host);
+        });
+        _brokenStorage = new(async () =>
+        {
+            // A file where the message folder should be: the file content store cannot write, so nothing is accepted.
+            var data = GatewayHost.NewDataDirectory();
+            _folders.Add(data);
+            Directory.CreateDirectory(data);
+            await File.WriteAllTextAsync(Path.Combine(data, "messages"), "a file where the message folder should be");
+            return await GatewayHost.StartAsync(null, s =>
+            {
+                s["MailGateway:Storage:ContentStore"] = "Files";
+                s["MailGateway:Capture:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }, dataDirectory: data);
+        });
+        _statusStoreDown = new(() => GatewayHost.StartAsync(
+            null,
+            s => s["MailGateway:Capture:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            services =>
+            services.AddSingleton<IMessageStatusStore>(sp => FailingReads.Wrap(sp.GetRequiredService<SqliteMessageStatusStore>()))));
+        _contract = new(async () =>
+        {
+            using var anonymous = Anonymous(await MainAsync());
+            return new OpenApiContract(await anonymous.GetStringAsync("/openapi/v1.json"));
+        });
+        _delivered = new(async () =>
+        {
+            var host = await MainAsync();
+            var id = await host.SendAsync(new
+            {
+                from = new { address = "app@example.com", name = "App" },
+                to = new[] { "rcpt@example.net" },
+                cc = new[] { new { address = "copy@example.net", name = "Copy" } },
+                subject = "Delivered",
+                text = "Hello",
+                tags = new[] { "contract" },
+                metadata = new Dictionary<string, string> { ["case"] = "delivered" },
+            });
+            await host.WaitForStatusAsync(id, "delivered");
+            return id;
+        });
+        _scheduled = new(async () =>
+        {
+            var host = await MainAsync();
+            var (response, body) = await host.PostAsync(new
+            {
+                from = "app@example.com",
+                to = new[] { "rcpt@example.net" },
+                text = "Later",
+                sendAt = DateTimeOffset.UtcNow.AddDays(1),
+                expiresAt = DateTimeOffset.UtcNow.AddDays(2),
+            });
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+            return body.GetProperty("id").GetString()!;
+        });
+    }
+
+    internal async Task<GatewayHost> MainAsync() => (await _main.Value).Host;
+
+    internal Task<GatewayHost> BrokenStorageAsync() => _brokenStorage.Value;
+
+    internal Task<GatewayHost> StatusStoreDownAsync() => _statusStoreDown.Value;
+
+    /// <summary>The document served by the main host.</summary>
+    internal Task<OpenApiContract> ContractAsync() => _contract.Value;
+
+    /// <summary>A message delivered through the relay (its status has attempts with port, TLS and reply).</summary>
+    internal Task<string> DeliveredIdAsync() => _delivered.Value;
+
+    /// <summary>A message scheduled a day ahead (its status has sendAt, expiresAt and nextAttemptAt).</summary>
+    internal Task<string> ScheduledIdAsync() => _scheduled.Value;
+
+    /// <summary>A client of <paramref name="host"/> without an API key (disposed with the fixture).</summary>
+    internal HttpClient Anonymous(GatewayHost host)
+    {
+        var client = new HttpClient { BaseAddress = host.Client.BaseAddress };
+        _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>A client of <paramref name="host"/> with a key the host does not know.</summary>
+    internal HttpClient UnknownKey(GatewayHost host)
+    {
+        var client = Anonymous(host);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", GatewayHost.AppKey + "-unknown");
+        return client;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            client.Dispose();
+        }
+
+        foreach (var host in new[] { _brokenStorage, _statusStoreDown }.Where(h => h.IsValueCreated))
+        {
+            await (await host.Value).DisposeAsync();
+        }
+
+        if (_main.IsValueCreated)
+        {
+            var (relay, host) = await _main.Value;
+            await host.DisposeAsync();
+            await relay.DisposeAsync();
+        }
+
+        foreach (var folder in _folders.Where(Directory.Exists))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
+
+/// <summary>
+/// A status store whose reads fail as if its database were gone; every other call goes to the real store. A proxy,
+/// not a class implementing the interface, so a member added to the store's interface needs no change here.
+/// </summary>
+public class FailingReads : DispatchProxy
+{
+    /// <summary>The methods that fail; the status API reads with these.</summary>
+    public static readonly HashSet<string> FailingMethods = new(StringComparer.Ordinal) { nameof(IMessageStatusStore.GetAsync) };
+
+    private IMessageStatusStore _inner = null!;
+
+    public static IMessageStatusStore Wrap(IMessageStatusStore inner)
+    {
+        var proxy = Create<IMessageStatusStore, FailingReads>();
+        ((FailingReads)(object)proxy)._inner = inner;
+        return proxy;
+    }
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        if (FailingMethods.Contains(targetMethod.Name))
+        {
+            var failure = new InvalidOperationException("The status store is gone (test).");
+            if (targetMethod.ReturnType.IsGenericType && targetMethod.ReturnType.GetGenericTypeDefinition() == typeof(Task<>))
+            {
+                var fromException = typeof(Task).GetMethod(nameof(Task.FromException), 1, [typeof(Exception)])!
+                    .MakeGenericMethod(targetMethod.ReturnType.GetGenericArguments()[0]);
+                return fromException.Invoke(null, [failure]);
+            }
+
+            throw failure;
+        }
+
+        try
+        {
+            return targetMethod.Invoke(_inner, args);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException);
+            throw;
+        }
+    }
+}
