@@ -173,6 +173,16 @@ internal static class OpenApiDocumentation
                 """,
         };
 
+        foreach (var tag in document.Tags ?? new HashSet<OpenApiTag>())
+        {
+            tag.Description ??= tag.Name switch
+            {
+                "Messages" => "Send a message; read its delivery status.",
+                "Health" => "Liveness and readiness, for probes and load balancers (no API key).",
+                _ => null,
+            };
+        }
+
         document.Components ??= new OpenApiComponents();
         var schemas = document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
 
@@ -373,7 +383,7 @@ internal static class OpenApiDocumentation
     }
 
     /// <summary>Makes a generated schema say what the API writes: no <c>null</c> (such a property is optional), integers as numbers.</summary>
-    private static void Normalize(OpenApiSchema schema)
+    internal static void Normalize(OpenApiSchema schema)
     {
         if (schema.Type is { } type && type.HasFlag(JsonSchemaType.Integer) && type.HasFlag(JsonSchemaType.String))
         {
