@@ -289,9 +289,10 @@ public sealed class SqliteDatabase : IDisposable
         _writer = Task.Factory.StartNew(() => WriteLoopAsync(connection), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
-    /// <summary>The database, its WAL and shared-memory file readable by the gateway's user only (also when an earlier version made them 644).</summary>
+    /// <summary>The data folder (700), the database, its WAL and shared-memory file (600): the gateway's user only, also when an earlier version made them 755 and 644.</summary>
     private void RestrictFiles()
     {
+        PrivateFiles.Restrict(System.IO.Path.GetDirectoryName(Path)!);
         PrivateFiles.Restrict(Path);
         PrivateFiles.Restrict(Path + "-wal");
         PrivateFiles.Restrict(Path + "-shm");
