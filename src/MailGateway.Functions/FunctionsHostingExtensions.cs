@@ -2,6 +2,7 @@ using MailGateway.Api;
 using MailGateway.AzureAdapters;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace MailGateway.Functions;
