@@ -5,7 +5,8 @@ namespace MailGateway.Api;
 
 /// <summary>
 /// API-key authentication over HTTP: the key comes as <c>Authorization: Bearer …</c> or <c>X-Api-Key</c>; Core's
-/// <see cref="ApiKeyVerifier"/> checks it (SHA-256, constant time) the same way for every entry point.
+/// <see cref="ApiKeyVerifier"/> checks it (SHA-256, constant time) the same way for every entry point. The outcome is
+/// kept with the request, so the rate limiter and the endpoint verify the key once between them.
 /// </summary>
 public sealed class ApiKeyAuthenticator(ApiKeyVerifier verifier)
 {
@@ -13,8 +14,18 @@ public sealed class ApiKeyAuthenticator(ApiKeyVerifier verifier)
     public VerifiedApiKey? Authenticate(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return verifier.Verify(PresentedKey(request));
+        var features = request.HttpContext.Features;
+        if (features.Get<Outcome>() is { } known)
+        {
+            return known.Key;
+        }
+
+        var key = verifier.Verify(PresentedKey(request));
+        features.Set(new Outcome(key));
+        return key;
     }
+
+    private sealed record Outcome(VerifiedApiKey? Key);
 
     private static string? PresentedKey(HttpRequest request)
     {

@@ -1,6 +1,7 @@
 using MailGateway.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -11,7 +12,8 @@ namespace MailGateway.Api;
 public static class ApiServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="MessagesApi"/>, API-key authentication and Core's <see cref="Core.Submissions.MessageSubmission"/>,
+    /// Registers <see cref="MessagesApi"/>, API-key authentication, the rate limits (<c>MailGateway:RateLimits</c>, for
+    /// ASP.NET Core's rate limiter and the Functions triggers) and Core's <see cref="Core.Submissions.MessageSubmission"/>,
     /// with options from <c>MailGateway:Api</c>. The host registers its stores, queue and
     /// <see cref="Core.Submissions.IMessageAcceptor"/>.
     /// </summary>
@@ -27,6 +29,18 @@ public static class ApiServiceCollectionExtensions
         services.TryAddSingleton<ApiMetrics>();
         services.TryAddSingleton<ApiKeyAuthenticator>();
         services.TryAddSingleton<MessagesApi>();
+        services.AddOptions<RateLimitOptions>()
+            .BindConfiguration(RateLimitOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton<ApiRateLimiter>();
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<ApiRateLimiter>((rateLimiting, limiter) =>
+        {
+            rateLimiting.GlobalLimiter = limiter.Limiter;
+            rateLimiting.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            rateLimiting.OnRejected = (rejected, _) => new ValueTask(limiter.Rejection(rejected.HttpContext, rejected.Lease).ExecuteAsync(rejected.HttpContext));
+        });
         return services;
     }
 }

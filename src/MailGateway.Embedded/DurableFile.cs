@@ -16,10 +16,11 @@ internal static class DurableFile
         {
             // Synchronous on purpose: Linux has no asynchronous file I/O here anyway, and a small write plus fsync on
             // the calling thread costs less than handing both to the thread pool.
-            using (var handle = Folders.CreateIn(directory, () => File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None)))
+            // Created 600 (PrivateFiles): the message is readable by the gateway's user only.
+            using (var file = Folders.CreateIn(directory, () => new FileStream(temp, PrivateFiles.Create(FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))))
             {
-                RandomAccess.Write(handle, content.Span, 0);
-                RandomAccess.FlushToDisk(handle);
+                RandomAccess.Write(file.SafeFileHandle, content.Span, 0);
+                RandomAccess.FlushToDisk(file.SafeFileHandle);
             }
 
             File.Move(temp, path, overwrite: true);

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using MailGateway.Core.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -273,15 +274,28 @@ public sealed class SqliteDatabase : IDisposable
     {
         DurableFile.EnsureDirectory(System.IO.Path.GetDirectoryName(Path)!);
         var connection = await OpenRawAsync(CancellationToken.None);
+        // 600 before the WAL exists: SQLite gives its -wal and -shm the database file's mode.
+        RestrictFiles();
         await using (var command = connection.CreateCommand())
         {
             command.CommandText = "PRAGMA journal_mode=WAL;" + Schema;
             await command.ExecuteNonQueryAsync();
         }
 
+        RestrictFiles();
+
         await MigrateAsync(connection);
 
         _writer = Task.Factory.StartNew(() => WriteLoopAsync(connection), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>The data folder (700), the database, its WAL and shared-memory file (600): the gateway's user only, also when an earlier version made them 755 and 644.</summary>
+    private void RestrictFiles()
+    {
+        PrivateFiles.Restrict(System.IO.Path.GetDirectoryName(Path)!);
+        PrivateFiles.Restrict(Path);
+        PrivateFiles.Restrict(Path + "-wal");
+        PrivateFiles.Restrict(Path + "-shm");
     }
 
     /// <summary>Brings a database made by an earlier version up to this schema (columns added since; existing rows keep their data).</summary>

@@ -2,6 +2,7 @@ using MailGateway.Api;
 using MailGateway.AzureAdapters;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace MailGateway.Functions;
@@ -11,13 +12,17 @@ public static class FunctionsHostingExtensions
 {
     /// <summary>
     /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>; telemetry, Azure Monitor), the
-    /// API (<c>MailGateway:Api</c>), the Blob and Table stores and the Service Bus queue, validated at start, and the
+    /// API (<c>MailGateway:Api</c>, rate limits <c>MailGateway:RateLimits</c> with the client address from
+    /// <c>X-Forwarded-For</c>), the Blob and Table stores and the Service Bus queue, validated at start, and the
     /// claim-check accept port over them.
     /// </summary>
     public static IHostApplicationBuilder AddMailGatewayFunctions(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddAzureServiceDefaults().AddMessagePortChecks();
+        // Behind the Functions host every request comes from the host: the client's address is the one App Service's
+        // front end appends to X-Forwarded-For. Before AddMailGatewayApi, so MailGateway:RateLimits still overrides it.
+        builder.Services.AddOptions<RateLimitOptions>().Configure(limits => limits.TrustForwardedFor = true);
         builder.Services.AddMailGatewayApi();
         builder.AddAzureMessageStores();
         builder.AddServiceBusDeliveryQueue();

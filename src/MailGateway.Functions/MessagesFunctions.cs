@@ -12,7 +12,7 @@ namespace MailGateway.Functions;
 /// route prefix is empty so the paths are exactly <c>/api/v1/messages</c>, <c>/healthz</c>, <c>/readyz</c>.
 /// The <see cref="IResult"/> is executed by the ASP.NET Core integration against the request's <see cref="HttpContext"/>.
 /// </summary>
-public sealed partial class MessagesFunctions(MessagesApi api, ILogger<MessagesFunctions> logger)
+public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter limiter, ILogger<MessagesFunctions> logger)
 {
     /// <summary><c>POST /api/v1/messages</c>.</summary>
     [Function("SendMessage")]
@@ -20,7 +20,7 @@ public sealed partial class MessagesFunctions(MessagesApi api, ILogger<MessagesF
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/messages")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => api.SendAsync(request.HttpContext));
+        return GuardAsync(request, () => api.SendAsync(request.HttpContext));
     }
 
     /// <summary><c>GET /api/v1/messages/{id}</c>.</summary>
@@ -30,13 +30,18 @@ public sealed partial class MessagesFunctions(MessagesApi api, ILogger<MessagesF
         string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => api.GetAsync(request.HttpContext, id));
+        return GuardAsync(request, () => api.GetAsync(request.HttpContext, id));
     }
 
     /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>
     [Function("Health")]
     public static IResult Health(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "healthz")] HttpRequest request) => HealthEndpoints.Live();
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "healthz")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.HttpContext.Response.Headers.XContentTypeOptions = "nosniff";
+        return HealthEndpoints.Live();
+    }
 
     /// <summary><c>GET /readyz</c>: the one readiness answer of every host (checks <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>).</summary>
     [Function("Ready")]
@@ -44,15 +49,23 @@ public sealed partial class MessagesFunctions(MessagesApi api, ILogger<MessagesF
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "readyz")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => HealthEndpoints.ReadyAsync(request.HttpContext));
+        return GuardAsync(request, () => HealthEndpoints.ReadyAsync(request.HttpContext));
     }
 
-    // The standalone host's exception handler answers an unexpected failure with a problem, never a stack trace; the
-    // Functions host would answer a bare 500, so the triggers give the same problem themselves.
-    private async Task<IResult> GuardAsync(Func<Task<IResult>> call)
+    // The standalone host's pipeline (UseMailGatewayApiDefaults) rate-limits every /api path and answers an unexpected
+    // failure with a problem, never a stack trace. The Functions host runs no ASP.NET Core middleware before a trigger
+    // (a middleware that answers itself would leave the invocation waiting for its HTTP context), so every trigger
+    // goes through this guard: nosniff, the same limiter (it only limits /api paths), the same 500 problem.
+    private async Task<IResult> GuardAsync(HttpRequest request, Func<Task<IResult>> call)
     {
+        request.HttpContext.Response.Headers.XContentTypeOptions = "nosniff";
         try
         {
+            if (limiter.Check(request.HttpContext) is { } tooMany)
+            {
+                return tooMany;
+            }
+
             return await call();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -33,7 +33,7 @@ internal sealed class DevApiKey
             }
         }
 
-        Directory.CreateDirectory(dataDirectory);
+        MailGateway.Core.Storage.PrivateFiles.CreateDirectory(dataDirectory);
         var key = "mgw_dev_" + Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
         var temp = path + ".tmp";
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))

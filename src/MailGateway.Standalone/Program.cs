@@ -1,5 +1,11 @@
 using MailGateway.Standalone;
 
+// `create-api-key --id NAME …`: a new key and the hash to configure; no host is started.
+if (args is [CreateApiKeyCommand.Name, .. var commandArgs])
+{
+    return CreateApiKeyCommand.Run(commandArgs, Console.Out, Console.Error);
+}
+
 // appsettings.json is read next to the binaries; ./data is relative to the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddStandaloneGateway();

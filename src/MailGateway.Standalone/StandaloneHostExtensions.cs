@@ -139,9 +139,8 @@ public static class StandaloneHostExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
 
-        // Never a stack trace in an answer, in any environment.
-        app.UseExceptionHandler(error => error.Run(context =>
-            ApiResults.Problem(StatusCodes.Status500InternalServerError, "Internal error", "The gateway could not process the request.").ExecuteAsync(context)));
+        // Never a stack trace or an empty error in an answer, in any environment; nosniff; the rate limits.
+        app.UseMailGatewayApiDefaults();
         app.MapMailGatewayApi();
         app.MapServiceDefaults();
         app.MapOpenApi();

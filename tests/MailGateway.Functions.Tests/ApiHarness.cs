@@ -18,12 +18,12 @@ using Microsoft.Extensions.DependencyInjection;
 namespace MailGateway.Functions.Tests;
 
 /// <summary>An HTTP answer reduced to what a client sees, with generated values (ids, trace ids) replaced.</summary>
-internal sealed record Answer(int Status, string? ContentType, string? Location, string? WwwAuthenticate, string? RetryAfter, string Body, string? Id);
+internal sealed record Answer(int Status, string? ContentType, string? Location, string? WwwAuthenticate, string? RetryAfter, string Body, string? Id, string? ContentTypeOptions = null);
 
 /// <summary>
 /// One composition of the Functions host (<see cref="FunctionsHostingExtensions.AddMailGatewayFunctions"/> on Azurite,
-/// Service Bus replaced by a recording sender) answering two ways: through the standalone host's endpoint mapping
-/// on a real Kestrel, and through the Function classes invoked directly with an ASP.NET Core <see cref="HttpContext"/>.
+/// Service Bus replaced by a recording sender) answering two ways: through the standalone host's pipeline
+/// (<see cref="ApiApplicationBuilderExtensions.UseMailGatewayApiDefaults"/>) and endpoint mapping on a real Kestrel, and through the Function classes invoked directly with an ASP.NET Core <see cref="HttpContext"/>.
 /// </summary>
 internal sealed class ApiHarness : IAsyncDisposable
 {
@@ -48,7 +48,7 @@ internal sealed class ApiHarness : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<ApiHarness> StartAsync()
+    public static async Task<ApiHarness> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var azurite = await AzuriteServer.GetAsync();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
@@ -68,10 +68,15 @@ internal sealed class ApiHarness : IAsyncDisposable
             ["MailGateway:Api:Keys:1:Sha256"] = Sha256(Key2),
             ["MailGateway:Api:Keys:1:AllowedSenderDomains:0"] = "example.org",
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
         builder.AddMailGatewayFunctions();
         var sender = new RecordingSender();
         builder.Services.AddSingleton<IServiceBusJobSender>(sender);
         var app = builder.Build();
+        app.UseMailGatewayApiDefaults();
         app.MapMailGatewayApi();
         app.MapServiceDefaults();
         await app.StartAsync();
@@ -101,7 +106,8 @@ internal sealed class ApiHarness : IAsyncDisposable
             response.Headers.Location?.ToString(),
             response.Headers.WwwAuthenticate.ToString() is { Length: > 0 } w ? w : null,
             response.Headers.RetryAfter?.ToString(),
-            text);
+            text,
+            response.Headers.TryGetValues("X-Content-Type-Options", out var options) ? string.Join(',', options) : null);
     }
 
     /// <summary>The Functions host's way: the trigger method called with an ASP.NET Core HttpContext, its IResult executed.</summary>
@@ -112,6 +118,7 @@ internal sealed class ApiHarness : IAsyncDisposable
         context.Request.Scheme = "http";
         context.Request.Host = new HostString("127.0.0.1");
         context.Request.Path = path;
+        context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
         if (body is not null)
         {
             var bytes = Encoding.UTF8.GetBytes(body);
@@ -158,7 +165,8 @@ internal sealed class ApiHarness : IAsyncDisposable
             headersOut.Location.ToString() is { Length: > 0 } l ? l : null,
             headersOut.WWWAuthenticate.ToString() is { Length: > 0 } w ? w : null,
             headersOut.RetryAfter.ToString() is { Length: > 0 } r ? r : null,
-            Encoding.UTF8.GetString(responseBody.ToArray()));
+            Encoding.UTF8.GetString(responseBody.ToArray()),
+            headersOut.XContentTypeOptions.ToString() is { Length: > 0 } o ? o : null);
     }
 
     public async ValueTask DisposeAsync()
@@ -170,7 +178,7 @@ internal sealed class ApiHarness : IAsyncDisposable
 
     public static Dictionary<string, string> Bearer(string key) => new() { ["Authorization"] = "Bearer " + key };
 
-    private static Answer Normalize(int status, string? contentType, string? location, string? wwwAuthenticate, string? retryAfter, string body)
+    private static Answer Normalize(int status, string? contentType, string? location, string? wwwAuthenticate, string? retryAfter, string body, string? contentTypeOptions)
     {
         string? id = null;
         var normalized = body;
@@ -198,7 +206,7 @@ internal sealed class ApiHarness : IAsyncDisposable
             normalized = json.ToJsonString();
         }
 
-        return new Answer(status, contentType, id is null ? location : location?.Replace(id, "<id>", StringComparison.Ordinal), wwwAuthenticate, retryAfter, normalized, id);
+        return new Answer(status, contentType, id is null ? location : location?.Replace(id, "<id>", StringComparison.Ordinal), wwwAuthenticate, retryAfter, normalized, id, contentTypeOptions);
     }
 
     private static string Sha256(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));

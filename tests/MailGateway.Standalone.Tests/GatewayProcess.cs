@@ -16,7 +16,7 @@ internal sealed partial class GatewayProcess : IDisposable
 
     public string Output => string.Join('\n', _output);
 
-    public static async Task<GatewayProcess> StartAsync(string workingDirectory, IReadOnlyDictionary<string, string?> settings)
+    public static async Task<GatewayProcess> StartAsync(string workingDirectory, IReadOnlyDictionary<string, string?> settings, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -34,6 +34,11 @@ internal sealed partial class GatewayProcess : IDisposable
         psi.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
         psi.Environment.Remove("ASPNETCORE_URLS");
         psi.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            psi.Environment[name] = value;
+        }
+
         var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
         var gateway = new GatewayProcess(process);
         process.OutputDataReceived += (_, e) => gateway.OnLine(e.Data);

@@ -37,8 +37,8 @@ public static partial class DurableDirectory
     }
 
     /// <summary>
-    /// Creates a directory and its missing parents, each new entry fsynced in its parent: a folder made just before
-    /// a crash must not vanish with the files already acknowledged in it.
+    /// Creates a directory and its missing parents (700, <see cref="PrivateFiles"/>), each new entry fsynced in its
+    /// parent: a folder made just before a crash must not vanish with the files already acknowledged in it.
     /// </summary>
     public static void CreateDurably(string directory)
     {
@@ -53,7 +53,7 @@ public static partial class DurableDirectory
             CreateDurably(parent);
         }
 
-        Directory.CreateDirectory(directory);
+        PrivateFiles.CreateDirectory(directory);
         if (parent is not null)
         {
             Sync(parent);

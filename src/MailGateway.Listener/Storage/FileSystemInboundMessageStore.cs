@@ -36,7 +36,7 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
     /// <inheritdoc />
     public Task InitializeAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(System.IO.Path.Combine(_root, "inbound"));
+        PrivateFiles.CreateDirectory(System.IO.Path.Combine(_root, "inbound"));
         return Task.CompletedTask;
     }
 
@@ -55,14 +55,9 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
         return ValueTask.FromResult<IInboundMessageWriter>(new Writer(syncer, emlPath, System.IO.Path.Combine(folder, id + ".json"), stream));
     }
 
-    private static FileStream OpenTemp(string path) => new(path, new FileStreamOptions
-    {
-        Mode = FileMode.CreateNew,
-        Access = FileAccess.Write,
-        Share = FileShare.None,
-        BufferSize = 64 * 1024,
-        Options = FileOptions.Asynchronous,
-    });
+    // 600 and folders 700 (PrivateFiles): received mail is readable by the listener's user only.
+    private static FileStream OpenTemp(string path) =>
+        new(path, PrivateFiles.Create(FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous));
 
     private sealed class Writer : IInboundMessageWriter
     {
@@ -105,9 +100,9 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
             try
             {
                 var json = InboundMetadataJson.Serialize(metadata);
-                using var handle = File.OpenHandle(_jsonTemp, FileMode.Create, FileAccess.Write, FileShare.None);
-                RandomAccess.Write(handle, json, 0);
-                RandomAccess.FlushToDisk(handle);
+                using var file = new FileStream(_jsonTemp, PrivateFiles.Create(FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0));
+                RandomAccess.Write(file.SafeFileHandle, json, 0);
+                RandomAccess.FlushToDisk(file.SafeFileHandle);
             }
             finally
             {
