@@ -77,6 +77,7 @@ public static class ApiEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status413RequestEntityTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         messages.MapGet("{id}", (HttpContext context, string id, MessagesApi api) => api.GetAsync(context, id))
             .WithName("GetMessage")
@@ -84,6 +85,7 @@ public static class ApiEndpointRouteBuilderExtensions
             .Produces<MessageStatusResponse>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
     }

@@ -121,7 +121,7 @@ internal static class OpenApiDocumentation
             {
                 described.Headers["WWW-Authenticate"] = Header("`Bearer realm=\"MailGateway\"`.", Str(null));
             }
-            else if (status == "503" && path != HealthEndpoints.ReadinessPath)
+            else if (status is "429" || (status == "503" && path != HealthEndpoints.ReadinessPath))
             {
                 described.Headers["Retry-After"] = Header("Seconds to wait before trying again.", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0" });
             }
@@ -145,6 +145,7 @@ internal static class OpenApiDocumentation
         ("SendMessage", "415") => "The body is not `application/json`.",
         ("SendMessage", "422") => "The `Idempotency-Key` was first used with a different body (`idempotency_key_reused`).",
         ("SendMessage", "503") => "The queue or a store is unavailable: nothing was accepted and nothing is promised; try again after `Retry-After`.",
+        ("SendMessage", "429") or ("GetMessage", "429") => "A rate limit of `MailGateway:RateLimits` was reached: the API key's requests (`PerKeyBurst`, `PerKeyRate` per `PerKeyPeriod`), or requests without a valid API key from this client address (`FailedAuthPerAddress` per `FailedAuthWindow`). Nothing was done; try again after `Retry-After`.",
         ("GetMessage", "200") => "The latest status, every delivery attempt and each recipient's result.",
         ("GetMessage", "404") => "No message with this id was sent with this API key.",
         ("GetMessage", "503") => "The status store is unavailable; try again after `Retry-After`.",

@@ -163,35 +163,34 @@ public sealed class ReviewerFindingsTests
         using var buffer = new MemoryStream();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await stream.CopyToAsync(buffer, timeout.Token);
-        var text = Encoding.UTF8.GetString(buffer.ToArray());
-        var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        Assert.True(split > 0, "No complete answer: " + text);
-        var head = text[..split].Split("\r\n");
+        var bytes = buffer.ToArray();
+        var split = bytes.AsSpan().IndexOf("\r\n\r\n"u8);
+        Assert.True(split > 0, "No complete answer: " + Encoding.UTF8.GetString(bytes));
+        var head = Encoding.ASCII.GetString(bytes, 0, split).Split("\r\n");
         var headers = head.Skip(1).Select(h => h.Split(':', 2)).ToDictionary(h => h[0].Trim().ToLowerInvariant(), h => h[1].Trim());
-        var body = text[(split + 4)..];
-        if (headers.GetValueOrDefault("transfer-encoding") == "chunked")
-        {
-            body = Dechunk(body);
-        }
+        var payload = bytes.AsSpan(split + 4);
+        var body = headers.GetValueOrDefault("transfer-encoding") == "chunked"
+            ? Encoding.UTF8.GetString(Dechunk(payload))
+            : Encoding.UTF8.GetString(payload);
 
         return new RawAnswer(int.Parse(head[0].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), headers, body);
     }
 
-    private static string Dechunk(string chunked)
+    /// <summary>Joins the chunks of a chunked body; chunk sizes count bytes, so this works on bytes, not on decoded text.</summary>
+    private static byte[] Dechunk(ReadOnlySpan<byte> chunked)
     {
-        var result = new StringBuilder();
-        var at = 0;
+        using var result = new MemoryStream();
         while (true)
         {
-            var end = chunked.IndexOf("\r\n", at, StringComparison.Ordinal);
-            var size = Convert.ToInt32(chunked[at..end], 16);
+            var end = chunked.IndexOf("\r\n"u8);
+            var size = Convert.ToInt32(Encoding.ASCII.GetString(chunked[..end]), 16);
             if (size == 0)
             {
-                return result.ToString();
+                return result.ToArray();
             }
 
-            result.Append(chunked, end + 2, size);
-            at = end + 2 + size + 2;
+            result.Write(chunked.Slice(end + 2, size));
+            chunked = chunked[(end + 2 + size + 2)..];
         }
     }
 }

@@ -97,6 +97,12 @@ public static class ContractCases
             (await client.SendAsync(JsonRequest(HttpMethod.Post, Messages, GatewayHost.Message("first"), "contract-reused"))).Dispose();
             return await client.SendAsync(JsonRequest(HttpMethod.Post, Messages, GatewayHost.Message("second"), "contract-reused"));
         }),
+        new("send: the key's rate limit is spent", "POST", Messages, 429, async h =>
+        {
+            var client = (await h.RateLimitedAsync()).Client;
+            (await client.SendAsync(JsonRequest(HttpMethod.Post, Messages, GatewayHost.Message()))).Dispose();
+            return await client.SendAsync(JsonRequest(HttpMethod.Post, Messages, GatewayHost.Message()));
+        }),
         new("send: the content store is down", "POST", Messages, 503, async h => await (await h.BrokenStorageAsync()).Client.SendAsync(JsonRequest(HttpMethod.Post, Messages, GatewayHost.Message()))),
 
         // GET /api/v1/messages/{id}
@@ -109,6 +115,12 @@ public static class ContractCases
             var other = h.Anonymous(await h.MainAsync());
             other.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", GatewayHost.OtherKey);
             return await other.GetAsync($"{Messages}/{await h.ScheduledIdAsync()}");
+        }),
+        new("status: the key's rate limit is spent", "GET", Message, 429, async h =>
+        {
+            var client = (await h.RateLimitedAsync()).Client;
+            (await client.GetAsync($"{Messages}/0123456789abcdef")).Dispose();
+            return await client.GetAsync($"{Messages}/0123456789abcdef");
         }),
         new("status: the status store is down", "GET", Message, 503, async h => await (await h.StatusStoreDownAsync()).Client.GetAsync($"{Messages}/0123456789abcdef")),
 

@@ -24,6 +24,7 @@ public sealed class ContractHosts : IAsyncLifetime
     private readonly Lazy<Task<(TestRelay Relay, GatewayHost Host)>> _main;
     private readonly Lazy<Task<GatewayHost>> _brokenStorage;
     private readonly Lazy<Task<GatewayHost>> _statusStoreDown;
+    private readonly Lazy<Task<GatewayHost>> _rateLimited;
     private readonly Lazy<Task<OpenApiContract>> _contract;
     private readonly Lazy<Task<string>> _delivered;
     private readonly Lazy<Task<string>> _scheduled;
@@ -60,6 +61,14 @@ public sealed class ContractHosts : IAsyncLifetime
             s => s["MailGateway:Capture:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             services =>
             services.AddSingleton<IMessageStatusStore>(sp => FailingReads.Wrap(sp.GetRequiredService<SqliteMessageStatusStore>()))));
+        // One request per key per day: the second request of a key is refused (the bucket never refills during the test).
+        _rateLimited = new(() => GatewayHost.StartAsync(null, s =>
+        {
+            s["MailGateway:Capture:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            s["MailGateway:RateLimits:PerKeyBurst"] = "1";
+            s["MailGateway:RateLimits:PerKeyRate"] = "1";
+            s["MailGateway:RateLimits:PerKeyPeriod"] = "1.00:00:00";
+        }));
         _contract = new(async () =>
         {
             using var anonymous = Anonymous(await MainAsync());
@@ -103,6 +112,9 @@ public sealed class ContractHosts : IAsyncLifetime
 
     internal Task<GatewayHost> StatusStoreDownAsync() => _statusStoreDown.Value;
 
+    /// <summary>A host whose keys may make one request per day.</summary>
+    internal Task<GatewayHost> RateLimitedAsync() => _rateLimited.Value;
+
     /// <summary>The document served by the main host.</summary>
     internal Task<OpenApiContract> ContractAsync() => _contract.Value;
 
@@ -137,7 +149,7 @@ public sealed class ContractHosts : IAsyncLifetime
             client.Dispose();
         }
 
-        foreach (var host in new[] { _brokenStorage, _statusStoreDown }.Where(h => h.IsValueCreated))
+        foreach (var host in new[] { _brokenStorage, _statusStoreDown, _rateLimited }.Where(h => h.IsValueCreated))
         {
             await (await host.Value).DisposeAsync();
         }
