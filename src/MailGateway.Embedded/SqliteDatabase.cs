@@ -237,6 +237,18 @@ public sealed class SqliteDatabase : IDisposable
 
     private void RunBatch(SqliteConnection connection, List<WriteItem> batch)
     {
+        // A disk error (full, I/O) can make SQLite roll back the whole transaction, not only the failing piece: that
+        // piece fails, and the others run again in a new transaction (their work was undone with it).
+        var pending = batch;
+        while (pending.Count > 0)
+        {
+            pending = RunTransaction(connection, pending);
+        }
+    }
+
+    /// <summary>Runs the batch in one transaction; returns the pieces to run again when SQLite rolled it back.</summary>
+    private List<WriteItem> RunTransaction(SqliteConnection connection, List<WriteItem> batch)
+    {
         var results = new object?[batch.Count];
         var failures = new Exception?[batch.Count];
         try
@@ -252,13 +264,20 @@ public sealed class SqliteDatabase : IDisposable
                 }
                 catch (Exception ex)
                 {
-                    transaction.Rollback("item");
-                    transaction.Release("item");
-                    failures[i] = ex;
                     if (IsStorageFailure(ex))
                     {
                         _writeFailure = ex.Message;
                     }
+
+                    if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) != 0)
+                    {
+                        batch[i].Completion.TrySetException(ex);
+                        return [.. batch.Where((_, j) => j != i)];
+                    }
+
+                    transaction.Rollback("item");
+                    transaction.Release("item");
+                    failures[i] = ex;
                 }
             }
 
@@ -277,7 +296,7 @@ public sealed class SqliteDatabase : IDisposable
                 item.Completion.TrySetException(ex);
             }
 
-            return;
+            return [];
         }
 
         for (var i = 0; i < batch.Count; i++)
@@ -291,6 +310,8 @@ public sealed class SqliteDatabase : IDisposable
                 batch[i].Completion.TrySetResult(results[i]);
             }
         }
+
+        return [];
     }
 
     private async Task<SqliteConnection> OpenRawAsync(CancellationToken cancellationToken)
