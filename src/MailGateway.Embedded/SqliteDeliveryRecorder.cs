@@ -7,7 +7,8 @@ namespace MailGateway.Embedded;
 
 /// <summary>
 /// Records a delivery in one transaction of the group commit: the status record becomes <c>delivered</c>, the job is
-/// deleted (when this lease still holds it; otherwise the job that holds it completes without sending) and, with the
+/// deleted (when this lease still holds it; otherwise the job that holds it completes without sending; a context
+/// that is not a <see cref="LeasedJob"/> is completed after the commit) and, with the
 /// content in the database, the content row is deleted. One commit instead of three, and no crash between them can
 /// leave a delivered message's MIME behind. Content in files is deleted after the commit; a file a crash leaves is
 /// removed by <see cref="MessageRetentionJanitor"/>.
@@ -32,11 +33,9 @@ public sealed partial class SqliteDeliveryRecorder : IDeliveryRecorder
     public async Task RecordDeliveredAsync(IDeliveryJobContext context, DeliveryAttemptRecord attempt, IReadOnlyList<RecipientResult> recipients, string? reply, bool deleteContent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context is not LeasedJob lease)
-        {
-            throw new ArgumentException("Not a job of the SQLite queue.", nameof(context));
-        }
 
+        // A context that is not this queue's own lease (a wrapper) completes itself, after the commit.
+        var lease = context as LeasedJob;
         var job = context.Job;
         var contentId = SqliteMessageContentStore.IdOf(job.ContentReference);
         var now = _time.GetUtcNow();
@@ -47,7 +46,11 @@ public sealed partial class SqliteDeliveryRecorder : IDeliveryRecorder
                 SqliteMessageStatusStore.AppendAttempt(connection, transaction, record, attempt, MessageState.Delivered, recipients, null, reply, now);
             }
 
-            SqliteDeliveryQueue.DeleteIfHeld(connection, transaction, lease);
+            if (lease is not null)
+            {
+                SqliteDeliveryQueue.DeleteIfHeld(connection, transaction, lease);
+            }
+
             if (deleteContent && contentId is not null)
             {
                 SqliteMessageContentStore.Delete(connection, transaction, contentId);
@@ -55,6 +58,18 @@ public sealed partial class SqliteDeliveryRecorder : IDeliveryRecorder
 
             return true;
         }, cancellationToken);
+
+        if (lease is null)
+        {
+            try
+            {
+                await context.CompleteAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                throw new DeliveryRecordedException("The delivery is recorded; completing the job failed.", ex);
+            }
+        }
 
         if (deleteContent && contentId is null)
         {

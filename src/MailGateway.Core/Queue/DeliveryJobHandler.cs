@@ -313,7 +313,7 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
             await record(cancellationToken);
             return;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (IsStoreRefusal(ex, cancellationToken))
         {
             failure = ex;
         }
@@ -333,7 +333,7 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
                     LogRecordedAfterRetries(messageId, failures);
                     return;
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (IsStoreRefusal(ex, cancellationToken))
                 {
                     failure = ex;
                     delay = delay * 2 < LastRecordingRetry ? delay * 2 : LastRecordingRetry;
@@ -346,6 +346,17 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
             done.TrySetResult();
         }
     }
+
+    /// <summary>
+    /// A store that did not take the write (disk full, I/O, unavailable service): worth retrying. A bug (an argument or
+    /// state the store rejects, e.g. a record that no longer exists) and the host's cancellation are not.
+    /// </summary>
+    private static bool IsStoreRefusal(Exception exception, CancellationToken cancellationToken) => exception switch
+    {
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        ArgumentException or InvalidOperationException => false,
+        _ => true,
+    };
 
     private async Task ExpireAsync(IDeliveryJobContext context, MessageRecord before, string why, CancellationToken cancellationToken)
     {
