@@ -29,6 +29,10 @@ param statusTableName string
 @description('Table of idempotency keys.')
 param idempotencyTableName string
 
+@description('Days after its last write a blob of the outbound container is deleted: the worker deletes delivered messages at once; this removes the content of failed, expired and unknown messages and what a crash left. Keep it above MaxAge (5 days) plus how far ahead sendAt is used.')
+@minValue(6)
+param outboundContentRetentionDays int = 35
+
 @description('Name of the API (Function App) identity.')
 param apiIdentityName string
 
@@ -113,6 +117,40 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   name: deploymentContainerName
   properties: {
     publicAccess: 'None'
+  }
+}
+
+// Retention of the claim checks (Blob lifecycle management runs about once a day).
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'outbound-content-retention'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${outboundContainer.name}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: outboundContentRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
   }
 }
 

@@ -21,6 +21,10 @@ public static class EmbeddedServiceCollectionExtensions
             .BindConfiguration(EmbeddedStorageOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<RetentionOptions>()
+            .BindConfiguration(RetentionOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<SqliteDeliveryQueue>();
@@ -34,6 +38,7 @@ public static class EmbeddedServiceCollectionExtensions
                 ? sp.GetRequiredService<FileMessageContentStore>()
                 : sp.GetRequiredService<SqliteMessageContentStore>());
         services.TryAddSingleton<IMessageAcceptor, SqliteMessageAcceptor>();
+        services.TryAddSingleton<IDeliveryRecorder, SqliteDeliveryRecorder>();
         return services;
     }
 
@@ -52,6 +57,7 @@ public static class EmbeddedServiceCollectionExtensions
             .ValidateOnStart();
         services.AddHostedService<SqliteDeliveryWorker>();
         services.AddHostedService<IdempotencyKeyJanitor>();
+        services.AddHostedService<MessageRetentionJanitor>();
         return services;
     }
 }

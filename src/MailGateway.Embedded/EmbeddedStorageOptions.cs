@@ -27,6 +27,12 @@ public sealed class EmbeddedStorageOptions
     /// <summary>The SQLite database file (queue and status), under <see cref="DataDirectory"/>.</summary>
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "gateway.db");
 
+    /// <summary>
+    /// The marker written next to the database when it is created: a folder with the marker and without the database
+    /// lost its database, and the gateway refuses to start there instead of creating an empty one.
+    /// </summary>
+    public string DatabaseMarkerPath => Path.Combine(Path.GetFullPath(DataDirectory), "gateway.db.created");
+
     /// <summary>The folder of the composed messages waiting for delivery (<see cref="MessageContentStoreKind.Files"/>).</summary>
     public string MessagesPath => Path.Combine(Path.GetFullPath(DataDirectory), "messages");
 }

@@ -22,6 +22,7 @@ public sealed class SqliteDatabase : IDisposable
             updated_at INTEGER NOT NULL,
             record TEXT NOT NULL
         );
+        CREATE INDEX IF NOT EXISTS messages_updated ON messages (updated_at);
         CREATE TABLE IF NOT EXISTS idempotency_keys (
             owner TEXT NOT NULL,
             key TEXT NOT NULL,
@@ -60,7 +61,11 @@ public sealed class SqliteDatabase : IDisposable
             sha256 BLOB NOT NULL,
             mime BLOB NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS write_probe (filler BLOB NOT NULL);
         """;
+
+    // What the readiness probe writes (and removes again) while writes fail: enough to need new pages, as real work does.
+    private const int ProbeBytes = 64 * 1024;
 
     private const int MaxBatch = 256;
 
@@ -68,20 +73,27 @@ public sealed class SqliteDatabase : IDisposable
     public const long WalSizeLimit = 64L * 1024 * 1024;
 
     private readonly string _connectionString;
+    private readonly string _markerPath;
     private readonly Channel<WriteItem> _writes = Channel.CreateUnbounded<WriteItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _initializeLock = new();
     private Task? _initialized;
     private Task? _writer;
+
+    // The last write the disk refused (full, I/O error, read-only), until a readiness probe writes again.
+    private volatile string? _writeFailure;
 
     /// <summary>Opens (and on first use creates) the database of <paramref name="options"/>.</summary>
     public SqliteDatabase(IOptions<EmbeddedStorageOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         Path = options.Value.DatabasePath;
+        _markerPath = options.Value.DatabaseMarkerPath;
+
+        // Never ReadWriteCreate: a database that vanished is an error, not a new empty one (see CreateAsync).
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
+            Mode = SqliteOpenMode.ReadWrite,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
             DefaultTimeout = 30,
@@ -126,16 +138,47 @@ public sealed class SqliteDatabase : IDisposable
         return (T)(await item.Completion.Task)!;
     }
 
-    /// <summary>True when a trivial query succeeds.</summary>
+    /// <summary>The last write the disk refused (SQLite's error text), while it is not known to take writes again; or null.</summary>
+    public string? WriteFailure => _writeFailure;
+
+    /// <summary>
+    /// True when a trivial query succeeds and writes are not failing. After a write failed for a storage reason (disk
+    /// full, I/O error, read-only), every probe writes and removes a 64 KiB row: ready again only once that commits.
+    /// </summary>
     public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await using var connection = await OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM sqlite_master";
-            _ = await command.ExecuteScalarAsync(cancellationToken);
-            return _writer is { IsCompleted: false };
+            await using (var connection = await OpenAsync(cancellationToken))
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT count(*) FROM sqlite_master";
+                _ = await command.ExecuteScalarAsync(cancellationToken);
+            }
+
+            if (_writer is not { IsCompleted: false })
+            {
+                return false;
+            }
+
+            if (_writeFailure is null)
+            {
+                return true;
+            }
+
+            await WriteAsync((connection, transaction) =>
+            {
+                using var probe = connection.CreateCommand();
+                probe.Transaction = transaction;
+                probe.CommandText = "INSERT INTO write_probe (filler) VALUES (zeroblob($bytes))";
+                probe.Parameters.AddWithValue("$bytes", ProbeBytes);
+                probe.ExecuteNonQuery();
+                probe.CommandText = "DELETE FROM write_probe";
+                probe.Parameters.Clear();
+                return probe.ExecuteNonQuery();
+            }, cancellationToken);
+            _writeFailure = null;
+            return true;
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
@@ -189,7 +232,23 @@ public sealed class SqliteDatabase : IDisposable
         }
     }
 
-    private static void RunBatch(SqliteConnection connection, List<WriteItem> batch)
+    /// <summary>SQLite's codes for a disk that does not take the write: full, I/O error, read-only, cannot open, damaged.</summary>
+    private static bool IsStorageFailure(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: 13 or 10 or 8 or 14 or 11 or 26 };
+
+    private void RunBatch(SqliteConnection connection, List<WriteItem> batch)
+    {
+        // A disk error (full, I/O) can make SQLite roll back the whole transaction, not only the failing piece: that
+        // piece fails, and the others run again in a new transaction (their work was undone with it).
+        var pending = batch;
+        while (pending.Count > 0)
+        {
+            pending = RunTransaction(connection, pending);
+        }
+    }
+
+    /// <summary>Runs the batch in one transaction; returns the pieces to run again when SQLite rolled it back.</summary>
+    private List<WriteItem> RunTransaction(SqliteConnection connection, List<WriteItem> batch)
     {
         var results = new object?[batch.Count];
         var failures = new Exception?[batch.Count];
@@ -206,6 +265,17 @@ public sealed class SqliteDatabase : IDisposable
                 }
                 catch (Exception ex)
                 {
+                    if (IsStorageFailure(ex))
+                    {
+                        _writeFailure = ex.Message;
+                    }
+
+                    if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) != 0)
+                    {
+                        batch[i].Completion.TrySetException(ex);
+                        return [.. batch.Where((_, j) => j != i)];
+                    }
+
                     transaction.Rollback("item");
                     transaction.Release("item");
                     failures[i] = ex;
@@ -216,13 +286,18 @@ public sealed class SqliteDatabase : IDisposable
         }
         catch (Exception ex)
         {
+            if (IsStorageFailure(ex))
+            {
+                _writeFailure = ex.Message;
+            }
+
             // Nothing of this batch is durable.
             foreach (var item in batch)
             {
                 item.Completion.TrySetException(ex);
             }
 
-            return;
+            return [];
         }
 
         for (var i = 0; i < batch.Count; i++)
@@ -236,6 +311,8 @@ public sealed class SqliteDatabase : IDisposable
                 batch[i].Completion.TrySetResult(results[i]);
             }
         }
+
+        return [];
     }
 
     private async Task<SqliteConnection> OpenRawAsync(CancellationToken cancellationToken)
@@ -272,7 +349,23 @@ public sealed class SqliteDatabase : IDisposable
 
     private async Task InitializeAsync()
     {
-        DurableFile.EnsureDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        var directory = System.IO.Path.GetDirectoryName(Path)!;
+        DurableFile.EnsureDirectory(directory);
+        var file = new FileInfo(Path);
+        if (!file.Exists)
+        {
+            await CreateAsync(directory);
+        }
+        else if (file.Length == 0)
+        {
+            throw new InvalidDataException($"The database {Path} is empty (0 bytes); it is not re-initialised.");
+        }
+
+        if (!File.Exists(_markerPath))
+        {
+            await DurableFile.WriteAsync(_markerPath, System.Text.Encoding.ASCII.GetBytes("The database gateway.db of this folder exists; without it, the gateway does not start here.\n"), CancellationToken.None);
+        }
+
         var connection = await OpenRawAsync(CancellationToken.None);
         // 600 before the WAL exists: SQLite gives its -wal and -shm the database file's mode.
         RestrictFiles();
@@ -296,6 +389,37 @@ public sealed class SqliteDatabase : IDisposable
         PrivateFiles.Restrict(Path);
         PrivateFiles.Restrict(Path + "-wal");
         PrivateFiles.Restrict(Path + "-shm");
+    }
+
+    /// <summary>
+    /// Creates the database whole: schema and WAL mode in a temp file, closed (checkpointed, fsynced), then renamed into
+    /// place and the folder fsynced. A crash leaves no database or a complete one, never an empty file.
+    /// </summary>
+    private async Task CreateAsync(string directory)
+    {
+        var temp = System.IO.Path.Combine(directory, "." + System.IO.Path.GetFileName(Path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            var create = new SqliteConnectionStringBuilder { DataSource = temp, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
+            await using (var connection = new SqliteConnection(create))
+            {
+                await connection.OpenAsync();
+                await using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA synchronous=FULL; BEGIN;" + Schema + "COMMIT; PRAGMA journal_mode=WAL;";
+                await command.ExecuteNonQueryAsync();
+            }
+
+            File.Move(temp, Path, overwrite: false);
+        }
+        finally
+        {
+            File.Delete(temp);
+            File.Delete(temp + "-journal");
+            File.Delete(temp + "-wal");
+            File.Delete(temp + "-shm");
+        }
+
+        Core.Storage.DurableDirectory.Sync(directory);
     }
 
     /// <summary>Brings a database made by an earlier version up to this schema (columns added since; existing rows keep their data).</summary>

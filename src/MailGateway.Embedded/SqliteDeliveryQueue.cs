@@ -266,6 +266,14 @@ public sealed partial class SqliteDeliveryQueue : IDeliveryQueue
         }
     }
 
+    /// <summary>Deletes the job of <paramref name="lease"/> when the lease still holds it; true when it did.</summary>
+    internal static bool DeleteIfHeld(SqliteConnection connection, SqliteTransaction transaction, LeasedJob lease)
+    {
+        using var command = Command(connection, transaction, "DELETE FROM jobs WHERE seq = $seq AND lease_token = $token",
+            ("$seq", lease.Sequence), ("$token", lease.Token));
+        return command.ExecuteNonQuery() == 1;
+    }
+
     private static void Delete(SqliteConnection connection, SqliteTransaction transaction, LeasedJob lease)
     {
         using var command = Command(connection, transaction, "DELETE FROM jobs WHERE seq = $seq AND lease_token = $token",

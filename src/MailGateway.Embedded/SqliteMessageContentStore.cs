@@ -107,18 +107,21 @@ public sealed partial class SqliteMessageContentStore : IMessageContentStore
             return;
         }
 
-        await _database.WriteAsync((connection, transaction) =>
-        {
-            using var command = Command(connection, transaction, "DELETE FROM contents WHERE id = $id", ("$id", id));
-            return command.ExecuteNonQuery();
-        }, cancellationToken);
+        await _database.WriteAsync((connection, transaction) => Delete(connection, transaction, id), cancellationToken);
+    }
+
+    /// <summary>Deletes the content of <paramref name="id"/> (a message id) inside the caller's transaction.</summary>
+    internal static int Delete(SqliteConnection connection, SqliteTransaction transaction, string id)
+    {
+        using var command = Command(connection, transaction, "DELETE FROM contents WHERE id = $id", ("$id", id));
+        return command.ExecuteNonQuery();
     }
 
     /// <inheritdoc />
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => _database.IsReadyAsync(cancellationToken);
 
     /// <summary>The message id of a reference of this store, or null when it is not one.</summary>
-    private static string? IdOf(string reference) =>
+    internal static string? IdOf(string reference) =>
         reference.StartsWith(Prefix, StringComparison.Ordinal) && IdPattern().IsMatch(reference.AsSpan(Prefix.Length)) ? reference[Prefix.Length..] : null;
 
     private static byte[]? WholeArray(ReadOnlyMemory<byte> memory) =>

@@ -102,17 +102,23 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         _database.WriteAsync((connection, transaction) =>
         {
             var record = Read(connection, transaction, id) ?? throw new InvalidOperationException($"No status record {id}.");
-            Write(connection, transaction, record with
-            {
-                State = newState,
-                UpdatedAt = _time.GetUtcNow(),
-                Attempts = [.. record.Attempts, attempt],
-                Recipients = recipients,
-                NextAttemptAt = nextAttemptAt,
-                LastReply = lastReply,
-            });
-            return true;
+            return AppendAttempt(connection, transaction, record, attempt, newState, recipients, nextAttemptAt, lastReply, _time.GetUtcNow());
         }, cancellationToken);
+
+    /// <summary>Appends an attempt to <paramref name="record"/> and writes its new state, inside the caller's transaction.</summary>
+    internal static bool AppendAttempt(SqliteConnection connection, SqliteTransaction transaction, MessageRecord record, DeliveryAttemptRecord attempt, MessageState newState, IReadOnlyList<RecipientResult> recipients, DateTimeOffset? nextAttemptAt, string? lastReply, DateTimeOffset now)
+    {
+        Write(connection, transaction, record with
+        {
+            State = newState,
+            UpdatedAt = now,
+            Attempts = [.. record.Attempts, attempt],
+            Recipients = recipients,
+            NextAttemptAt = nextAttemptAt,
+            LastReply = lastReply,
+        });
+        return true;
+    }
 
     /// <inheritdoc />
     public Task SetStateAsync(string id, MessageState state, string? lastReply, CancellationToken cancellationToken) =>
@@ -162,6 +168,19 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
             ("$id", record.Id), ("$state", record.State.ToString()), ("$updated", UnixTime.Ms(record.UpdatedAt)),
             ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord)));
         command.ExecuteNonQuery();
+    }
+
+    /// <summary>The content reference in a stored record, or null (an unreadable record has none to remove).</summary>
+    internal static string? ContentReferenceOf(string json)
+    {
+        try
+        {
+            return Deserialize(json).ContentReference;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static MessageRecord Deserialize(string json) =>

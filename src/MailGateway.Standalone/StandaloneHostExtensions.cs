@@ -150,7 +150,10 @@ public static class StandaloneHostExtensions
         return app;
     }
 
-    /// <summary>Runs the host; an invalid setting stops it with the setting's name and exit code 2, a data folder in use with 3.</summary>
+    /// <summary>
+    /// Runs the host; an invalid setting or a damaged database (<see cref="DatabaseFileCheck"/>) stops it before it
+    /// starts, with one line naming the setting or the file and exit code 2; a data folder in use stops it with 3.
+    /// </summary>
     public static async Task<int> RunGatewayAsync(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -158,6 +161,13 @@ public static class StandaloneHostExtensions
         {
             // Take the data folder's lock first: a second gateway on the same data would share its queue leases.
             app.Services.GetRequiredService<DataDirectoryLock>().Acquire();
+
+            // Then look at the database, read-only, before anything opens it for writing.
+            if (DatabaseFileCheck.FindProblem(app.Services.GetRequiredService<IOptions<EmbeddedStorageOptions>>().Value) is { } problem)
+            {
+                await Console.Error.WriteLineAsync(problem);
+                return StartupValidation.InvalidConfigurationExitCode;
+            }
         }
         catch (DataDirectoryLockedException ex)
         {

@@ -48,6 +48,20 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
     }
 
     [Fact]
+    public void A_lifecycle_rule_deletes_outbound_content_after_the_retention_and_nothing_else()
+    {
+        var policy = snapshot.Single("Microsoft.Storage/storageAccounts/managementPolicies");
+        var rule = Assert.Single(policy.GetProperty("properties").GetProperty("policy").GetProperty("rules").EnumerateArray());
+        Assert.True(rule.GetProperty("enabled").GetBoolean());
+        var definition = rule.GetProperty("definition");
+        Assert.Equal(["outbound/"], definition.GetProperty("filters").GetProperty("prefixMatch").EnumerateArray().Select(p => p.GetString()));
+        var days = definition.GetProperty("actions").GetProperty("baseBlob").GetProperty("delete").GetProperty("daysAfterModificationGreaterThan").GetInt32();
+
+        // Never before a message could still be delivered: MaxAge is 5 days.
+        Assert.InRange(days, 6, 3650);
+    }
+
+    [Fact]
     public void Service_Bus_is_Standard_without_SAS_and_the_queue_detects_duplicates()
     {
         var ns = snapshot.Single("Microsoft.ServiceBus/namespaces");

@@ -78,6 +78,29 @@ public sealed class FileSystemStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Temp_files_a_crash_left_are_removed_at_start_and_messages_are_kept()
+    {
+        var first = new FileSystemInboundMessageStore(_root);
+        await first.InitializeAsync(CancellationToken.None);
+        var kept = await StoreAsync(first, "kept", Day1, Content(1));
+
+        // A crash in the middle of two messages: their temp files stay behind (one in a folder of another day).
+        var folder1 = Path.GetDirectoryName(kept)!;
+        var folder2 = Path.Combine(_root, "inbound", "2026", "11", "28");
+        Directory.CreateDirectory(folder2);
+        await File.WriteAllTextAsync(Path.Combine(folder1, "lost1.eml.tmp"), "Subject: half a message");
+        await File.WriteAllTextAsync(Path.Combine(folder2, "lost2.eml.tmp"), "Subject: half");
+        await File.WriteAllTextAsync(Path.Combine(folder2, "lost2.json.tmp"), "{");
+
+        var restarted = new FileSystemInboundMessageStore(_root);
+        await restarted.InitializeAsync(CancellationToken.None);
+
+        Assert.Equal(3, restarted.RemovedTempFiles);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_root, "inbound"), "*.tmp", SearchOption.AllDirectories));
+        AssertStored(kept, "kept", Content(1));
+    }
+
+    [Fact]
     public async Task Folders_are_remembered_across_a_date_change_and_made_again_when_removed()
     {
         var store = new FileSystemInboundMessageStore(_root);

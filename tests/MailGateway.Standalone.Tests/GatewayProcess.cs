@@ -18,6 +18,46 @@ internal sealed partial class GatewayProcess : IDisposable
 
     public static async Task<GatewayProcess> StartAsync(string workingDirectory, IReadOnlyDictionary<string, string?> settings, IReadOnlyDictionary<string, string?>? environment = null)
     {
+        var process = Process.Start(StartInfo(workingDirectory, settings, environment)) ?? throw new InvalidOperationException("dotnet did not start");
+        var gateway = new GatewayProcess(process);
+        process.OutputDataReceived += (_, e) => gateway.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => gateway.OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var exited = process.WaitForExitAsync(timeout.Token);
+        var first = await Task.WhenAny(gateway._listening.Task, exited);
+        if (first != gateway._listening.Task)
+        {
+            throw new InvalidOperationException("The gateway exited or did not listen in time:\n" + gateway.Output);
+        }
+
+        gateway.BaseAddress = await gateway._listening.Task;
+        return gateway;
+    }
+
+    /// <summary>Runs a gateway that is expected to refuse to start: its exit code, standard output and standard error.</summary>
+    public static async Task<(int ExitCode, string StandardOutput, string StandardError)> RunUntilExitAsync(string workingDirectory, IReadOnlyDictionary<string, string?> settings)
+    {
+        using var process = Process.Start(StartInfo(workingDirectory, settings, environment)) ?? throw new InvalidOperationException("dotnet did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            throw new InvalidOperationException("The gateway did not exit:\n" + await stdout + await stderr);
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static ProcessStartInfo StartInfo(string workingDirectory, IReadOnlyDictionary<string, string?> settings, IReadOnlyDictionary<string, string?>? environment = null)
+    {
         var psi = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = workingDirectory,
@@ -39,22 +79,7 @@ internal sealed partial class GatewayProcess : IDisposable
             psi.Environment[name] = value;
         }
 
-        var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
-        var gateway = new GatewayProcess(process);
-        process.OutputDataReceived += (_, e) => gateway.OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => gateway.OnLine(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var exited = process.WaitForExitAsync(timeout.Token);
-        var first = await Task.WhenAny(gateway._listening.Task, exited);
-        if (first != gateway._listening.Task)
-        {
-            throw new InvalidOperationException("The gateway exited or did not listen in time:\n" + gateway.Output);
-        }
-
-        gateway.BaseAddress = await gateway._listening.Task;
-        return gateway;
+        return psi;
     }
 
     /// <summary>SIGKILL: no shutdown code runs.</summary>

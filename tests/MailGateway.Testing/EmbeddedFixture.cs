@@ -28,7 +28,8 @@ public sealed class EmbeddedFixture : IDisposable
         SqliteContent = new SqliteMessageContentStore(Database, Content);
         Store = sqliteContent ? SqliteContent : Content;
         Retry = retry ?? new DeliveryRetryOptions { JitterFraction = 0 };
-        Handler = new DeliveryJobHandler(Store, Status, Engine, new StaticOptionsMonitor<DeliveryRetryOptions>(Retry), Microsoft.Extensions.Options.Options.Create(Worker), Time, NullLogger<DeliveryJobHandler>.Instance);
+        Recorder = new SqliteDeliveryRecorder(Database, Content, Time, NullLogger<SqliteDeliveryRecorder>.Instance);
+        Handler = new DeliveryJobHandler(Store, Status, Recorder, Engine, new StaticOptionsMonitor<DeliveryRetryOptions>(Retry), Microsoft.Extensions.Options.Options.Create(Worker), Time, NullLogger<DeliveryJobHandler>.Instance);
         Acceptor = new SqliteMessageAcceptor(Database, Status, Queue, Content, Options, Time, NullLogger<SqliteMessageAcceptor>.Instance);
     }
 
@@ -70,6 +71,9 @@ public sealed class EmbeddedFixture : IDisposable
 
     /// <summary>The retry options the handler reads (change them before a test acts).</summary>
     public DeliveryRetryOptions Retry { get; }
+
+    /// <summary>How the handler records a delivery: the SQLite store's one transaction.</summary>
+    public SqliteDeliveryRecorder Recorder { get; }
 
     /// <summary>The handler.</summary>
     public DeliveryJobHandler Handler { get; }

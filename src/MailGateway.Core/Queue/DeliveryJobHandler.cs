@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using MailGateway.Core.Delivery;
 using MailGateway.Core.Messages;
@@ -17,22 +18,45 @@ namespace MailGateway.Core.Queue;
 /// is written before the job is completed, so a redelivered job whose message is already delivered completes without
 /// sending. The one ambiguous window is between the relay's 250 to the final dot and the write of <c>delivered</c>:
 /// a crash there makes the next lease (which finds the record still <c>sending</c>) send the message again, with the
-/// same Message-ID.
+/// same Message-ID. Only a crash opens it: when the store refuses the write of an attempt's outcome (a full disk), the
+/// outcome is kept in memory and its recording retried until the store takes it; a job of the same message leased
+/// meanwhile (its lease ran out) waits for that recording instead of sending.
 /// </remarks>
 public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
 {
     private readonly IMessageContentStore _content;
+    private static readonly TimeSpan FirstRecordingRetry = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan LastRecordingRetry = TimeSpan.FromSeconds(15);
+
     private readonly IMessageStatusStore _status;
+    private readonly IDeliveryRecorder _recorder;
     private readonly IDeliveryEngine _engine;
     private readonly IOptionsMonitor<DeliveryRetryOptions> _options;
     private readonly DeliveryWorkerOptions _worker;
     private readonly TimeProvider _time;
     private readonly ILogger<DeliveryJobHandler> _logger;
 
-    /// <summary>Creates the handler.</summary>
+    // The outcomes this process holds because the store refused them, by message id: a job of the message waits for them.
+    private readonly ConcurrentDictionary<string, Task> _recording = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the handler; a delivery is recorded step by step (<see cref="StoreDeliveryRecorder"/>).</summary>
     public DeliveryJobHandler(
         IMessageContentStore content,
         IMessageStatusStore status,
+        IDeliveryEngine engine,
+        IOptionsMonitor<DeliveryRetryOptions> options,
+        IOptions<DeliveryWorkerOptions> worker,
+        TimeProvider time,
+        ILogger<DeliveryJobHandler> logger)
+        : this(content, status, new StoreDeliveryRecorder(status, content), engine, options, worker, time, logger)
+    {
+    }
+
+    /// <summary>Creates the handler with the store's own way of recording a delivery.</summary>
+    public DeliveryJobHandler(
+        IMessageContentStore content,
+        IMessageStatusStore status,
+        IDeliveryRecorder recorder,
         IDeliveryEngine engine,
         IOptionsMonitor<DeliveryRetryOptions> options,
         IOptions<DeliveryWorkerOptions> worker,
@@ -42,6 +66,7 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         ArgumentNullException.ThrowIfNull(worker);
         _content = content;
         _status = status;
+        _recorder = recorder;
         _engine = engine;
         _options = options;
         _worker = worker.Value;
@@ -56,6 +81,13 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         var job = context.Job;
         var options = _options.CurrentValue;
         using var activity = StartActivity(job, context.DeliveryCount);
+
+        if (_recording.TryGetValue(job.MessageId, out var recording))
+        {
+            // This process still holds an outcome of the message the store refused: never send before it is recorded.
+            LogWaitingForRecording(job.MessageId);
+            await recording.WaitAsync(cancellationToken);
+        }
 
         if (context.DeliveryCount > _worker.MaxDeliveryCount)
         {
@@ -230,13 +262,18 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         switch (kind)
         {
             case DeliveryOutcomeKind.Delivered:
-                await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Delivered, recipients, null, reply, cancellationToken);
-                await context.CompleteAsync(cancellationToken);
-                if (options.DeleteContentAfterDelivery)
+                await KeepOutcomeAsync(job.MessageId, async ct =>
                 {
-                    await _content.DeleteAsync(job.ContentReference, cancellationToken);
-                }
-
+                    try
+                    {
+                        await _recorder.RecordDeliveredAsync(context, attempt, recipients, reply, options.DeleteContentAfterDelivery, ct);
+                    }
+                    catch (DeliveryRecordedException ex)
+                    {
+                        // Recorded: the job comes back and completes without sending; leftover content is cleaned up.
+                        LogSettledPartly(ex, job.MessageId);
+                    }
+                }, cancellationToken);
                 break;
 
             case DeliveryOutcomeKind.Deferred:
@@ -247,21 +284,79 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
                     next = deadline;
                 }
 
-                await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Deferred, recipients, next, reply, cancellationToken);
+                await KeepOutcomeAsync(job.MessageId, ct => _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Deferred, recipients, next, reply, ct), cancellationToken);
                 await context.RescheduleAsync(job with { Attempt = job.Attempt + 1, Recipients = pending }, next, cancellationToken);
                 break;
 
             case DeliveryOutcomeKind.Failed:
-                await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Failed, recipients, null, reply, cancellationToken);
+                await KeepOutcomeAsync(job.MessageId, ct => _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Failed, recipients, null, reply, ct), cancellationToken);
                 await context.DeadLetterAsync(DeadLetterReasons.Failed, reply, cancellationToken);
                 break;
 
             default:
-                await _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Unknown, recipients, null, reply, cancellationToken);
+                await KeepOutcomeAsync(job.MessageId, ct => _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Unknown, recipients, null, reply, ct), cancellationToken);
                 await context.DeadLetterAsync(DeadLetterReasons.Unknown, reply, cancellationToken);
                 break;
         }
     }
+
+    /// <summary>
+    /// Writes an attempt's outcome; while the store refuses it (disk full, unavailable), keeps it and retries with a
+    /// growing pause (0.5 s to 15 s) until the store takes it or the host stops: the message is never sent again
+    /// because its outcome could not be written. Only the death of the process loses it (the ambiguous window).
+    /// </summary>
+    private async Task KeepOutcomeAsync(string messageId, Func<CancellationToken, Task> record, CancellationToken cancellationToken)
+    {
+        Exception failure;
+        try
+        {
+            await record(cancellationToken);
+            return;
+        }
+        catch (Exception ex) when (IsStoreRefusal(ex, cancellationToken))
+        {
+            failure = ex;
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _recording[messageId] = done.Task;
+        try
+        {
+            var delay = FirstRecordingRetry;
+            for (var failures = 1; ; failures++)
+            {
+                LogRecordingFailed(failure, messageId, failures, delay);
+                await Task.Delay(delay, _time, cancellationToken);
+                try
+                {
+                    await record(cancellationToken);
+                    LogRecordedAfterRetries(messageId, failures);
+                    return;
+                }
+                catch (Exception ex) when (IsStoreRefusal(ex, cancellationToken))
+                {
+                    failure = ex;
+                    delay = delay * 2 < LastRecordingRetry ? delay * 2 : LastRecordingRetry;
+                }
+            }
+        }
+        finally
+        {
+            _recording.TryRemove(new KeyValuePair<string, Task>(messageId, done.Task));
+            done.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// A store that did not take the write (disk full, I/O, unavailable service): worth retrying. A bug (an argument or
+    /// state the store rejects, e.g. a record that no longer exists) and the host's cancellation are not.
+    /// </summary>
+    private static bool IsStoreRefusal(Exception exception, CancellationToken cancellationToken) => exception switch
+    {
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        ArgumentException or InvalidOperationException => false,
+        _ => true,
+    };
 
     private async Task ExpireAsync(IDeliveryJobContext context, MessageRecord before, string why, CancellationToken cancellationToken)
     {
@@ -351,6 +446,18 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The delivery engine threw for message {MessageId}; deferring")]
     private partial void LogEngineThrew(Exception exception, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Recording the outcome of message {MessageId} failed ({Failures} time(s)); keeping it and retrying in {Delay}")]
+    private partial void LogRecordingFailed(Exception exception, string messageId, int failures, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The outcome of message {MessageId} is recorded after {Failures} failed write(s)")]
+    private partial void LogRecordedAfterRetries(string messageId, int failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} is recorded delivered, but its job or content could not be removed; the job completes when it comes back")]
+    private partial void LogSettledPartly(Exception exception, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A job of message {MessageId} waits: this process is still recording an earlier outcome of it")]
+    private partial void LogWaitingForRecording(string messageId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job of message {MessageId} was handed out {Count} times without a settlement; dead-lettering")]
     private partial void LogPoison(string messageId, int count);

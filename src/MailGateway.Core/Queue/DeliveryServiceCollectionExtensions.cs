@@ -11,7 +11,8 @@ public static class DeliveryServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="DeliveryJobHandler"/> as <see cref="IDeliveryJobHandler"/> with
     /// <see cref="DeliveryRetryOptions"/> (<c>MailGateway:Delivery</c>) and <see cref="DeliveryWorkerOptions"/>
-    /// (<c>MailGateway:DeliveryWorker</c>), both validated at start; a renamed setting still in use stops the host with
+    /// (<c>MailGateway:DeliveryWorker</c>), both validated at start, and <see cref="StoreDeliveryRecorder"/> unless the
+    /// host registered its store's own <see cref="IDeliveryRecorder"/> first; a renamed setting still in use stops the host with
     /// its new name. The host also registers an <see cref="Delivery.IDeliveryEngine"/>, the content and status stores,
     /// and a queue pump.
     /// </summary>
@@ -27,6 +28,7 @@ public static class DeliveryServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeliveryWorkerOptions>, RenamedSettings.DeliveryValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IDeliveryRecorder, StoreDeliveryRecorder>();
         services.TryAddSingleton<IDeliveryJobHandler, DeliveryJobHandler>();
         return services;
     }

@@ -33,10 +33,33 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
     /// <summary>Folder fsyncs run so far, all folders together (for tests: commits share them).</summary>
     internal long FolderSyncCount => _folders.SyncCount;
 
-    /// <inheritdoc />
+    /// <summary>Temp files removed by <see cref="InitializeAsync"/> (for tests and the log).</summary>
+    public int RemovedTempFiles { get; private set; }
+
+    /// <summary>
+    /// Creates the folder and removes the temp files (<c>*.tmp</c>) a crash left under it: they belong to messages that
+    /// never got a 250. Runs before the listener accepts anything; one listener per folder.
+    /// </summary>
     public Task InitializeAsync(CancellationToken cancellationToken)
     {
-        PrivateFiles.CreateDirectory(System.IO.Path.Combine(_root, "inbound"));
+        var inbound = System.IO.Path.Combine(_root, "inbound");
+        PrivateFiles.CreateDirectory(inbound);
+        var removed = 0;
+        foreach (var temp in Directory.EnumerateFiles(inbound, "*.tmp", SearchOption.AllDirectories))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                File.Delete(temp);
+                removed++;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Left for the next start; a .tmp is never mistaken for a message.
+            }
+        }
+
+        RemovedTempFiles = removed;
         return Task.CompletedTask;
     }
 
