@@ -1,6 +1,9 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using MailGateway.Core.Status;
+using MailGateway.Core.Storage;
 using MailGateway.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace MailGateway.Standalone.Tests;
 
@@ -15,13 +18,14 @@ public sealed partial class DkimDeliveryTests : IAsyncLifetime
     private readonly Dictionary<string, string> _records = new(StringComparer.Ordinal);
     private TestRelay _relay = null!;
     private GatewayHost _host = null!;
+    private Action<Dictionary<string, string?>> _dkimSettings = null!;
 
     public async Task InitializeAsync()
     {
         var example = CreateKey("example.com", "s1");
         var other = CreateKey("a.other.example", "k1", "ed25519");
         _relay = await TestRelay.StartAsync();
-        _host = await GatewayHost.StartAsync(_relay, settings =>
+        _dkimSettings = settings =>
         {
             settings["MailGateway:Dkim:Keys:0:Domain"] = "example.com";
             settings["MailGateway:Dkim:Keys:0:Selector"] = "s1";
@@ -29,7 +33,8 @@ public sealed partial class DkimDeliveryTests : IAsyncLifetime
             settings["MailGateway:Dkim:Keys:1:Domain"] = "a.other.example";
             settings["MailGateway:Dkim:Keys:1:Selector"] = "k1";
             settings["MailGateway:Dkim:Keys:1:PrivateKeyPath"] = other;
-        });
+        };
+        _host = await GatewayHost.StartAsync(_relay, _dkimSettings);
     }
 
     public async Task DisposeAsync()
@@ -96,6 +101,32 @@ public sealed partial class DkimDeliveryTests : IAsyncLifetime
         var tags = DkimCheck.SignatureTags(relayed);
         Assert.Equal(("example.com", "s1", "rsa-sha256", "relaxed/relaxed"), (tags["d"], tags["s"], tags["a"], tags["c"]));
         Assert.EndsWith(":from", tags["h"], StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task The_stored_bytes_are_signed_once_and_sent_as_they_are_by_a_worker_without_keys()
+    {
+        var data = GatewayHost.NewDataDirectory();
+        var accepting = await GatewayHost.StartAsync(_relay, settings =>
+        {
+            _dkimSettings(settings);
+            settings["MailGateway:DeliveryWorker:Enabled"] = "false";
+        }, dataDirectory: data);
+        var id = await accepting.SendAsync(Body("attachments"));
+        var record = await accepting.Services.GetRequiredService<IMessageStatusStore>().GetAsync(id, CancellationToken.None);
+        var stored = await accepting.Services.GetRequiredService<IMessageContentStore>().ReadAllAsync(record!.ContentReference!);
+        await accepting.StopAsync(); // the data stays for the next start, which deletes it when disposed
+
+        // No keys in the delivering process: the signature was made at accept and travels with the stored bytes.
+        await using var delivering = await GatewayHost.StartAsync(_relay, dataDirectory: data);
+        await delivering.WaitForStatusAsync(id, "delivered");
+
+        var relayed = Relayed(id);
+        Assert.Equal(stored, relayed);
+        Assert.StartsWith("DKIM-Signature: ", Encoding.ASCII.GetString(stored), StringComparison.Ordinal);
+        Assert.Equal([true], await DkimCheck.MimeKitAsync(relayed, _records));
+        var (valid, output) = await DkimCheck.PythonDkimAsync(relayed, _records);
+        Assert.True(valid, output);
     }
 
     [Fact]
