@@ -13,7 +13,8 @@ namespace MailGateway.Core.Dkim;
 /// <param name="PrivateKey">The key.</param>
 /// <param name="Bits">The RSA modulus length, or 256 for Ed25519.</param>
 /// <param name="Active">True when the key signs.</param>
-public sealed record DkimKey(string Domain, string Selector, DkimSignatureAlgorithm Algorithm, AsymmetricKeyParameter PrivateKey, int Bits, bool Active);
+/// <param name="RsaPkcs8">An RSA key as PKCS#8, for signing with .NET's RSA (OpenSSL) instead of BouncyCastle's.</param>
+public sealed record DkimKey(string Domain, string Selector, DkimSignatureAlgorithm Algorithm, AsymmetricKeyParameter PrivateKey, int Bits, bool Active, byte[]? RsaPkcs8 = null);
 
 /// <summary>
 /// The configured keys, loaded once, and the choice of the signing keys for a header From domain: the keys of that
@@ -150,6 +151,9 @@ public sealed class DkimKeyRing
         }
     }
 
+    private static byte[] Pkcs8(AsymmetricKeyParameter key) =>
+        Org.BouncyCastle.Pkcs.PrivateKeyInfoFactory.CreatePrivateKeyInfo(key).GetEncoded();
+
     private static DkimKey? ReadKey(string path, string name, out string? error)
     {
         error = null;
@@ -188,7 +192,7 @@ public sealed class DkimKeyRing
                 error = $"{name}:PrivateKeyPath '{path}' is an RSA key of {rsa.Modulus.BitLength} bits; at least {MinimumRsaBits} are required (2048 recommended).";
                 return null;
             case RsaKeyParameters rsa:
-                return new DkimKey("", "", DkimSignatureAlgorithm.RsaSha256, rsa, rsa.Modulus.BitLength, true);
+                return new DkimKey("", "", DkimSignatureAlgorithm.RsaSha256, rsa, rsa.Modulus.BitLength, true, Pkcs8(rsa));
             case Ed25519PrivateKeyParameters ed25519:
                 return new DkimKey("", "", DkimSignatureAlgorithm.Ed25519Sha256, ed25519, 256, true);
             default:

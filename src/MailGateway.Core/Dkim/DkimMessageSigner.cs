@@ -24,6 +24,7 @@ public sealed partial class DkimMessageSigner
     ];
 
     private readonly TimeProvider _time;
+    private readonly Dictionary<(string Domain, string Selector), RsaPool> _rsa;
     private readonly ILogger<DkimMessageSigner> _logger;
 
     /// <summary>Creates the signer over the keys of <paramref name="options"/> (validated at start).</summary>
@@ -31,6 +32,8 @@ public sealed partial class DkimMessageSigner
     {
         ArgumentNullException.ThrowIfNull(options);
         Keys = DkimKeyRing.Load(options.Value);
+        _rsa = Keys.Keys.Where(k => k.RsaPkcs8 is not null)
+            .ToDictionary(k => (k.Domain, k.Selector), k => new RsaPool(k.RsaPkcs8!, k.Bits));
         _time = time;
         _logger = logger;
     }
@@ -78,7 +81,7 @@ public sealed partial class DkimMessageSigner
         {
             foreach (var key in keys)
             {
-                var signer = new Signer(key, timestamp)
+                var signer = new Signer(key, timestamp, _rsa.GetValueOrDefault((key.Domain, key.Selector)))
                 {
                     HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
                     BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
@@ -160,8 +163,12 @@ public sealed partial class DkimMessageSigner
     private partial void LogUnsigned(string domain);
 
     /// <summary>MimeKit's signer with the gateway's clock for <c>t=</c>.</summary>
-    private sealed class Signer(DkimKey key, long timestamp) : DkimSigner(key.PrivateKey, key.Domain, key.Selector, key.Algorithm)
+    private sealed class Signer(DkimKey key, long timestamp, RsaPool? rsa) : DkimSigner(key.PrivateKey, key.Domain, key.Selector, key.Algorithm)
     {
         protected override long GetTimestamp() => timestamp;
+
+        // RSA through OpenSSL (RsaSha256Signer); Ed25519 stays with MimeKit's BouncyCastle signer.
+        protected override Org.BouncyCastle.Crypto.ISigner CreateSigningContext() =>
+            rsa is not null && key.Algorithm == DkimSignatureAlgorithm.RsaSha256 ? new RsaSha256Signer(rsa) : base.CreateSigningContext();
     }
 }
