@@ -6,12 +6,15 @@
 #             Delivered at smtp-sink (TLS off by explicit option, 20 at a time) -> delivery msg/s (signed messages
 #             are ~500 bytes larger);
 #   total:    N / (accept seconds + delivery seconds), the throughput of the pipeline as a whole.
+#   CPU:      in one process without I/O (MailGateway.Bench dkim-sign): CPU time per message to compose, to compose and
+#             sign, and to sign with MimeKit's stock signer (BouncyCastle RSA) for reference.
 # The key is made by the gateway's own `create-dkim-key` command. Each variant runs `rounds` times, alternating.
 # Usage: bench/dkim.sh [messages=3000] [rounds=1]
 source "$(dirname "$0")/lib.sh"
 messages=${1:-3000}; rounds=${2:-1}; concurrency=20
 ensure_debian postfix hey sqlite3
 build_gateway
+build_bench
 work=$(mktemp -d /tmp/mailgateway-bench-dkim.XXXXXX); cleanup_add "rm -rf $work"
 python3 -c 'import json; print(json.dumps({"from": "app@example.com", "to": ["rcpt@example.net"], "subject": "bench", "text": "x" * 4000}))' > "$work/body.json"
 dotnet "$repo_dir/src/MailGateway.Standalone/bin/Release/net10.0/MailGateway.Standalone.dll" create-dkim-key \
@@ -67,3 +70,5 @@ echo "|---|---|---|---|"
 echo "| accept (POST, durable 202, worker off, 50 connections) | $u_accept | $s_accept | $(cost "$u_accept" "$s_accept") |"
 echo "| delivery (queue → smtp-sink, $concurrency at a time) | $u_delivery | $s_delivery | $(cost "$u_delivery" "$s_delivery") |"
 echo "| total (accept + delivery) (goal: cost ≤ 15 %) | $u_total | $s_total | $(cost "$u_total" "$s_total") |"
+echo
+echo "CPU per message, one thread, no I/O: $($bench_exe dkim-sign 2000)"
