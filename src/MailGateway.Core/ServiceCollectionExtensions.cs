@@ -1,9 +1,11 @@
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Dkim;
 using MailGateway.Core.Keys;
 using MailGateway.Core.Messages;
 using MailGateway.Core.Submissions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace MailGateway.Core;
 
@@ -12,7 +14,8 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Message validation and composition, with <see cref="MessageLimitsOptions"/> bound to
-    /// <c>MailGateway:Messages</c> and validated at start.
+    /// <c>MailGateway:Messages</c> and validated at start, and DKIM signing (<see cref="DkimMessageSigner"/>, keys in
+    /// <see cref="DkimOptions"/> bound to <c>MailGateway:Dkim</c>, every key loaded and checked at start).
     /// </summary>
     public static IServiceCollection AddMessageComposition(this IServiceCollection services)
     {
@@ -23,6 +26,11 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MessageValidator>();
         services.TryAddSingleton<MessageComposer>();
+        services.AddOptions<DkimOptions>()
+            .BindConfiguration(DkimOptions.SectionName)
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DkimOptions>, DkimOptionsValidator>());
+        services.TryAddSingleton<DkimMessageSigner>();
         return services;
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MailGateway.Core.Dkim;
 using MailGateway.Core.Keys;
 using MailGateway.Core.Messages;
 using Microsoft.Extensions.Logging;
@@ -69,11 +70,13 @@ public sealed record SubmissionResult(SubmissionOutcome Outcome, string? Message
 /// <summary>
 /// Accepting a message, the same for every entry point (the HTTP API today; the batch endpoint and SMTP submission
 /// next): validate → the key's sender-domain rule → compose → size check → <see cref="IMessageAcceptor"/>. The trace
-/// context of the current activity (the request's) goes with the message to its delivery.
+/// context of the current activity (the request's) goes with the message to its delivery. The composed message is
+/// DKIM-signed here, once (<see cref="DkimMessageSigner"/>): the stored bytes are the signed bytes every attempt sends.
 /// </summary>
 public sealed partial class MessageSubmission(
     MessageValidator validator,
     MessageComposer composer,
+    DkimMessageSigner signer,
     IMessageAcceptor acceptor,
     TimeProvider time,
     ILogger<MessageSubmission> logger)
@@ -104,7 +107,7 @@ public sealed partial class MessageSubmission(
         ComposedMessage composed;
         try
         {
-            composed = composer.Compose(message, id);
+            composed = signer.Sign(composer.Compose(message, id));
         }
         catch (MessageCompositionException ex)
         {

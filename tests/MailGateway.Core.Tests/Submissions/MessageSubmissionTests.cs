@@ -18,7 +18,8 @@ public sealed class MessageSubmissionTests : IDisposable
     private MessageSubmission Submission()
     {
         var limits = Microsoft.Extensions.Options.Options.Create(_limits);
-        return new MessageSubmission(new MessageValidator(limits), new MessageComposer(limits, _f.Time), _f.Acceptor, _f.Time, NullLogger<MessageSubmission>.Instance);
+        return new MessageSubmission(new MessageValidator(limits), new MessageComposer(limits, _f.Time),
+            new MailGateway.Core.Dkim.DkimMessageSigner(Microsoft.Extensions.Options.Options.Create(new MailGateway.Core.Dkim.DkimOptions()), _f.Time, NullLogger<MailGateway.Core.Dkim.DkimMessageSigner>.Instance), _f.Acceptor, _f.Time, NullLogger<MessageSubmission>.Instance);
     }
 
     private static SubmissionRequest Request(string from = "app@example.com", string? text = "Hello.") => new()
