@@ -69,6 +69,7 @@ public static class ApiEndpointRouteBuilderExtensions
             .WithSummary("The status of a message, with every attempt and per-recipient results")
             .Produces<MessageStatusResponse>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
