@@ -114,6 +114,36 @@ public sealed record MessageStatusResponse(
     IReadOnlyList<string> Tags,
     IReadOnlyDictionary<string, string> Metadata);
 
+/// <summary>One message in the answer of <c>GET /api/v1/messages</c> (the full status: <c>GET /api/v1/messages/{id}</c>).</summary>
+/// <param name="Id">The message id.</param>
+/// <param name="Status">The state, as in the status answer.</param>
+/// <param name="ApiKey">The id of the API key that sent it.</param>
+/// <param name="CreatedAt">When it was accepted (the list's order, newest first).</param>
+/// <param name="UpdatedAt">When its status last changed.</param>
+/// <param name="SendAt">The scheduled send time.</param>
+/// <param name="NextAttemptAt">When the next attempt is due.</param>
+/// <param name="From">The envelope sender.</param>
+/// <param name="Recipients">The envelope recipients (to, cc and bcc).</param>
+/// <param name="Tags">The caller's tags.</param>
+/// <param name="LastReply">The last reply or reason.</param>
+public sealed record MessageSummaryResponse(
+    string Id,
+    string Status,
+    string ApiKey,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? SendAt,
+    DateTimeOffset? NextAttemptAt,
+    string? From,
+    IReadOnlyList<string> Recipients,
+    IReadOnlyList<string> Tags,
+    string? LastReply);
+
+/// <summary>The answer of <c>GET /api/v1/messages</c>: one page, newest first.</summary>
+/// <param name="Items">The messages of this page.</param>
+/// <param name="NextCursor">Pass as <c>cursor</c> for the next page; absent on the last page.</param>
+public sealed record MessageListResponse(IReadOnlyList<MessageSummaryResponse> Items, string? NextCursor);
+
 /// <summary>One field error inside a 400 problem.</summary>
 public sealed record FieldError(string Field, string Code, string Message);
 
@@ -258,6 +288,7 @@ public sealed class OffsetRequiredException : JsonException
 [JsonSerializable(typeof(SendMessageRequest))]
 [JsonSerializable(typeof(AcceptedMessageResponse))]
 [JsonSerializable(typeof(MessageStatusResponse))]
+[JsonSerializable(typeof(MessageListResponse))]
 [JsonSerializable(typeof(FieldError))]
 [JsonSerializable(typeof(List<FieldError>))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

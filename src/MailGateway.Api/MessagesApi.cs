@@ -28,6 +28,7 @@ public sealed partial class MessagesApi
     private readonly ApiKeyAuthenticator _authenticator;
     private readonly MessageSubmission _submission;
     private readonly IMessageStatusStore _status;
+    private readonly IMessageOperations _operations;
     private readonly ApiMetrics _metrics;
     private readonly IOptionsMonitor<ApiOptions> _options;
     private readonly TimeProvider _time;
@@ -38,6 +39,7 @@ public sealed partial class MessagesApi
         ApiKeyAuthenticator authenticator,
         MessageSubmission submission,
         IMessageStatusStore status,
+        IMessageOperations operations,
         IOptionsMonitor<ApiOptions> options,
         TimeProvider time,
         ILogger<MessagesApi> logger,
@@ -47,6 +49,7 @@ public sealed partial class MessagesApi
         _authenticator = authenticator;
         _submission = submission;
         _status = status;
+        _operations = operations;
         _options = options;
         _time = time;
         _logger = logger;

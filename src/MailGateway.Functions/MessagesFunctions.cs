@@ -33,6 +33,25 @@ public sealed partial class MessagesFunctions(MessagesApi api, ILogger<MessagesF
         return GuardAsync(() => api.GetAsync(request.HttpContext, id));
     }
 
+    /// <summary><c>GET /api/v1/messages</c>: the list (search, keyset pages).</summary>
+    [Function("ListMessages")]
+    public Task<IResult> ListAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/messages")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(() => api.ListAsync(request.HttpContext));
+    }
+
+    /// <summary><c>POST /api/v1/messages/{id}/cancel</c>.</summary>
+    [Function("CancelMessage")]
+    public Task<IResult> CancelAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/messages/{id}/cancel")] HttpRequest request,
+        string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(() => api.CancelAsync(request.HttpContext, id));
+    }
+
     /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>
     [Function("Health")]
     public static IResult Health(

@@ -111,6 +111,13 @@ internal sealed class ApiHarness : IAsyncDisposable
         context.Request.Method = method.Method;
         context.Request.Scheme = "http";
         context.Request.Host = new HostString("127.0.0.1");
+        var queryStart = path.IndexOf('?', StringComparison.Ordinal);
+        if (queryStart >= 0)
+        {
+            context.Request.QueryString = new QueryString(path[queryStart..]);
+            path = path[..queryStart];
+        }
+
         context.Request.Path = path;
         if (body is not null)
         {
@@ -129,9 +136,17 @@ internal sealed class ApiHarness : IAsyncDisposable
         context.Response.Body = responseBody;
 
         IResult result;
-        if (method == HttpMethod.Post && path == MessagesApi.MessagesPath)
+        if (method == HttpMethod.Post && path.StartsWith(MessagesApi.MessagesPath + "/", StringComparison.Ordinal) && path.EndsWith("/cancel", StringComparison.Ordinal))
+        {
+            result = await Functions.CancelAsync(context.Request, path[(MessagesApi.MessagesPath.Length + 1)..^"/cancel".Length]);
+        }
+        else if (method == HttpMethod.Post && path == MessagesApi.MessagesPath)
         {
             result = await Functions.SendAsync(context.Request);
+        }
+        else if (method == HttpMethod.Get && path == MessagesApi.MessagesPath)
+        {
+            result = await Functions.ListAsync(context.Request);
         }
         else if (method == HttpMethod.Get && path.StartsWith(MessagesApi.MessagesPath + "/", StringComparison.Ordinal))
         {

@@ -36,8 +36,10 @@ public sealed class FunctionsPackagingTests
 
         Assert.Equal(
             [
+                "CancelMessage post /api/v1/messages/{id}/cancel Anonymous",
                 "GetMessage get /api/v1/messages/{id} Anonymous",
                 "Health get /healthz Anonymous",
+                "ListMessages get /api/v1/messages Anonymous",
                 "Ready get /readyz Anonymous",
                 "SendMessage post /api/v1/messages Anonymous",
             ],
