@@ -97,6 +97,46 @@ public static class ApiEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        var deadLetters = endpoints.MapGroup(MessagesApi.DeadLettersPath).WithTags("Dead letters");
+        deadLetters.MapGet("", (HttpContext context, MessagesApi api, string? reason, string? since, string? until, string? cursor, string? limit) => api.ListDeadLettersAsync(context))
+            .WithName("ListDeadLetters")
+            .WithSummary("Dead letters, newest first")
+            .WithDescription("Filters: reason (Failed, Expired, Unknown, ContentMissing, MalformedJob, TooManyDeliveries), since/until (dead-lettered in [since, until), ISO 8601 with Z or an offset), cursor, limit (1-100, default 50). Scope read (own messages) or admin (every key's).")
+            .Produces<DeadLetterListResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status501NotImplemented)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        deadLetters.MapGet("{id}", (HttpContext context, string id, MessagesApi api) => api.GetDeadLetterAsync(context, id))
+            .WithName("GetDeadLetter")
+            .WithSummary("One dead letter with its message's status (reason, last reply, attempts)")
+            .Produces<DeadLetterResponse>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status501NotImplemented)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        deadLetters.MapPost("{id}/replay", (HttpContext context, string id, MessagesApi api) => api.ReplayDeadLetterAsync(context, id))
+            .WithName("ReplayDeadLetter")
+            .WithSummary("Put a dead letter's job back on the queue as a new attempt (same message id and Message-ID)")
+            .WithDescription("Of two concurrent replays of one dead letter one gets 202, the other 404. Scope send (own) or admin (any).")
+            .Produces<AcceptedMessageResponse>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status501NotImplemented)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        deadLetters.MapDelete("{id}", (HttpContext context, string id, MessagesApi api) => api.PurgeDeadLetterAsync(context, id))
+            .WithName("PurgeDeadLetter")
+            .WithSummary("Remove a dead letter and its message's stored content")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status501NotImplemented)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
     }
 }

@@ -144,6 +144,34 @@ public sealed record MessageSummaryResponse(
 /// <param name="NextCursor">Pass as <c>cursor</c> for the next page; absent on the last page.</param>
 public sealed record MessageListResponse(IReadOnlyList<MessageSummaryResponse> Items, string? NextCursor);
 
+/// <summary>A dead letter (<c>GET /api/v1/dead-letters</c>, <c>GET /api/v1/dead-letters/{id}</c>).</summary>
+/// <param name="Id">The dead letter's id (use it with replay and delete).</param>
+/// <param name="MessageId">The message.</param>
+/// <param name="ApiKey">The key that sent the message.</param>
+/// <param name="Reason">Failed, Expired, Unknown, ContentMissing, MalformedJob or TooManyDeliveries.</param>
+/// <param name="Description">The last reply or the reason in words.</param>
+/// <param name="Attempt">The attempt number of the dead job.</param>
+/// <param name="DeliveryCount">How often the queue handed the job out.</param>
+/// <param name="DeadLetteredAt">When it was dead-lettered.</param>
+/// <param name="Recipients">The recipients of the dead job.</param>
+/// <param name="Message">The message's status with every attempt (only in <c>GET …/{id}</c>).</param>
+public sealed record DeadLetterResponse(
+    string Id,
+    string MessageId,
+    string ApiKey,
+    string Reason,
+    string Description,
+    int Attempt,
+    int DeliveryCount,
+    DateTimeOffset DeadLetteredAt,
+    IReadOnlyList<string> Recipients,
+    MessageStatusResponse? Message);
+
+/// <summary>The answer of <c>GET /api/v1/dead-letters</c>: one page, newest first.</summary>
+/// <param name="Items">The dead letters.</param>
+/// <param name="NextCursor">Pass as <c>cursor</c> for the next page; absent on the last page.</param>
+public sealed record DeadLetterListResponse(IReadOnlyList<DeadLetterResponse> Items, string? NextCursor);
+
 /// <summary>One field error inside a 400 problem.</summary>
 public sealed record FieldError(string Field, string Code, string Message);
 
@@ -289,6 +317,8 @@ public sealed class OffsetRequiredException : JsonException
 [JsonSerializable(typeof(AcceptedMessageResponse))]
 [JsonSerializable(typeof(MessageStatusResponse))]
 [JsonSerializable(typeof(MessageListResponse))]
+[JsonSerializable(typeof(DeadLetterResponse))]
+[JsonSerializable(typeof(DeadLetterListResponse))]
 [JsonSerializable(typeof(FieldError))]
 [JsonSerializable(typeof(List<FieldError>))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

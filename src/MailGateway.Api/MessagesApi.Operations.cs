@@ -111,20 +111,8 @@ public sealed partial class MessagesApi
     /// <summary>Reads and validates the list's query string; every problem is reported at once.</summary>
     internal static (MessageQuery? Query, List<FieldError> Errors) ParseListQuery(IQueryCollection parameters)
     {
-        var errors = new List<FieldError>();
-        foreach (var (name, values) in parameters)
-        {
-            if (!ListParameters.Contains(name, StringComparer.Ordinal))
-            {
-                errors.Add(new FieldError(name, "unknown_parameter", $"Unknown query parameter (use {string.Join(", ", ListParameters)})."));
-            }
-            else if (values.Count > 1)
-            {
-                errors.Add(new FieldError(name, "repeated_parameter", "Give this parameter once."));
-            }
-        }
-
-        string? Value(string name) => parameters.TryGetValue(name, out var v) && v.Count == 1 ? v[0] : null;
+        var errors = CheckParameters(parameters, ListParameters);
+        string? Value(string name) => QueryValue(parameters, name);
 
         MessageState? state = null;
         if (Value("status") is { } status)
@@ -147,8 +135,8 @@ public sealed partial class MessagesApi
 
         var recipient = Address("recipient");
         var from = Address("from");
-        var since = Time("since");
-        var until = Time("until");
+        var since = QueryTime(parameters, "since", errors);
+        var until = QueryTime(parameters, "until", errors);
         if (since is { } s && until is { } u && u <= s)
         {
             errors.Add(new FieldError("until", "before_since", "'until' must be later than 'since'."));
@@ -195,32 +183,56 @@ public sealed partial class MessagesApi
 
             return value;
         }
+    }
 
-        DateTimeOffset? Time(string name)
+    /// <summary>Unknown and repeated query parameters, as field errors.</summary>
+    internal static List<FieldError> CheckParameters(IQueryCollection parameters, IReadOnlyList<string> allowed)
+    {
+        var errors = new List<FieldError>();
+        foreach (var (name, values) in parameters)
         {
-            if (Value(name) is not { } value)
+            if (!allowed.Contains(name, StringComparer.Ordinal))
             {
-                return null;
+                errors.Add(new FieldError(name, "unknown_parameter", $"Unknown query parameter (use {string.Join(", ", allowed)})."));
             }
-
-            // An unencoded '+' of an offset arrives as a space; a date-time has no space in it otherwise.
-            value = value.Replace(' ', '+');
-            var t = value.IndexOfAny(['T', 't']);
-            if (value.Length > 40 || t < 0 || !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+            else if (values.Count > 1)
             {
-                errors.Add(new FieldError(name, "invalid_date_time", "An ISO 8601 date-time such as 2026-12-01T09:00:00Z."));
-                return null;
+                errors.Add(new FieldError(name, "repeated_parameter", "Give this parameter once."));
             }
-
-            var tail = value.AsSpan(t + 1);
-            if (!(tail.EndsWith("Z", StringComparison.OrdinalIgnoreCase) || tail.IndexOfAny('+', '-') >= 0))
-            {
-                errors.Add(new FieldError(name, ValidationCodes.OffsetRequired, "A date-time needs a UTC offset or Z; without one its time zone is unknown."));
-                return null;
-            }
-
-            return parsed;
         }
+
+        return errors;
+    }
+
+    /// <summary>The one value of a query parameter, or null (absent or repeated).</summary>
+    internal static string? QueryValue(IQueryCollection parameters, string name) =>
+        parameters.TryGetValue(name, out var v) && v.Count == 1 ? v[0] : null;
+
+    /// <summary>An ISO 8601 date-time with Z or an offset, or a field error.</summary>
+    internal static DateTimeOffset? QueryTime(IQueryCollection parameters, string name, List<FieldError> errors)
+    {
+        if (QueryValue(parameters, name) is not { } value)
+        {
+            return null;
+        }
+
+        // An unencoded '+' of an offset arrives as a space; a date-time has no space in it otherwise.
+        value = value.Replace(' ', '+');
+        var t = value.IndexOfAny(['T', 't']);
+        if (value.Length > 40 || t < 0 || !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+        {
+            errors.Add(new FieldError(name, "invalid_date_time", "An ISO 8601 date-time such as 2026-12-01T09:00:00Z."));
+            return null;
+        }
+
+        var tail = value.AsSpan(t + 1);
+        if (!(tail.EndsWith("Z", StringComparison.OrdinalIgnoreCase) || tail.IndexOfAny('+', '-') >= 0))
+        {
+            errors.Add(new FieldError(name, ValidationCodes.OffsetRequired, "A date-time needs a UTC offset or Z; without one its time zone is unknown."));
+            return null;
+        }
+
+        return parsed;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} canceled with API key {KeyId}")]

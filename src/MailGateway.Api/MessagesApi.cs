@@ -29,6 +29,7 @@ public sealed partial class MessagesApi
     private readonly MessageSubmission _submission;
     private readonly IMessageStatusStore _status;
     private readonly IMessageOperations _operations;
+    private readonly IDeadLetterStore _deadLetters;
     private readonly ApiMetrics _metrics;
     private readonly IOptionsMonitor<ApiOptions> _options;
     private readonly TimeProvider _time;
@@ -40,6 +41,7 @@ public sealed partial class MessagesApi
         MessageSubmission submission,
         IMessageStatusStore status,
         IMessageOperations operations,
+        IDeadLetterStore deadLetters,
         IOptionsMonitor<ApiOptions> options,
         TimeProvider time,
         ILogger<MessagesApi> logger,
@@ -50,6 +52,7 @@ public sealed partial class MessagesApi
         _submission = submission;
         _status = status;
         _operations = operations;
+        _deadLetters = deadLetters;
         _options = options;
         _time = time;
         _logger = logger;

@@ -28,6 +28,7 @@ public static class EmbeddedServiceCollectionExtensions
         services.TryAddSingleton<SqliteMessageStatusStore>();
         services.TryAddSingleton<IMessageStatusStore>(sp => sp.GetRequiredService<SqliteMessageStatusStore>());
         services.TryAddSingleton<IMessageOperations, SqliteMessageOperations>();
+        services.TryAddSingleton<IDeadLetterStore, SqliteDeadLetterStore>();
         services.TryAddSingleton<FileMessageContentStore>();
         services.TryAddSingleton<SqliteMessageContentStore>();
         services.TryAddSingleton<IMessageContentStore>(sp =>

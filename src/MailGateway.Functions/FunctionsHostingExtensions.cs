@@ -2,6 +2,8 @@ using MailGateway.Api;
 using MailGateway.AzureAdapters;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.Core;
+using MailGateway.Core.Queue;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace MailGateway.Functions;
@@ -22,6 +24,9 @@ public static class FunctionsHostingExtensions
         builder.AddAzureMessageStores();
         builder.AddServiceBusDeliveryQueue();
         builder.Services.AddClaimCheckAcceptor();
+
+        // The Service Bus dead-letter sub-queue is not behind the dead-letter port yet: its endpoints answer 501.
+        builder.Services.AddSingleton<IDeadLetterStore, UnsupportedDeadLetterStore>();
         return builder;
     }
 }

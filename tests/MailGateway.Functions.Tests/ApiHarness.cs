@@ -148,6 +148,19 @@ internal sealed class ApiHarness : IAsyncDisposable
         {
             result = await Functions.ListAsync(context.Request);
         }
+        else if (path == MessagesApi.DeadLettersPath && method == HttpMethod.Get)
+        {
+            result = await Functions.ListDeadLettersAsync(context.Request);
+        }
+        else if (path.StartsWith(MessagesApi.DeadLettersPath + "/", StringComparison.Ordinal))
+        {
+            var rest = path[(MessagesApi.DeadLettersPath.Length + 1)..];
+            result = method == HttpMethod.Post && rest.EndsWith("/replay", StringComparison.Ordinal)
+                ? await Functions.ReplayDeadLetterAsync(context.Request, rest[..^"/replay".Length])
+                : method == HttpMethod.Delete
+                    ? await Functions.PurgeDeadLetterAsync(context.Request, rest)
+                    : await Functions.GetDeadLetterAsync(context.Request, rest);
+        }
         else if (method == HttpMethod.Get && path.StartsWith(MessagesApi.MessagesPath + "/", StringComparison.Ordinal))
         {
             result = await Functions.GetAsync(context.Request, path[(MessagesApi.MessagesPath.Length + 1)..]);

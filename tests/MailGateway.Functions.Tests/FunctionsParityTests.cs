@@ -161,6 +161,18 @@ public sealed class FunctionsParityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dead_letters_are_501_on_the_azure_host_after_authentication_and_validation()
+    {
+        var key = ApiHarness.Bearer(ApiHarness.Key1);
+        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters", headers: key), 501);
+        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters/1", headers: key), 501);
+        AssertSame(await BothAsync(HttpMethod.Post, "/api/v1/dead-letters/1/replay", headers: key), 501);
+        AssertSame(await BothAsync(HttpMethod.Delete, "/api/v1/dead-letters/1", headers: key), 501);
+        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters?reason=nope", headers: key), 400);
+        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters"), 401);
+    }
+
+    [Fact]
     public async Task Queue_unavailable_is_503_and_nothing_is_promised()
     {
         _api.Sender.FailWith = new Azure.Messaging.ServiceBus.ServiceBusException("down", Azure.Messaging.ServiceBus.ServiceBusFailureReason.ServiceCommunicationProblem);
