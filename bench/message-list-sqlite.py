@@ -58,8 +58,8 @@ def bench(name, sql, args, runs=200):
 page = " ORDER BY created_at DESC, id DESC LIMIT 51"
 mid_created = start + (N // 2) * 3
 bench("status=delivered (first page)", "SELECT record FROM messages WHERE state = ?" + page, ("Delivered",))
-bench("status=delivered (page at N/2)", "SELECT record FROM messages WHERE state = ? AND (created_at < ? OR (created_at = ? AND id < ?))" + page,
-      ("Delivered", mid_created, mid_created, "~"))
+bench("status=delivered (page at N/2)", "SELECT record FROM messages WHERE state = ? AND (created_at, id) < (?, ?)" + page,
+      ("Delivered", mid_created, "~"))
 bench("status=canceled (1 %)", "SELECT record FROM messages WHERE state = ?" + page, ("Canceled",))
 bench("one key, status=failed", "SELECT record FROM messages WHERE owner = ? AND state = ?" + page, ("news", "Failed"))
 bench("no filter (admin)", "SELECT record FROM messages" + page, ())

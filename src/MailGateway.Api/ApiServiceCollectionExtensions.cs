@@ -67,6 +67,17 @@ public static class ApiEndpointRouteBuilderExtensions
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        messages.MapPost("batch", (HttpContext context, MessagesApi api) => api.SendBatchAsync(context))
+            .WithName("SendMessageBatch")
+            .WithSummary("Queue up to 500 messages in one request, one result per item")
+            .WithDescription("Body {\"messages\": [{\"idempotencyKey\": \"…\", \"message\": {…as POST /api/v1/messages…}}]}. 200 with one result per item (status 202 with id, or the item's field errors); the accepted items are durable in one commit (SQLite). A JSON syntax or type error anywhere refuses the whole batch (400).")
+            .Produces<SendBatchResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status413RequestEntityTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         // The query parameters are declared for the API description only: the API reads and validates the query itself
         // (unknown and repeated parameters are field errors), as the Functions host does.
         messages.MapGet("", (HttpContext context, MessagesApi api, string? status, string? tag, string? recipient,

@@ -172,6 +172,38 @@ public sealed record DeadLetterResponse(
 /// <param name="NextCursor">Pass as <c>cursor</c> for the next page; absent on the last page.</param>
 public sealed record DeadLetterListResponse(IReadOnlyList<DeadLetterResponse> Items, string? NextCursor);
 
+/// <summary>One item of <c>POST /api/v1/messages/batch</c>.</summary>
+public sealed class BatchItemDto
+{
+    /// <summary>This message's idempotency key (the Idempotency-Key header of a single send), optional.</summary>
+    public string? IdempotencyKey { get; set; }
+
+    /// <summary>The message, as the body of <c>POST /api/v1/messages</c>.</summary>
+    public SendMessageRequest? Message { get; set; }
+}
+
+/// <summary>The body of <c>POST /api/v1/messages/batch</c>: 1 to 500 messages.</summary>
+public sealed class SendBatchRequest
+{
+    /// <summary>The messages.</summary>
+    public List<BatchItemDto?>? Messages { get; set; }
+}
+
+/// <summary>The result of one batch item.</summary>
+/// <param name="Index">The item's position in <c>messages</c>.</param>
+/// <param name="Status">The HTTP status a single send would have had: 202, 400, 403, 413, 422 or 503.</param>
+/// <param name="Id">For 202: the message id.</param>
+/// <param name="State">For 202: <c>queued</c> or <c>scheduled</c>.</param>
+/// <param name="Errors">For 400, 403, 413, 422: the item's field errors (fields prefixed <c>messages[i]</c>).</param>
+/// <param name="Detail">For 503: what failed.</param>
+public sealed record BatchItemResult(int Index, int Status, string? Id, string? State, IReadOnlyList<FieldError>? Errors, string? Detail);
+
+/// <summary>The answer of <c>POST /api/v1/messages/batch</c>.</summary>
+/// <param name="Accepted">How many items were accepted (202).</param>
+/// <param name="Refused">How many were not.</param>
+/// <param name="Results">One result per item, in order.</param>
+public sealed record SendBatchResponse(int Accepted, int Refused, IReadOnlyList<BatchItemResult> Results);
+
 /// <summary>One field error inside a 400 problem.</summary>
 public sealed record FieldError(string Field, string Code, string Message);
 
@@ -314,6 +346,8 @@ public sealed class OffsetRequiredException : JsonException
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SendMessageRequest))]
+[JsonSerializable(typeof(SendBatchRequest))]
+[JsonSerializable(typeof(SendBatchResponse))]
 [JsonSerializable(typeof(AcceptedMessageResponse))]
 [JsonSerializable(typeof(MessageStatusResponse))]
 [JsonSerializable(typeof(MessageListResponse))]

@@ -49,7 +49,8 @@ public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvide
 
         if (query.After is { } after)
         {
-            where.Add("(created_at < $afterCreated OR (created_at = $afterCreated AND id < $afterId))");
+            // A row value, not "a < x OR (a = x AND b < y)": SQLite turns only the row value into a range of the index.
+            where.Add("(created_at, id) < ($afterCreated, $afterId)");
             parameters.Add(("$afterCreated", after.CreatedAtMs));
             parameters.Add(("$afterId", after.Id));
         }

@@ -33,6 +33,15 @@ public sealed partial class MessagesFunctions(MessagesApi api, ILogger<MessagesF
         return GuardAsync(() => api.GetAsync(request.HttpContext, id));
     }
 
+    /// <summary><c>POST /api/v1/messages/batch</c>.</summary>
+    [Function("SendMessageBatch")]
+    public Task<IResult> SendBatchAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/messages/batch")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(() => api.SendBatchAsync(request.HttpContext));
+    }
+
     /// <summary><c>GET /api/v1/messages</c>: the list (search, keyset pages).</summary>
     [Function("ListMessages")]
     public Task<IResult> ListAsync(

@@ -140,6 +140,10 @@ internal sealed class ApiHarness : IAsyncDisposable
         {
             result = await Functions.CancelAsync(context.Request, path[(MessagesApi.MessagesPath.Length + 1)..^"/cancel".Length]);
         }
+        else if (method == HttpMethod.Post && path == MessagesApi.MessagesPath + "/batch")
+        {
+            result = await Functions.SendBatchAsync(context.Request);
+        }
         else if (method == HttpMethod.Post && path == MessagesApi.MessagesPath)
         {
             result = await Functions.SendAsync(context.Request);

@@ -46,6 +46,7 @@ public sealed class FunctionsPackagingTests
                 "Ready get /readyz Anonymous",
                 "ReplayDeadLetter post /api/v1/dead-letters/{id}/replay Anonymous",
                 "SendMessage post /api/v1/messages Anonymous",
+                "SendMessageBatch post /api/v1/messages/batch Anonymous",
             ],
             routes);
     }

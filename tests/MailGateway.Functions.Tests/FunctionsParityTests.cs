@@ -173,6 +173,22 @@ public sealed class FunctionsParityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_answers_alike_with_one_result_per_item()
+    {
+        var batch = "{\"messages\":[{\"message\":" + Valid + "},{\"message\":{\"from\":\"nope\"}}]}";
+
+        var answers = await BothAsync(HttpMethod.Post, Path + "/batch", batch, headers: ApiHarness.Bearer(ApiHarness.Key1));
+
+        Assert.Equal((200, 200), (answers.Standalone.Status, answers.Functions.Status));
+        foreach (var body in new[] { answers.Standalone.Body, answers.Functions.Body })
+        {
+            Assert.Contains("\"accepted\":1,\"refused\":1", body, StringComparison.Ordinal);
+        }
+
+        AssertSame(await BothAsync(HttpMethod.Post, Path + "/batch", "{\"messages\":[]}", headers: ApiHarness.Bearer(ApiHarness.Key1)), 400);
+    }
+
+    [Fact]
     public async Task Queue_unavailable_is_503_and_nothing_is_promised()
     {
         _api.Sender.FailWith = new Azure.Messaging.ServiceBus.ServiceBusException("down", Azure.Messaging.ServiceBus.ServiceBusFailureReason.ServiceCommunicationProblem);
