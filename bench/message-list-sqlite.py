@@ -63,4 +63,4 @@ bench("status=delivered (page at N/2)", "SELECT record FROM messages WHERE state
 bench("status=canceled (1 %)", "SELECT record FROM messages WHERE state = ?" + page, ("Canceled",))
 bench("one key, status=failed", "SELECT record FROM messages WHERE owner = ? AND state = ?" + page, ("news", "Failed"))
 bench("no filter (admin)", "SELECT record FROM messages" + page, ())
-bench("tag=t7 (not indexed, ~0.1 %)", "SELECT record FROM messages WHERE EXISTS (SELECT 1 FROM json_each(record, '$.tags') WHERE value = ?)" + page, ("t7",), runs=20)
+bench("tag=t7 (not indexed, ~0.1 %)", "SELECT record FROM messages WHERE EXISTS (SELECT 1 FROM json_each(record, '$.tags') WHERE value = ?)" + page, ("t7",), runs=5)
