@@ -114,6 +114,96 @@ public sealed record MessageStatusResponse(
     IReadOnlyList<string> Tags,
     IReadOnlyDictionary<string, string> Metadata);
 
+/// <summary>One message in the answer of <c>GET /api/v1/messages</c> (the full status: <c>GET /api/v1/messages/{id}</c>).</summary>
+/// <param name="Id">The message id.</param>
+/// <param name="Status">The state, as in the status answer.</param>
+/// <param name="ApiKey">The id of the API key that sent it.</param>
+/// <param name="CreatedAt">When it was accepted (the list's order, newest first).</param>
+/// <param name="UpdatedAt">When its status last changed.</param>
+/// <param name="SendAt">The scheduled send time.</param>
+/// <param name="NextAttemptAt">When the next attempt is due.</param>
+/// <param name="From">The envelope sender.</param>
+/// <param name="Recipients">The envelope recipients (to, cc and bcc).</param>
+/// <param name="Tags">The caller's tags.</param>
+/// <param name="LastReply">The last reply or reason.</param>
+public sealed record MessageSummaryResponse(
+    string Id,
+    string Status,
+    string ApiKey,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? SendAt,
+    DateTimeOffset? NextAttemptAt,
+    string? From,
+    IReadOnlyList<string> Recipients,
+    IReadOnlyList<string> Tags,
+    string? LastReply);
+
+/// <summary>The answer of <c>GET /api/v1/messages</c>: one page, newest first.</summary>
+/// <param name="Items">The messages of this page.</param>
+/// <param name="NextCursor">Pass as <c>cursor</c> for the next page; absent on the last page.</param>
+public sealed record MessageListResponse(IReadOnlyList<MessageSummaryResponse> Items, string? NextCursor);
+
+/// <summary>A dead letter (<c>GET /api/v1/dead-letters</c>, <c>GET /api/v1/dead-letters/{id}</c>).</summary>
+/// <param name="Id">The dead letter's id (use it with replay and delete).</param>
+/// <param name="MessageId">The message.</param>
+/// <param name="ApiKey">The key that sent the message.</param>
+/// <param name="Reason">Failed, Expired, Unknown, ContentMissing, MalformedJob or TooManyDeliveries.</param>
+/// <param name="Description">The last reply or the reason in words.</param>
+/// <param name="Attempt">The attempt number of the dead job.</param>
+/// <param name="DeliveryCount">How often the queue handed the job out.</param>
+/// <param name="DeadLetteredAt">When it was dead-lettered.</param>
+/// <param name="Recipients">The recipients of the dead job.</param>
+/// <param name="Message">The message's status with every attempt (only in <c>GET …/{id}</c>).</param>
+public sealed record DeadLetterResponse(
+    string Id,
+    string MessageId,
+    string ApiKey,
+    string Reason,
+    string Description,
+    int Attempt,
+    int DeliveryCount,
+    DateTimeOffset DeadLetteredAt,
+    IReadOnlyList<string> Recipients,
+    MessageStatusResponse? Message);
+
+/// <summary>The answer of <c>GET /api/v1/dead-letters</c>: one page, newest first.</summary>
+/// <param name="Items">The dead letters.</param>
+/// <param name="NextCursor">Pass as <c>cursor</c> for the next page; absent on the last page.</param>
+public sealed record DeadLetterListResponse(IReadOnlyList<DeadLetterResponse> Items, string? NextCursor);
+
+/// <summary>One item of <c>POST /api/v1/messages/batch</c>.</summary>
+public sealed class BatchItemDto
+{
+    /// <summary>This message's idempotency key (the Idempotency-Key header of a single send), optional.</summary>
+    public string? IdempotencyKey { get; set; }
+
+    /// <summary>The message, as the body of <c>POST /api/v1/messages</c>.</summary>
+    public SendMessageRequest? Message { get; set; }
+}
+
+/// <summary>The body of <c>POST /api/v1/messages/batch</c>: 1 to 500 messages.</summary>
+public sealed class SendBatchRequest
+{
+    /// <summary>The messages.</summary>
+    public List<BatchItemDto?>? Messages { get; set; }
+}
+
+/// <summary>The result of one batch item.</summary>
+/// <param name="Index">The item's position in <c>messages</c>.</param>
+/// <param name="Status">The HTTP status a single send would have had: 202, 400, 403, 413, 422 or 503.</param>
+/// <param name="Id">For 202: the message id.</param>
+/// <param name="State">For 202: <c>queued</c> or <c>scheduled</c>.</param>
+/// <param name="Errors">For 400, 403, 413, 422: the item's field errors (fields prefixed <c>messages[i]</c>).</param>
+/// <param name="Detail">For 503: what failed.</param>
+public sealed record BatchItemResult(int Index, int Status, string? Id, string? State, IReadOnlyList<FieldError>? Errors, string? Detail);
+
+/// <summary>The answer of <c>POST /api/v1/messages/batch</c>.</summary>
+/// <param name="Accepted">How many items were accepted (202).</param>
+/// <param name="Refused">How many were not.</param>
+/// <param name="Results">One result per item, in order.</param>
+public sealed record SendBatchResponse(int Accepted, int Refused, IReadOnlyList<BatchItemResult> Results);
+
 /// <summary>One field error inside a 400 problem.</summary>
 public sealed record FieldError(string Field, string Code, string Message);
 
@@ -256,8 +346,13 @@ public sealed class OffsetRequiredException : JsonException
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SendMessageRequest))]
+[JsonSerializable(typeof(SendBatchRequest))]
+[JsonSerializable(typeof(SendBatchResponse))]
 [JsonSerializable(typeof(AcceptedMessageResponse))]
 [JsonSerializable(typeof(MessageStatusResponse))]
+[JsonSerializable(typeof(MessageListResponse))]
+[JsonSerializable(typeof(DeadLetterResponse))]
+[JsonSerializable(typeof(DeadLetterListResponse))]
 [JsonSerializable(typeof(FieldError))]
 [JsonSerializable(typeof(List<FieldError>))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

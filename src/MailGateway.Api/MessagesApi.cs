@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using MailGateway.Core.Keys;
 using MailGateway.Core.Messages;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
@@ -27,6 +28,8 @@ public sealed partial class MessagesApi
     private readonly ApiKeyAuthenticator _authenticator;
     private readonly MessageSubmission _submission;
     private readonly IMessageStatusStore _status;
+    private readonly IMessageOperations _operations;
+    private readonly IDeadLetterStore _deadLetters;
     private readonly ApiMetrics _metrics;
     private readonly IOptionsMonitor<ApiOptions> _options;
     private readonly TimeProvider _time;
@@ -37,6 +40,8 @@ public sealed partial class MessagesApi
         ApiKeyAuthenticator authenticator,
         MessageSubmission submission,
         IMessageStatusStore status,
+        IMessageOperations operations,
+        IDeadLetterStore deadLetters,
         IOptionsMonitor<ApiOptions> options,
         TimeProvider time,
         ILogger<MessagesApi> logger,
@@ -46,6 +51,8 @@ public sealed partial class MessagesApi
         _authenticator = authenticator;
         _submission = submission;
         _status = status;
+        _operations = operations;
+        _deadLetters = deadLetters;
         _options = options;
         _time = time;
         _logger = logger;
@@ -73,6 +80,11 @@ public sealed partial class MessagesApi
         if (caller is null)
         {
             return Unauthorized();
+        }
+
+        if (!caller.Has(ApiKeyScopes.Send))
+        {
+            return MissingScope(ApiKeyScopes.Send);
         }
 
         if (!request.HasJsonContentType())
@@ -165,7 +177,10 @@ public sealed partial class MessagesApi
         }
     }
 
-    /// <summary><c>GET /api/v1/messages/{id}</c>: the status of a message sent with the same API key.</summary>
+    /// <summary>
+    /// <c>GET /api/v1/messages/{id}</c>: the status of a message sent with the same API key (scope <c>read</c>), or
+    /// with any key (scope <c>admin</c>).
+    /// </summary>
     public async Task<IResult> GetAsync(HttpContext context, string id)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -173,6 +188,11 @@ public sealed partial class MessagesApi
         if (caller is null)
         {
             return Unauthorized();
+        }
+
+        if (!caller.Has(ApiKeyScopes.Read))
+        {
+            return MissingScope(ApiKeyScopes.Read);
         }
 
         MessageRecord? record;
@@ -186,9 +206,9 @@ public sealed partial class MessagesApi
             return Unavailable("The status store is unavailable.");
         }
 
-        if (record is null || !string.Equals(record.Owner, caller.Id, StringComparison.Ordinal))
+        if (record is null || !caller.MayAccess(record.Owner))
         {
-            return ApiResults.Problem(StatusCodes.Status404NotFound, "Not found", "No message with this id was sent with this API key.");
+            return MessageNotFound();
         }
 
         return ApiResults.Json(StatusMapper.ToResponse(record), ApiJsonContext.Default.MessageStatusResponse, StatusCodes.Status200OK);
@@ -249,6 +269,15 @@ public sealed partial class MessagesApi
         ApiResults.Problem(StatusCodes.Status401Unauthorized, "Unauthorized",
             "Send a valid API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.",
             headers: new Dictionary<string, string> { ["WWW-Authenticate"] = "Bearer realm=\"MailGateway\"" });
+
+    /// <summary>A message that does not exist and one of another key look the same to a key without <c>admin</c>.</summary>
+    private static IResult MessageNotFound() =>
+        ApiResults.Problem(StatusCodes.Status404NotFound, "Not found", "No message with this id was sent with this API key.");
+
+    /// <summary>403 for a key without the scope an endpoint needs (<see cref="ApiKeyScopes"/>).</summary>
+    internal static IResult MissingScope(string scope) =>
+        ApiResults.Problem(StatusCodes.Status403Forbidden, "Missing scope", $"This API key does not have the '{scope}' scope.",
+            [new FieldError("Authorization", "missing_scope", $"The request needs an API key with the '{scope}' scope.")]);
 
     private static IResult TooLarge(long max) =>
         ApiResults.Problem(StatusCodes.Status413RequestEntityTooLarge, "Request too large", $"The request body is larger than {max} bytes.");

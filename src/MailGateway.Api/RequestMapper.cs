@@ -129,6 +129,19 @@ internal static class StatusMapper
         record.Tags,
         record.Metadata);
 
-    /// <summary>The wire name of a state: queued, scheduled, sending, delivered, deferred, failed, expired, unknown.</summary>
+    public static MessageSummaryResponse ToSummary(MessageRecord record) => new(
+        record.Id,
+        Name(record.State),
+        record.Owner,
+        record.CreatedAt,
+        record.UpdatedAt,
+        record.SendAt,
+        record.NextAttemptAt,
+        record.Envelope?.MailFrom,
+        record.Envelope?.Recipients ?? [],
+        record.Tags,
+        record.LastReply);
+
+    /// <summary>The wire name of a state: queued, scheduled, sending, delivered, deferred, failed, expired, unknown, canceled.</summary>
     public static string Name(MessageState state) => state.ToString().ToLowerInvariant();
 }

@@ -45,7 +45,9 @@ public static class AzureAdaptersHostingExtensions
             });
         });
         builder.Services.AddSingleton<IMessageContentStore, BlobMessageContentStore>();
-        builder.Services.AddSingleton<IMessageStatusStore, TableMessageStatusStore>();
+        builder.Services.AddSingleton<TableMessageStatusStore>();
+        builder.Services.AddSingleton<IMessageStatusStore>(sp => sp.GetRequiredService<TableMessageStatusStore>());
+        builder.Services.AddSingleton<IMessageOperations>(sp => sp.GetRequiredService<TableMessageStatusStore>());
         return builder;
     }
 

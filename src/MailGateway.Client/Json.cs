@@ -7,6 +7,7 @@ namespace MailGateway.Client;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(AcceptedMessage))]
 [JsonSerializable(typeof(MessageDetails))]
+[JsonSerializable(typeof(MessagePage))]
 [JsonSerializable(typeof(MailGatewayProblem))]
 [JsonSerializable(typeof(HealthAnswer))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;

@@ -63,4 +63,42 @@ public class MessagesClient
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
         return _connection.SendAsync(HttpMethod.Get, $"{Path}/{Uri.EscapeDataString(id)}", null, ClientJsonContext.Default.MessageDetails, null, cancellationToken);
     }
+    /// <summary>
+    /// Cancels a queued, scheduled or deferred message (<c>POST /api/v1/messages/{id}/cancel</c>): it becomes
+    /// <see cref="MessageStatus.Canceled"/> and is never sent. Needs the <c>send</c> scope (own messages) or <c>admin</c>.
+    /// </summary>
+    /// <exception cref="MailGatewayException">409 when the message is sending or already final; 404; 403 without the scope.</exception>
+    public virtual Task<MessageDetails> CancelAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        return _connection.SendAsync(HttpMethod.Post, $"{Path}/{Uri.EscapeDataString(id)}/cancel", null, ClientJsonContext.Default.MessageDetails, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// One page of messages, newest first (<c>GET /api/v1/messages</c>): the key's own (scope <c>read</c>) or every
+    /// key's (scope <c>admin</c>). Pass the page's <see cref="MessagePage.NextCursor"/> as <see cref="MessageListQuery.Cursor"/> for the next one.
+    /// </summary>
+    public virtual Task<MessagePage> ListAsync(MessageListQuery? query = null, CancellationToken cancellationToken = default)
+    {
+        query ??= new MessageListQuery();
+        var parameters = new List<string>();
+        void Add(string name, string? value)
+        {
+            if (value is not null)
+            {
+                parameters.Add(name + "=" + Uri.EscapeDataString(value));
+            }
+        }
+
+        Add("status", query.Status?.ToString());
+        Add("tag", query.Tag);
+        Add("recipient", query.Recipient);
+        Add("from", query.From);
+        Add("since", query.Since?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        Add("until", query.Until?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        Add("cursor", query.Cursor);
+        Add("limit", query.Limit?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var path = parameters.Count == 0 ? Path : Path + "?" + string.Join('&', parameters);
+        return _connection.SendAsync(HttpMethod.Get, path, null, ClientJsonContext.Default.MessagePage, null, cancellationToken);
+    }
 }

@@ -111,3 +111,72 @@ public sealed class GatewayHealth
     /// <summary>The failing parts when not ready (<c>queue</c>, <c>statusStore</c>, <c>contentStore</c>), as field errors.</summary>
     public IReadOnlyList<FieldError> FailingComponents { get => field ?? []; init; }
 }
+
+/// <summary>The filters of <see cref="MessagesClient.ListAsync"/>; every one optional.</summary>
+public sealed class MessageListQuery
+{
+    /// <summary>Only messages in this status.</summary>
+    public MessageStatus? Status { get; init; }
+
+    /// <summary>Only messages with this tag.</summary>
+    public string? Tag { get; init; }
+
+    /// <summary>Only messages with this envelope recipient.</summary>
+    public string? Recipient { get; init; }
+
+    /// <summary>Only messages with this envelope sender.</summary>
+    public string? From { get; init; }
+
+    /// <summary>Only messages accepted at or after this time.</summary>
+    public DateTimeOffset? Since { get; init; }
+
+    /// <summary>Only messages accepted before this time.</summary>
+    public DateTimeOffset? Until { get; init; }
+
+    /// <summary>The previous page's <see cref="MessagePage.NextCursor"/>.</summary>
+    public string? Cursor { get; init; }
+
+    /// <summary>Page size, 1-100 (the gateway's default 50).</summary>
+    public int? Limit { get; init; }
+}
+
+/// <summary>One page of <see cref="MessagesClient.ListAsync"/>.</summary>
+public sealed class MessagePage
+{
+    /// <summary>The messages, newest first.</summary>
+    public IReadOnlyList<MessageSummary> Items { get => field ?? []; init; }
+
+    /// <summary>The cursor of the next page; null on the last page.</summary>
+    public string? NextCursor { get; init; }
+}
+
+/// <summary>One message of a list page (the full status: <see cref="MessagesClient.GetAsync"/>).</summary>
+public sealed class MessageSummary
+{
+    /// <summary>The message id.</summary>
+    public string Id { get; init; } = "";
+
+    /// <summary>The status.</summary>
+    public MessageStatus Status { get; init; }
+
+    /// <summary>The id of the API key that sent it.</summary>
+    public string ApiKey { get; init; } = "";
+
+    /// <summary>When the gateway accepted it.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When its status last changed.</summary>
+    public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>The envelope sender.</summary>
+    public string? From { get; init; }
+
+    /// <summary>The envelope recipients.</summary>
+    public IReadOnlyList<string> Recipients { get => field ?? []; init; }
+
+    /// <summary>The tags.</summary>
+    public IReadOnlyList<string> Tags { get => field ?? []; init; }
+
+    /// <summary>The last reply or reason.</summary>
+    public string? LastReply { get; init; }
+}

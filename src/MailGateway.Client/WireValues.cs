@@ -5,8 +5,8 @@ namespace MailGateway.Client;
 
 /// <summary>
 /// The status of a message: <c>queued</c>, <c>scheduled</c>, <c>sending</c>, <c>delivered</c>, <c>deferred</c>,
-/// <c>failed</c>, <c>expired</c>, <c>unknown</c>. An extensible value rather than a C# enum: a status that a newer
-/// gateway adds (e.g. <c>cancelled</c>) is kept as its string instead of breaking this client; compare with the
+/// <c>failed</c>, <c>expired</c>, <c>unknown</c>, <c>canceled</c>. An extensible value rather than a C# enum: a status
+/// that a newer gateway adds is kept as its string instead of breaking this client; compare with the
 /// static properties, or switch on <see cref="ToString"/>.
 /// </summary>
 [JsonConverter(typeof(WireValueConverter<MessageStatus>))]
@@ -41,8 +41,11 @@ public readonly struct MessageStatus : IEquatable<MessageStatus>, IWireValue<Mes
     /// <summary>The connection was lost after the final dot: the relay may have the message.</summary>
     public static MessageStatus Unknown { get; } = new("unknown");
 
-    /// <summary>True for a status after which the gateway does nothing more with the message (delivered, failed, expired, unknown).</summary>
-    public bool IsFinal => this == Delivered || this == Failed || this == Expired || this == Unknown;
+    /// <summary>Canceled by an operator before an attempt started; never sent.</summary>
+    public static MessageStatus Canceled { get; } = new("canceled");
+
+    /// <summary>True for a status after which the gateway does nothing more with the message (delivered, failed, expired, unknown, canceled).</summary>
+    public bool IsFinal => this == Delivered || this == Failed || this == Expired || this == Unknown || this == Canceled;
 
     /// <summary>Equality by the status string (ordinal, ignoring case).</summary>
     public static bool operator ==(MessageStatus left, MessageStatus right) => left.Equals(right);

@@ -31,6 +31,8 @@ public static class EmbeddedServiceCollectionExtensions
         services.TryAddSingleton<IDeliveryQueue>(sp => sp.GetRequiredService<SqliteDeliveryQueue>());
         services.TryAddSingleton<SqliteMessageStatusStore>();
         services.TryAddSingleton<IMessageStatusStore>(sp => sp.GetRequiredService<SqliteMessageStatusStore>());
+        services.TryAddSingleton<IMessageOperations, SqliteMessageOperations>();
+        services.TryAddSingleton<IDeadLetterStore, SqliteDeadLetterStore>();
         services.TryAddSingleton<FileMessageContentStore>();
         services.TryAddSingleton<SqliteMessageContentStore>();
         services.TryAddSingleton<IMessageContentStore>(sp =>

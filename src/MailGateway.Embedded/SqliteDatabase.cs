@@ -20,7 +20,8 @@ public sealed class SqliteDatabase : IDisposable
             owner TEXT NOT NULL,
             state TEXT NOT NULL,
             updated_at INTEGER NOT NULL,
-            record TEXT NOT NULL
+            record TEXT NOT NULL,
+            created_at INTEGER
         );
         CREATE INDEX IF NOT EXISTS messages_updated ON messages (updated_at);
         CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -433,6 +434,37 @@ public sealed class SqliteDatabase : IDisposable
             alter.CommandText = "ALTER TABLE jobs ADD COLUMN trace_parent TEXT; ALTER TABLE jobs ADD COLUMN trace_state TEXT;";
             await alter.ExecuteNonQueryAsync();
         }
+
+        await MigrateMessageListAsync(connection);
+    }
+
+    /// <summary>
+    /// The message list (newest first, keyset on <c>created_at, id</c>): the column, filled in from the stored record
+    /// for rows written before it existed, and one index per way the list narrows by an indexed column (every key or
+    /// one key's, with or without a state).
+    /// </summary>
+    private static async Task MigrateMessageListAsync(SqliteConnection connection)
+    {
+        await using var probe = connection.CreateCommand();
+        probe.CommandText = "SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'created_at'";
+        if ((long)(await probe.ExecuteScalarAsync())! == 0)
+        {
+            await using var alter = connection.CreateCommand();
+            alter.CommandText = "ALTER TABLE messages ADD COLUMN created_at INTEGER";
+            await alter.ExecuteNonQueryAsync();
+        }
+
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE messages SET created_at = coalesce(
+                CAST(round((julianday(json_extract(record, '$.createdAt')) - 2440587.5) * 86400000.0) AS INTEGER), updated_at)
+            WHERE created_at IS NULL;
+            CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at, id);
+            CREATE INDEX IF NOT EXISTS messages_state_created ON messages (state, created_at, id);
+            CREATE INDEX IF NOT EXISTS messages_owner_created ON messages (owner, created_at, id);
+            CREATE INDEX IF NOT EXISTS messages_owner_state_created ON messages (owner, state, created_at, id);
+            """;
+        await command.ExecuteNonQueryAsync();
     }
 
     private sealed record WriteItem(Func<SqliteConnection, SqliteTransaction, object?> Work, CancellationToken CancellationToken)

@@ -56,9 +56,10 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         }
 
         using (var insert = Command(connection, transaction,
-                   "INSERT INTO messages (id, owner, state, updated_at, record) VALUES ($id, $owner, $state, $updated, $record)",
+                   "INSERT INTO messages (id, owner, state, updated_at, record, created_at) VALUES ($id, $owner, $state, $updated, $record, $created)",
                    ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
-                   ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord))))
+                   ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord)),
+                   ("$created", UnixTime.Ms(record.CreatedAt))))
         {
             insert.ExecuteNonQuery();
         }

@@ -2,6 +2,7 @@ using MailGateway.Api;
 using MailGateway.AzureAdapters;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.Core;
+using MailGateway.Core.Queue;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -27,6 +28,9 @@ public static class FunctionsHostingExtensions
         builder.AddAzureMessageStores();
         builder.AddServiceBusDeliveryQueue();
         builder.Services.AddClaimCheckAcceptor();
+
+        // The Service Bus dead-letter sub-queue is not behind the dead-letter port yet: its endpoints answer 501.
+        builder.Services.AddSingleton<IDeadLetterStore, UnsupportedDeadLetterStore>();
         return builder;
     }
 }

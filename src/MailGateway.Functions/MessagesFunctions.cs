@@ -33,6 +33,73 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(request, () => api.GetAsync(request.HttpContext, id));
     }
 
+    /// <summary><c>POST /api/v1/messages/batch</c>.</summary>
+    [Function("SendMessageBatch")]
+    public Task<IResult> SendBatchAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/messages/batch")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(() => api.SendBatchAsync(request.HttpContext));
+    }
+
+    /// <summary><c>GET /api/v1/messages</c>: the list (search, keyset pages).</summary>
+    [Function("ListMessages")]
+    public Task<IResult> ListAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/messages")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(() => api.ListAsync(request.HttpContext));
+    }
+
+    /// <summary><c>POST /api/v1/messages/{id}/cancel</c>.</summary>
+    [Function("CancelMessage")]
+    public Task<IResult> CancelAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/messages/{id}/cancel")] HttpRequest request,
+        string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(() => api.CancelAsync(request.HttpContext, id));
+    }
+
+    /// <summary><c>GET /api/v1/dead-letters</c> (501 until the Service Bus dead-letter sub-queue is behind the port).</summary>
+    [Function("ListDeadLetters")]
+    public Task<IResult> ListDeadLettersAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/dead-letters")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(() => api.ListDeadLettersAsync(request.HttpContext));
+    }
+
+    /// <summary><c>GET /api/v1/dead-letters/{id}</c>.</summary>
+    [Function("GetDeadLetter")]
+    public Task<IResult> GetDeadLetterAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/dead-letters/{id}")] HttpRequest request,
+        string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(() => api.GetDeadLetterAsync(request.HttpContext, id));
+    }
+
+    /// <summary><c>POST /api/v1/dead-letters/{id}/replay</c>.</summary>
+    [Function("ReplayDeadLetter")]
+    public Task<IResult> ReplayDeadLetterAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/dead-letters/{id}/replay")] HttpRequest request,
+        string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(() => api.ReplayDeadLetterAsync(request.HttpContext, id));
+    }
+
+    /// <summary><c>DELETE /api/v1/dead-letters/{id}</c>.</summary>
+    [Function("PurgeDeadLetter")]
+    public Task<IResult> PurgeDeadLetterAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/dead-letters/{id}")] HttpRequest request,
+        string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(() => api.PurgeDeadLetterAsync(request.HttpContext, id));
+    }
+
     /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>
     [Function("Health")]
     public static IResult Health(

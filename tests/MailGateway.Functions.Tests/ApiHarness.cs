@@ -117,6 +117,13 @@ internal sealed class ApiHarness : IAsyncDisposable
         context.Request.Method = method.Method;
         context.Request.Scheme = "http";
         context.Request.Host = new HostString("127.0.0.1");
+        var queryStart = path.IndexOf('?', StringComparison.Ordinal);
+        if (queryStart >= 0)
+        {
+            context.Request.QueryString = new QueryString(path[queryStart..]);
+            path = path[..queryStart];
+        }
+
         context.Request.Path = path;
         context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
         if (body is not null)
@@ -136,9 +143,34 @@ internal sealed class ApiHarness : IAsyncDisposable
         context.Response.Body = responseBody;
 
         IResult result;
-        if (method == HttpMethod.Post && path == MessagesApi.MessagesPath)
+        if (method == HttpMethod.Post && path.StartsWith(MessagesApi.MessagesPath + "/", StringComparison.Ordinal) && path.EndsWith("/cancel", StringComparison.Ordinal))
+        {
+            result = await Functions.CancelAsync(context.Request, path[(MessagesApi.MessagesPath.Length + 1)..^"/cancel".Length]);
+        }
+        else if (method == HttpMethod.Post && path == MessagesApi.MessagesPath + "/batch")
+        {
+            result = await Functions.SendBatchAsync(context.Request);
+        }
+        else if (method == HttpMethod.Post && path == MessagesApi.MessagesPath)
         {
             result = await Functions.SendAsync(context.Request);
+        }
+        else if (method == HttpMethod.Get && path == MessagesApi.MessagesPath)
+        {
+            result = await Functions.ListAsync(context.Request);
+        }
+        else if (path == MessagesApi.DeadLettersPath && method == HttpMethod.Get)
+        {
+            result = await Functions.ListDeadLettersAsync(context.Request);
+        }
+        else if (path.StartsWith(MessagesApi.DeadLettersPath + "/", StringComparison.Ordinal))
+        {
+            var rest = path[(MessagesApi.DeadLettersPath.Length + 1)..];
+            result = method == HttpMethod.Post && rest.EndsWith("/replay", StringComparison.Ordinal)
+                ? await Functions.ReplayDeadLetterAsync(context.Request, rest[..^"/replay".Length])
+                : method == HttpMethod.Delete
+                    ? await Functions.PurgeDeadLetterAsync(context.Request, rest)
+                    : await Functions.GetDeadLetterAsync(context.Request, rest);
         }
         else if (method == HttpMethod.Get && path.StartsWith(MessagesApi.MessagesPath + "/", StringComparison.Ordinal))
         {

@@ -36,10 +36,17 @@ public sealed class FunctionsPackagingTests
 
         Assert.Equal(
             [
+                "CancelMessage post /api/v1/messages/{id}/cancel Anonymous",
+                "GetDeadLetter get /api/v1/dead-letters/{id} Anonymous",
                 "GetMessage get /api/v1/messages/{id} Anonymous",
                 "Health get /healthz Anonymous",
+                "ListDeadLetters get /api/v1/dead-letters Anonymous",
+                "ListMessages get /api/v1/messages Anonymous",
+                "PurgeDeadLetter delete /api/v1/dead-letters/{id} Anonymous",
                 "Ready get /readyz Anonymous",
+                "ReplayDeadLetter post /api/v1/dead-letters/{id}/replay Anonymous",
                 "SendMessage post /api/v1/messages Anonymous",
+                "SendMessageBatch post /api/v1/messages/batch Anonymous",
             ],
             routes);
     }

@@ -126,6 +126,69 @@ public sealed class FunctionsParityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_list_answers_alike_on_table_storage_with_its_filters_and_errors()
+    {
+        var accepted = await _api.ViaFunctionsAsync(HttpMethod.Post, Path, Valid, headers: ApiHarness.Bearer(ApiHarness.Key1));
+
+        var list = await BothAsync(HttpMethod.Get, Path + "?status=queued&limit=10", headers: ApiHarness.Bearer(ApiHarness.Key1));
+        AssertSame(list, 200);
+        Assert.Contains($"\"id\":\"{accepted.Id}\"", list.Functions.Body, StringComparison.Ordinal);
+        var others = await BothAsync(HttpMethod.Get, Path, headers: ApiHarness.Bearer(ApiHarness.Key2));
+        AssertSame(others, 200);
+        Assert.DoesNotContain(accepted.Id!, others.Functions.Body, StringComparison.Ordinal);
+        var bad = await BothAsync(HttpMethod.Get, Path + "?limit=0&colour=blue", headers: ApiHarness.Bearer(ApiHarness.Key1));
+        AssertSame(bad, 400);
+        Assert.Contains("invalid_limit", bad.Functions.Body, StringComparison.Ordinal);
+        Assert.Contains("unknown_parameter", bad.Functions.Body, StringComparison.Ordinal);
+        AssertSame(await BothAsync(HttpMethod.Get, Path), 401);
+    }
+
+    [Fact]
+    public async Task Cancel_answers_alike_and_a_canceled_message_is_409_the_second_time()
+    {
+        foreach (var via in new Func<HttpMethod, string, string?, string, IDictionary<string, string>?, Task<Answer>>[] { _api.ViaStandaloneAsync, _api.ViaFunctionsAsync })
+        {
+            var accepted = await via(HttpMethod.Post, Path, Valid, "application/json", ApiHarness.Bearer(ApiHarness.Key1));
+            var cancel = await via(HttpMethod.Post, $"{Path}/{accepted.Id}/cancel", null, "application/json", ApiHarness.Bearer(ApiHarness.Key1));
+            Assert.Equal(200, cancel.Status);
+            Assert.Contains("\"status\":\"canceled\"", cancel.Body, StringComparison.Ordinal);
+            var record = await _api.Services.GetRequiredService<IMessageStatusStore>().GetAsync(accepted.Id!, CancellationToken.None);
+            Assert.Equal(MessageState.Canceled, record!.State);
+
+            AssertSame(await BothAsync(HttpMethod.Post, $"{Path}/{accepted.Id}/cancel", headers: ApiHarness.Bearer(ApiHarness.Key1)), 409);
+            AssertSame(await BothAsync(HttpMethod.Post, $"{Path}/{accepted.Id}/cancel", headers: ApiHarness.Bearer(ApiHarness.Key2)), 404);
+        }
+    }
+
+    [Fact]
+    public async Task Dead_letters_are_501_on_the_azure_host_after_authentication_and_validation()
+    {
+        var key = ApiHarness.Bearer(ApiHarness.Key1);
+        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters", headers: key), 501);
+        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters/1", headers: key), 501);
+        AssertSame(await BothAsync(HttpMethod.Post, "/api/v1/dead-letters/1/replay", headers: key), 501);
+        AssertSame(await BothAsync(HttpMethod.Delete, "/api/v1/dead-letters/1", headers: key), 501);
+        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters?reason=nope", headers: key), 400);
+        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters"), 401);
+    }
+
+    [Fact]
+    public async Task A_batch_answers_alike_with_one_result_per_item()
+    {
+        var batch = "{\"messages\":[{\"message\":" + Valid + "},{\"message\":{\"from\":\"nope\"}}]}";
+
+        var answers = await BothAsync(HttpMethod.Post, Path + "/batch", batch, headers: ApiHarness.Bearer(ApiHarness.Key1));
+
+        Assert.Equal((200, 200), (answers.Standalone.Status, answers.Functions.Status));
+        foreach (var body in new[] { answers.Standalone.Body, answers.Functions.Body })
+        {
+            Assert.Contains("\"accepted\":1,\"refused\":1", body, StringComparison.Ordinal);
+        }
+
+        AssertSame(await BothAsync(HttpMethod.Post, Path + "/batch", "{\"messages\":[]}", headers: ApiHarness.Bearer(ApiHarness.Key1)), 400);
+    }
+
+    [Fact]
     public async Task Queue_unavailable_is_503_and_nothing_is_promised()
     {
         _api.Sender.FailWith = new Azure.Messaging.ServiceBus.ServiceBusException("down", Azure.Messaging.ServiceBus.ServiceBusFailureReason.ServiceCommunicationProblem);

@@ -31,6 +31,9 @@ public enum MessageState
 
     /// <summary>The connection was lost after the final dot; not resent automatically.</summary>
     Unknown,
+
+    /// <summary>Canceled by an operator before an attempt started; never sent.</summary>
+    Canceled,
 }
 
 /// <summary>One delivery attempt, for the status API.</summary>

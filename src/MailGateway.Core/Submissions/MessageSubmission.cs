@@ -87,19 +87,64 @@ public sealed partial class MessageSubmission(
     /// </summary>
     public async Task<SubmissionResult> SubmitAsync(SubmissionRequest request, CancellationToken cancellationToken)
     {
+        var (submission, refused) = Prepare(request);
+        if (submission is null)
+        {
+            return refused!;
+        }
+
+        return Answer(request, submission, await acceptor.AcceptAsync(submission, cancellationToken));
+    }
+
+    /// <summary>
+    /// Validates and composes every request, then accepts all the valid ones in one call of the accept port (one
+    /// transaction where the store allows it: SQLite). One result per request, in order.
+    /// </summary>
+    public async Task<IReadOnlyList<SubmissionResult>> SubmitBatchAsync(IReadOnlyList<SubmissionRequest> requests, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var results = new SubmissionResult?[requests.Count];
+        var prepared = new List<(int Index, Submission Submission)>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var (submission, refused) = Prepare(requests[i]);
+            if (submission is null)
+            {
+                results[i] = refused;
+            }
+            else
+            {
+                prepared.Add((i, submission));
+            }
+        }
+
+        if (prepared.Count > 0)
+        {
+            var accepted = await acceptor.AcceptBatchAsync([.. prepared.Select(p => p.Submission)], cancellationToken);
+            for (var j = 0; j < prepared.Count; j++)
+            {
+                results[prepared[j].Index] = Answer(requests[prepared[j].Index], prepared[j].Submission, accepted[j]);
+            }
+        }
+
+        return results!;
+    }
+
+    private (Submission? Submission, SubmissionResult? Refused) Prepare(SubmissionRequest request)
+    {
         ArgumentNullException.ThrowIfNull(request);
         var message = request.Message;
         var errors = new List<ValidationError>(request.InputErrors);
         errors.AddRange(validator.Validate(message));
         if (errors.Count > 0)
         {
-            return new SubmissionResult(SubmissionOutcome.Invalid, Errors: errors);
+            return (null, new SubmissionResult(SubmissionOutcome.Invalid, Errors: errors));
         }
 
         if (!request.Sender.MaySendFrom(message.From.Address))
         {
             LogSenderRefused(request.Sender.Id);
-            return new SubmissionResult(SubmissionOutcome.SenderNotAllowed);
+            return (null, new SubmissionResult(SubmissionOutcome.SenderNotAllowed));
         }
 
         var now = time.GetUtcNow();
@@ -112,12 +157,12 @@ public sealed partial class MessageSubmission(
         catch (MessageCompositionException ex)
         {
             // The composer's own check of its output (CRLF only, lines within 998 octets) refused it.
-            return new SubmissionResult(SubmissionOutcome.Invalid, Errors: [ex.Error]);
+            return (null, new SubmissionResult(SubmissionOutcome.Invalid, Errors: [ex.Error]));
         }
 
         if (validator.CheckComposedSize(composed.Bytes.LongLength) is { } tooLarge)
         {
-            return new SubmissionResult(SubmissionOutcome.TooLarge, Errors: [tooLarge]);
+            return (null, new SubmissionResult(SubmissionOutcome.TooLarge, Errors: [tooLarge]));
         }
 
         var trace = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current : null;
@@ -138,11 +183,15 @@ public sealed partial class MessageSubmission(
             TraceState = trace?.TraceStateString,
         };
 
-        var accepted = await acceptor.AcceptAsync(submission, cancellationToken);
+        return (submission, null);
+    }
+
+    private SubmissionResult Answer(SubmissionRequest request, Submission submission, AcceptResult accepted)
+    {
         switch (accepted.Outcome)
         {
             case AcceptOutcome.Accepted:
-                LogAccepted(accepted.MessageId, request.Sender.Id, composed.Bytes.Length);
+                LogAccepted(accepted.MessageId, request.Sender.Id, submission.Content.Length);
                 return new SubmissionResult(SubmissionOutcome.Accepted, accepted.MessageId, accepted.Scheduled);
             case AcceptOutcome.Replayed:
                 LogReplayed(accepted.MessageId, request.Sender.Id);

@@ -26,6 +26,22 @@ public sealed class TableMessageStatusStoreContract : MessageStatusStoreContract
     }
 }
 
+/// <summary>The operations contract (list, cancel) on Table storage (Azurite; each test its own tables).</summary>
+public sealed class TableMessageOperationsContract : MessageOperationsContract
+{
+    protected override async Task<IOperationsUnderTest> CreateAsync()
+    {
+        var time = new FakeTimeProvider(Start);
+        var store = StorageFixtures.Table(await StorageFixtures.OptionsAsync(), time);
+        return new Under(store, store, time);
+    }
+
+    private sealed record Under(IMessageStatusStore Store, IMessageOperations Operations, FakeTimeProvider Time) : IOperationsUnderTest
+    {
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
+
 /// <summary>The claim-check contract on Blob storage (Azurite; each test its own container).</summary>
 public sealed class BlobMessageContentStoreContract : MessageContentStoreContract
 {

@@ -63,3 +63,28 @@ public sealed class SqliteMessageAcceptorWithFilesContract : MessageAcceptorCont
 {
     protected override Task<IAcceptorUnderTest> CreateAsync() => Task.FromResult(SqliteMessageAcceptorContract.Create(MessageContentStoreKind.Files, Start));
 }
+
+/// <summary>The operations contract (list, cancel) on the SQLite database.</summary>
+public sealed class SqliteMessageOperationsContract : MessageOperationsContract
+{
+    protected override Task<IOperationsUnderTest> CreateAsync() => Task.FromResult<IOperationsUnderTest>(new Under());
+
+    private sealed class Under : IOperationsUnderTest
+    {
+        private readonly EmbeddedFixture _f = new(start: Start);
+
+        public Under() => Operations = new SqliteMessageOperations(_f.Database, _f.Time);
+
+        public IMessageStatusStore Store => _f.Status;
+
+        public IMessageOperations Operations { get; }
+
+        public FakeTimeProvider Time => _f.Time;
+
+        public ValueTask DisposeAsync()
+        {
+            _f.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}

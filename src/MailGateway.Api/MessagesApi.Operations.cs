@@ -1,0 +1,240 @@
+using System.Globalization;
+using MailGateway.Core.Keys;
+using MailGateway.Core.Messages;
+using MailGateway.Core.Status;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace MailGateway.Api;
+
+/// <summary>The operator's endpoints on messages: the list (search, keyset pages) and cancel.</summary>
+public sealed partial class MessagesApi
+{
+    /// <summary>The query parameters of <c>GET /api/v1/messages</c>; any other is refused (a typo is an error, not a silently wider list).</summary>
+    public static readonly IReadOnlyList<string> ListParameters = ["status", "tag", "recipient", "from", "since", "until", "cursor", "limit"];
+
+    private const int MaxTagParameterLength = 256;
+    private const int MaxAddressParameterLength = 320;
+
+    /// <summary>
+    /// <c>GET /api/v1/messages</c>: the caller's messages (scope <c>read</c>) or every key's (scope <c>admin</c>),
+    /// newest first, filtered, one page per call with an opaque cursor to the next.
+    /// </summary>
+    public async Task<IResult> ListAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var caller = _authenticator.Authenticate(context.Request);
+        if (caller is null)
+        {
+            return Unauthorized();
+        }
+
+        if (!caller.Has(ApiKeyScopes.Read))
+        {
+            return MissingScope(ApiKeyScopes.Read);
+        }
+
+        var (query, errors) = ParseListQuery(context.Request.Query);
+        if (query is null)
+        {
+            return ValidationProblem(errors);
+        }
+
+        query = query with { Owner = caller.Has(ApiKeyScopes.Admin) ? null : caller.Id };
+        MessagePage page;
+        try
+        {
+            page = await _operations.ListAsync(query, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogStoreUnavailable(ex);
+            return Unavailable("The status store is unavailable.");
+        }
+
+        return ApiResults.Json(
+            new MessageListResponse([.. page.Items.Select(StatusMapper.ToSummary)], page.Next?.Encode()),
+            ApiJsonContext.Default.MessageListResponse, StatusCodes.Status200OK);
+    }
+
+    /// <summary>
+    /// <c>POST /api/v1/messages/{id}/cancel</c>: a queued, scheduled or deferred message becomes <c>canceled</c> and
+    /// is never sent; 409 in any other state. Scope <c>send</c> for the caller's own messages, <c>admin</c> for any.
+    /// </summary>
+    public async Task<IResult> CancelAsync(HttpContext context, string id)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var caller = _authenticator.Authenticate(context.Request);
+        if (caller is null)
+        {
+            return Unauthorized();
+        }
+
+        if (!caller.Has(ApiKeyScopes.Send) && !caller.Has(ApiKeyScopes.Admin))
+        {
+            return MissingScope(ApiKeyScopes.Send);
+        }
+
+        CancelResult result;
+        try
+        {
+            var record = string.IsNullOrEmpty(id) || id.Length > 64 ? null : await _status.GetAsync(id, context.RequestAborted);
+            if (record is null || !caller.MayAccess(record.Owner))
+            {
+                return MessageNotFound();
+            }
+
+            // Not tied to the connection: once the cancel is decided, its answer is the only thing left to lose.
+            result = await _operations.CancelAsync(id, $"Canceled with API key '{caller.Id}'.", CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogStoreUnavailable(ex);
+            return Unavailable("The status store is unavailable.");
+        }
+
+        switch (result.Outcome)
+        {
+            case CancelOutcome.Canceled:
+                LogCanceled(id, caller.Id);
+                return ApiResults.Json(StatusMapper.ToResponse(result.Record!), ApiJsonContext.Default.MessageStatusResponse, StatusCodes.Status200OK);
+            case CancelOutcome.NotCancelable:
+                var state = StatusMapper.Name(result.Record!.State);
+                return ApiResults.Problem(StatusCodes.Status409Conflict, "Not cancelable",
+                    $"The message is {state}; only queued, scheduled and deferred messages can be canceled.",
+                    [new FieldError("status", "not_cancelable", $"The message is {state}.")]);
+            default:
+                return MessageNotFound();
+        }
+    }
+
+    /// <summary>Reads and validates the list's query string; every problem is reported at once.</summary>
+    internal static (MessageQuery? Query, List<FieldError> Errors) ParseListQuery(IQueryCollection parameters)
+    {
+        var errors = CheckParameters(parameters, ListParameters);
+        string? Value(string name) => QueryValue(parameters, name);
+
+        MessageState? state = null;
+        if (Value("status") is { } status)
+        {
+            var match = Enum.GetValues<MessageState>().Where(s => StatusMapper.Name(s) == status).Select(s => (MessageState?)s).FirstOrDefault();
+            if (match is null)
+            {
+                errors.Add(new FieldError("status", "invalid_status",
+                    $"One of {string.Join(", ", Enum.GetValues<MessageState>().Select(StatusMapper.Name))}."));
+            }
+
+            state = match;
+        }
+
+        var tag = Value("tag");
+        if (tag is not null && (tag.Length is 0 or > MaxTagParameterLength || tag.Any(char.IsControl)))
+        {
+            errors.Add(new FieldError("tag", "invalid_value", $"A tag is 1-{MaxTagParameterLength} characters without control characters."));
+        }
+
+        var recipient = Address("recipient");
+        var from = Address("from");
+        var since = QueryTime(parameters, "since", errors);
+        var until = QueryTime(parameters, "until", errors);
+        if (since is { } s && until is { } u && u <= s)
+        {
+            errors.Add(new FieldError("until", "before_since", "'until' must be later than 'since'."));
+        }
+
+        MessageCursor? cursor = null;
+        if (Value("cursor") is { } token && !MessageCursor.TryDecode(token, out cursor))
+        {
+            errors.Add(new FieldError("cursor", "invalid_cursor", "Not a cursor from a previous page's nextCursor."));
+        }
+
+        var limit = MessageQuery.DefaultLimit;
+        if (Value("limit") is { } text
+            && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MessageQuery.MaxLimit))
+        {
+            errors.Add(new FieldError("limit", "invalid_limit", $"A whole number from 1 to {MessageQuery.MaxLimit} (default {MessageQuery.DefaultLimit})."));
+        }
+
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        return (new MessageQuery
+        {
+            State = state,
+            Tag = tag,
+            Recipient = recipient,
+            From = from,
+            Since = since,
+            Until = until,
+            After = cursor,
+            Limit = limit,
+        }, errors);
+
+        string? Address(string name)
+        {
+            var value = Value(name);
+            if (value is not null && (value.Length > MaxAddressParameterLength || value.IndexOf('@', StringComparison.Ordinal) <= 0 || value.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))))
+            {
+                errors.Add(new FieldError(name, "invalid_address", $"An email address of at most {MaxAddressParameterLength} characters."));
+                return null;
+            }
+
+            return value;
+        }
+    }
+
+    /// <summary>Unknown and repeated query parameters, as field errors.</summary>
+    internal static List<FieldError> CheckParameters(IQueryCollection parameters, IReadOnlyList<string> allowed)
+    {
+        var errors = new List<FieldError>();
+        foreach (var (name, values) in parameters)
+        {
+            if (!allowed.Contains(name, StringComparer.Ordinal))
+            {
+                errors.Add(new FieldError(name, "unknown_parameter", $"Unknown query parameter (use {string.Join(", ", allowed)})."));
+            }
+            else if (values.Count > 1)
+            {
+                errors.Add(new FieldError(name, "repeated_parameter", "Give this parameter once."));
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>The one value of a query parameter, or null (absent or repeated).</summary>
+    internal static string? QueryValue(IQueryCollection parameters, string name) =>
+        parameters.TryGetValue(name, out var v) && v.Count == 1 ? v[0] : null;
+
+    /// <summary>An ISO 8601 date-time with Z or an offset, or a field error.</summary>
+    internal static DateTimeOffset? QueryTime(IQueryCollection parameters, string name, List<FieldError> errors)
+    {
+        if (QueryValue(parameters, name) is not { } value)
+        {
+            return null;
+        }
+
+        // An unencoded '+' of an offset arrives as a space; a date-time has no space in it otherwise.
+        value = value.Replace(' ', '+');
+        var t = value.IndexOfAny(['T', 't']);
+        if (value.Length > 40 || t < 0 || !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+        {
+            errors.Add(new FieldError(name, "invalid_date_time", "An ISO 8601 date-time such as 2026-12-01T09:00:00Z."));
+            return null;
+        }
+
+        var tail = value.AsSpan(t + 1);
+        if (!(tail.EndsWith("Z", StringComparison.OrdinalIgnoreCase) || tail.IndexOfAny('+', '-') >= 0))
+        {
+            errors.Add(new FieldError(name, ValidationCodes.OffsetRequired, "A date-time needs a UTC offset or Z; without one its time zone is unknown."));
+            return null;
+        }
+
+        return parsed;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} canceled with API key {KeyId}")]
+    private partial void LogCanceled(string messageId, string keyId);
+}
