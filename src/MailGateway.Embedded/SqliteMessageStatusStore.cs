@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Events;
 using MailGateway.Core.Status;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -63,6 +64,8 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
             insert.ExecuteNonQuery();
         }
 
+        SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForAccept(record));
+
         if (idempotency is not null)
         {
             using var claim = Command(connection, transaction,
@@ -102,7 +105,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         _database.WriteAsync((connection, transaction) =>
         {
             var record = Read(connection, transaction, id) ?? throw new InvalidOperationException($"No status record {id}.");
-            Write(connection, transaction, record with
+            var after = record with
             {
                 State = newState,
                 UpdatedAt = _time.GetUtcNow(),
@@ -110,7 +113,9 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
                 Recipients = recipients,
                 NextAttemptAt = nextAttemptAt,
                 LastReply = lastReply,
-            });
+            };
+            Write(connection, transaction, after);
+            SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForAttempt(record, after, attempt));
             return true;
         }, cancellationToken);
 
@@ -121,7 +126,9 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
             var record = Read(connection, transaction, id);
             if (record is not null)
             {
-                Write(connection, transaction, record with { State = state, UpdatedAt = _time.GetUtcNow(), LastReply = lastReply, NextAttemptAt = null });
+                var after = record with { State = state, UpdatedAt = _time.GetUtcNow(), LastReply = lastReply, NextAttemptAt = null };
+                Write(connection, transaction, after);
+                SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForState(after));
             }
 
             return true;

@@ -37,7 +37,9 @@ public static class StandaloneHostExtensions
         builder.AddQueueDepthMetrics<SqliteQueueDepthProbe>();
         var services = builder.Services;
         services.AddMailGatewayApi();
+        services.AddMailGatewayEventsApi();
         services.AddEmbeddedDeliveryWorker();
+        services.AddEmbeddedWebhooks();
         services.AddOptions<HostOptions>()
             .Configure(host => host.ShutdownTimeout = DeliveryWorkerOptions.ReadDrainTimeout(builder.Configuration));
         services.AddSmtpDelivery();
@@ -147,6 +149,7 @@ public static class StandaloneHostExtensions
         app.UseExceptionHandler(error => error.Run(context =>
             ApiResults.Problem(StatusCodes.Status500InternalServerError, "Internal error", "The gateway could not process the request.").ExecuteAsync(context)));
         app.MapMailGatewayApi();
+        app.MapMailGatewayEventsApi();
         app.MapServiceDefaults();
         app.MapOpenApi();
         app.MapScalarApiReference();
