@@ -73,6 +73,7 @@ public static class EmbeddedServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton<SqliteWebhookStateStore>();
+        services.TryAddSingleton<IWebhookStateStore>(sp => sp.GetRequiredService<SqliteWebhookStateStore>());
         services.TryAddSingleton<WebhookSender>();
         services.AddHttpClient(WebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp =>

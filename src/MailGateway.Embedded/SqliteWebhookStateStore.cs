@@ -1,25 +1,12 @@
+using MailGateway.Core.Webhooks;
 using Microsoft.Data.Sqlite;
 
 namespace MailGateway.Embedded;
 
-/// <summary>The delivery state of one webhook endpoint: its cursor in the event log and its failures.</summary>
-/// <param name="Name">The endpoint's name.</param>
-/// <param name="After">The sequence of the last event the endpoint acknowledged with a 2xx.</param>
-/// <param name="Failures">Failed attempts of the event after the cursor, in a row.</param>
-/// <param name="FailingSince">When the first of those failed.</param>
-/// <param name="NextAttemptAt">When the next attempt is due (null: now).</param>
-/// <param name="LastStatus">The last HTTP status code answered (null: no answer).</param>
-/// <param name="LastError">The last failure, for the operator.</param>
-/// <param name="Disabled">True once the retry schedule ran out: nothing more is sent until the state is reset.</param>
-public sealed record WebhookEndpointState(string Name, long After, int Failures, DateTimeOffset? FailingSince, DateTimeOffset? NextAttemptAt, int? LastStatus, string? LastError, bool Disabled);
-
 /// <summary>Webhook endpoint state in the SQLite database (table <c>webhook_endpoints</c>).</summary>
-public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvider time)
+public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvider time) : IWebhookStateStore
 {
-    /// <summary>
-    /// The state of <paramref name="name"/>; an endpoint seen for the first time starts after the newest event (it
-    /// receives what happens from now on, not the history).
-    /// </summary>
+    /// <inheritdoc />
     public Task<WebhookEndpointState> GetOrCreateAsync(string name, CancellationToken cancellationToken) =>
         database.WriteAsync((connection, transaction) =>
         {
@@ -38,7 +25,7 @@ public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvide
                 reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetInt64(6) != 0);
         }, cancellationToken);
 
-    /// <summary>Writes <paramref name="state"/>.</summary>
+    /// <inheritdoc />
     public Task SaveAsync(WebhookEndpointState state, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(state);

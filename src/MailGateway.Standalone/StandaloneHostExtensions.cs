@@ -38,6 +38,7 @@ public static class StandaloneHostExtensions
         var services = builder.Services;
         services.AddMailGatewayApi();
         services.AddMailGatewayEventsApi();
+        services.AddMailGatewayWebhooksApi();
         services.AddEmbeddedDeliveryWorker();
         services.AddEmbeddedWebhooks();
         services.AddOptions<HostOptions>()
@@ -150,6 +151,7 @@ public static class StandaloneHostExtensions
             ApiResults.Problem(StatusCodes.Status500InternalServerError, "Internal error", "The gateway could not process the request.").ExecuteAsync(context)));
         app.MapMailGatewayApi();
         app.MapMailGatewayEventsApi();
+        app.MapMailGatewayWebhooksApi();
         app.MapServiceDefaults();
         app.MapOpenApi();
         app.MapScalarApiReference();

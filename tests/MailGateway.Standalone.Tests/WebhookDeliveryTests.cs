@@ -41,7 +41,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
     {
         await using var receiver = await WebhookReceiver.StartAsync(_secret);
         await using var gateway = await StartGatewayAsync(new Uri(receiver.BaseAddress, "/hook").ToString());
-        var other = new HttpClient { BaseAddress = gateway.Client.BaseAddress };
+        using var other = new HttpClient { BaseAddress = gateway.Client.BaseAddress };
         other.DefaultRequestHeaders.Authorization = new("Bearer", GatewayHost.OtherKey);
 
         var id = await gateway.SendAsync();
@@ -107,6 +107,18 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         Assert.Equal(0, receiver.Hits);
         Assert.True(receiver.RedirectHits >= 2);
         Assert.Equal(0L, state.After);
+        var listed = await GatewayHost.ReadAsync(await gateway.Client.GetAsync("/api/v1/webhooks"));
+        var hook = Assert.Single(listed.GetProperty("webhooks").EnumerateArray());
+        Assert.Equal(("endpoint-0", true, 307), (hook.GetProperty("name").GetString(), hook.GetProperty("enabled").GetBoolean(), hook.GetProperty("lastStatus").GetInt32()));
+        Assert.True(hook.TryGetProperty("nextAttemptAt", out _));
+        Assert.DoesNotContain("whsec_", listed.ToString(), StringComparison.Ordinal);
+        using var other = new HttpClient { BaseAddress = gateway.Client.BaseAddress };
+        other.DefaultRequestHeaders.Authorization = new("Bearer", GatewayHost.OtherKey);
+        var othersList = await GatewayHost.ReadAsync(await other.GetAsync("/api/v1/webhooks"));
+        Assert.Empty(othersList.GetProperty("webhooks").EnumerateArray());
+        using var anonymousClient = new HttpClient { BaseAddress = gateway.Client.BaseAddress };
+        using var anonymous = await anonymousClient.GetAsync("/api/v1/webhooks");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, anonymous.StatusCode);
     }
 
     [Fact]
