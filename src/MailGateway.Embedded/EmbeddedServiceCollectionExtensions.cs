@@ -1,10 +1,13 @@
+using MailGateway.Core.Events;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
 using MailGateway.Core.Submissions;
+using MailGateway.Core.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Polly;
 
 namespace MailGateway.Embedded;
 
@@ -33,6 +36,8 @@ public static class EmbeddedServiceCollectionExtensions
         services.TryAddSingleton<IMessageStatusStore>(sp => sp.GetRequiredService<SqliteMessageStatusStore>());
         services.TryAddSingleton<IMessageOperations, SqliteMessageOperations>();
         services.TryAddSingleton<IDeadLetterStore, SqliteDeadLetterStore>();
+        services.TryAddSingleton<SqliteMessageEventStore>();
+        services.TryAddSingleton<IMessageEventStore>(sp => sp.GetRequiredService<SqliteMessageEventStore>());
         services.TryAddSingleton<FileMessageContentStore>();
         services.TryAddSingleton<SqliteMessageContentStore>();
         services.TryAddSingleton<IMessageContentStore>(sp =>
@@ -60,6 +65,40 @@ public static class EmbeddedServiceCollectionExtensions
         services.AddHostedService<SqliteDeliveryWorker>();
         services.AddHostedService<IdempotencyKeyJanitor>();
         services.AddHostedService<MessageRetentionJanitor>();
+        return services;
+    }
+
+    /// <summary>
+    /// Registers webhook delivery from the SQLite event log (options from <c>MailGateway:Webhooks</c>, validated at
+    /// start): the <see cref="WebhookDispatcher"/>, its state store and the webhook <see cref="HttpClient"/> — no
+    /// redirects, no proxy, no cookies, the address policy on every connection, the timeout as the resilience pipeline.
+    /// </summary>
+    public static IServiceCollection AddEmbeddedWebhooks(this IServiceCollection services)
+    {
+        services.AddEmbeddedStorage();
+        services.AddOptions<WebhookOptions>()
+            .BindConfiguration(WebhookOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton<SqliteWebhookStateStore>();
+        services.TryAddSingleton<IWebhookStateStore>(sp => sp.GetRequiredService<SqliteWebhookStateStore>());
+        services.TryAddSingleton<WebhookSender>();
+        services.AddHttpClient(WebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(sp =>
+            {
+                var options = sp.GetRequiredService<IOptions<WebhookOptions>>().Value;
+                return new SocketsHttpHandler
+                {
+                    AllowAutoRedirect = false,
+                    UseProxy = false,
+                    UseCookies = false,
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                    ConnectCallback = (context, cancellationToken) => WebhookSender.ConnectAsync(context, options, cancellationToken),
+                };
+            })
+            .AddResilienceHandler("webhook", (pipeline, context) =>
+                pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<WebhookOptions>>().Value.Timeout));
+        services.AddHostedService<WebhookDispatcher>();
         return services;
     }
 }

@@ -10,4 +10,5 @@ namespace MailGateway.Embedded;
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(MessageRecord))]
+[JsonSerializable(typeof(MailGateway.Core.Events.MessageEvent))]
 internal sealed partial class EmbeddedJsonContext : JsonSerializerContext;

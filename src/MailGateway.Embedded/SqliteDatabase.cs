@@ -63,6 +63,27 @@ public sealed class SqliteDatabase : IDisposable
             mime BLOB NOT NULL
         );
         CREATE TABLE IF NOT EXISTS write_probe (filler BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            owner TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS events_owner ON events (owner, seq);
+        CREATE INDEX IF NOT EXISTS events_message ON events (message_id, seq);
+        CREATE TABLE IF NOT EXISTS webhook_endpoints (
+            name TEXT PRIMARY KEY,
+            after INTEGER NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            failing_since INTEGER,
+            next_attempt_at INTEGER,
+            last_status INTEGER,
+            last_error TEXT,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL
+        );
         """;
 
     // What the readiness probe writes (and removes again) while writes fail: enough to need new pages, as real work does.

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MailGateway.Core.Events;
 using MailGateway.Core.Status;
 using Microsoft.Data.Sqlite;
 using static MailGateway.Embedded.SqliteMessageStatusStore;
@@ -135,6 +136,9 @@ public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvide
                 return new CancelResult(CancelOutcome.NotCancelable, record);
             }
         }
+
+        // The canceled event in the same transaction as the change (the outbox).
+        SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForState(canceled));
 
         // The waiting job goes with it. A job a worker holds right now (leased, lease not ended) stays: that worker's
         // begin-sending step finds the message canceled and completes the job without sending.

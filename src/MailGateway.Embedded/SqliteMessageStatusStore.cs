@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Events;
 using MailGateway.Core.Status;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -64,6 +65,8 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
             insert.ExecuteNonQuery();
         }
 
+        SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForAccept(record));
+
         if (idempotency is not null)
         {
             using var claim = Command(connection, transaction,
@@ -109,7 +112,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
     /// <summary>Appends an attempt to <paramref name="record"/> and writes its new state, inside the caller's transaction.</summary>
     internal static bool AppendAttempt(SqliteConnection connection, SqliteTransaction transaction, MessageRecord record, DeliveryAttemptRecord attempt, MessageState newState, IReadOnlyList<RecipientResult> recipients, DateTimeOffset? nextAttemptAt, string? lastReply, DateTimeOffset now)
     {
-        Write(connection, transaction, record with
+        var after = record with
         {
             State = newState,
             UpdatedAt = now,
@@ -117,7 +120,10 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
             Recipients = recipients,
             NextAttemptAt = nextAttemptAt,
             LastReply = lastReply,
-        });
+        };
+        Write(connection, transaction, after);
+        // The attempt's events in the same transaction as the state change (the outbox).
+        SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForAttempt(record, after, attempt));
         return true;
     }
 
@@ -128,7 +134,9 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
             var record = Read(connection, transaction, id);
             if (record is not null)
             {
-                Write(connection, transaction, record with { State = state, UpdatedAt = _time.GetUtcNow(), LastReply = lastReply, NextAttemptAt = null });
+                var after = record with { State = state, UpdatedAt = _time.GetUtcNow(), LastReply = lastReply, NextAttemptAt = null };
+                Write(connection, transaction, after);
+                SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForState(after));
             }
 
             return true;

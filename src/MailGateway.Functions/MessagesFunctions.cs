@@ -100,6 +100,16 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(() => api.PurgeDeadLetterAsync(request.HttpContext, id));
     }
 
+    /// <summary><c>GET /api/v1/events</c>: 501 here (no event log in the Azure hosts yet; the standalone host has one).</summary>
+    [Function("ListEvents")]
+    public static IResult ListEvents(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/events")] HttpRequest request) => EventsApi.NotImplemented();
+
+    /// <summary><c>GET /api/v1/messages/{id}/events</c>: 501 here, as <see cref="ListEvents"/>.</summary>
+    [Function("ListMessageEvents")]
+    public static IResult ListMessageEvents(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/messages/{id}/events")] HttpRequest request, string id) => EventsApi.NotImplemented();
+
     /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>
     [Function("Health")]
     public static IResult Health(

@@ -37,7 +37,10 @@ public static class StandaloneHostExtensions
         builder.AddQueueDepthMetrics<SqliteQueueDepthProbe>();
         var services = builder.Services;
         services.AddMailGatewayApi();
+        services.AddMailGatewayEventsApi();
+        services.AddMailGatewayWebhooksApi();
         services.AddEmbeddedDeliveryWorker();
+        services.AddEmbeddedWebhooks();
         services.AddOptions<HostOptions>()
             .Configure(host => host.ShutdownTimeout = DeliveryWorkerOptions.ReadDrainTimeout(builder.Configuration));
         services.AddSmtpDelivery();
@@ -142,6 +145,8 @@ public static class StandaloneHostExtensions
         // Never a stack trace or an empty error in an answer, in any environment; nosniff; the rate limits.
         app.UseMailGatewayApiDefaults();
         app.MapMailGatewayApi();
+        app.MapMailGatewayEventsApi();
+        app.MapMailGatewayWebhooksApi();
         app.MapServiceDefaults();
         app.MapOpenApi();
         app.MapScalarApiReference(scalar => scalar

@@ -1,0 +1,25 @@
+namespace MailGateway.Core.Webhooks;
+
+/// <summary>The delivery state of one webhook endpoint: its cursor in the event log and its failures.</summary>
+/// <param name="Name">The endpoint's name.</param>
+/// <param name="After">The sequence of the last event the endpoint acknowledged with a 2xx.</param>
+/// <param name="Failures">Failed attempts of the event after the cursor, in a row.</param>
+/// <param name="FailingSince">When the first of those failed.</param>
+/// <param name="NextAttemptAt">When the next attempt is due (null: now).</param>
+/// <param name="LastStatus">The last HTTP status code answered (null: no answer).</param>
+/// <param name="LastError">The last failure, for the operator.</param>
+/// <param name="Disabled">True once the retry schedule ran out: nothing more is sent until the state is reset.</param>
+public sealed record WebhookEndpointState(string Name, long After, int Failures, DateTimeOffset? FailingSince, DateTimeOffset? NextAttemptAt, int? LastStatus, string? LastError, bool Disabled);
+
+/// <summary>The delivery state of webhook endpoints (SQLite in the standalone host).</summary>
+public interface IWebhookStateStore
+{
+    /// <summary>
+    /// The state of <paramref name="name"/>; an endpoint seen for the first time starts after the newest event (it
+    /// receives what happens from now on, not the history).
+    /// </summary>
+    Task<WebhookEndpointState> GetOrCreateAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Writes <paramref name="state"/>.</summary>
+    Task SaveAsync(WebhookEndpointState state, CancellationToken cancellationToken);
+}

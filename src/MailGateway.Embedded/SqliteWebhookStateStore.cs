@@ -1,0 +1,53 @@
+using MailGateway.Core.Webhooks;
+using Microsoft.Data.Sqlite;
+
+namespace MailGateway.Embedded;
+
+/// <summary>Webhook endpoint state in the SQLite database (table <c>webhook_endpoints</c>).</summary>
+public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvider time) : IWebhookStateStore
+{
+    /// <inheritdoc />
+    public Task<WebhookEndpointState> GetOrCreateAsync(string name, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction) =>
+        {
+            using (var create = Command(connection, transaction,
+                       "INSERT OR IGNORE INTO webhook_endpoints (name, after, updated_at) SELECT $name, coalesce(max(seq), 0), $now FROM events",
+                       ("$name", name), ("$now", UnixTime.Ms(time.GetUtcNow()))))
+            {
+                create.ExecuteNonQuery();
+            }
+
+            using var read = Command(connection, transaction,
+                "SELECT after, failures, failing_since, next_attempt_at, last_status, last_error, disabled FROM webhook_endpoints WHERE name = $name", ("$name", name));
+            using var reader = read.ExecuteReader();
+            reader.Read();
+            return new WebhookEndpointState(name, reader.GetInt64(0), reader.GetInt32(1), Time(reader, 2), Time(reader, 3),
+                reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetInt64(6) != 0);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task SaveAsync(WebhookEndpointState state, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return database.WriteAsync((connection, transaction) =>
+        {
+            using var command = Command(connection, transaction,
+                """
+                UPDATE webhook_endpoints SET after = $after, failures = $failures, failing_since = $since, next_attempt_at = $next,
+                    last_status = $status, last_error = $error, disabled = $disabled, updated_at = $now WHERE name = $name
+                """,
+                ("$name", state.Name), ("$after", state.After), ("$failures", state.Failures),
+                ("$since", Ms(state.FailingSince)), ("$next", Ms(state.NextAttemptAt)), ("$status", (object?)state.LastStatus ?? DBNull.Value),
+                ("$error", (object?)state.LastError ?? DBNull.Value), ("$disabled", state.Disabled ? 1 : 0), ("$now", UnixTime.Ms(time.GetUtcNow())));
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
+    private static object Ms(DateTimeOffset? value) => value is { } v ? UnixTime.Ms(v) : DBNull.Value;
+
+    private static DateTimeOffset? Time(SqliteDataReader reader, int column) =>
+        reader.IsDBNull(column) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(column));
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters) =>
+        SqliteMessageStatusStore.Command(connection, transaction, sql, parameters);
+}
