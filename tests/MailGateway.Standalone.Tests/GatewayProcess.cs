@@ -39,7 +39,7 @@ internal sealed partial class GatewayProcess : IDisposable
     /// <summary>Runs a gateway that is expected to refuse to start: its exit code, standard output and standard error.</summary>
     public static async Task<(int ExitCode, string StandardOutput, string StandardError)> RunUntilExitAsync(string workingDirectory, IReadOnlyDictionary<string, string?> settings)
     {
-        using var process = Process.Start(StartInfo(workingDirectory, settings, environment)) ?? throw new InvalidOperationException("dotnet did not start");
+        using var process = Process.Start(StartInfo(workingDirectory, settings)) ?? throw new InvalidOperationException("dotnet did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
