@@ -39,7 +39,7 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/messages/batch")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => api.SendBatchAsync(request.HttpContext));
+        return GuardAsync(request, () => api.SendBatchAsync(request.HttpContext));
     }
 
     /// <summary><c>GET /api/v1/messages</c>: the list (search, keyset pages).</summary>
@@ -48,7 +48,7 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/messages")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => api.ListAsync(request.HttpContext));
+        return GuardAsync(request, () => api.ListAsync(request.HttpContext));
     }
 
     /// <summary><c>POST /api/v1/messages/{id}/cancel</c>.</summary>
@@ -58,7 +58,7 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => api.CancelAsync(request.HttpContext, id));
+        return GuardAsync(request, () => api.CancelAsync(request.HttpContext, id));
     }
 
     /// <summary><c>GET /api/v1/dead-letters</c> (501 until the Service Bus dead-letter sub-queue is behind the port).</summary>
@@ -67,7 +67,7 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/dead-letters")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => api.ListDeadLettersAsync(request.HttpContext));
+        return GuardAsync(request, () => api.ListDeadLettersAsync(request.HttpContext));
     }
 
     /// <summary><c>GET /api/v1/dead-letters/{id}</c>.</summary>
@@ -77,7 +77,7 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => api.GetDeadLetterAsync(request.HttpContext, id));
+        return GuardAsync(request, () => api.GetDeadLetterAsync(request.HttpContext, id));
     }
 
     /// <summary><c>POST /api/v1/dead-letters/{id}/replay</c>.</summary>
@@ -87,7 +87,7 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => api.ReplayDeadLetterAsync(request.HttpContext, id));
+        return GuardAsync(request, () => api.ReplayDeadLetterAsync(request.HttpContext, id));
     }
 
     /// <summary><c>DELETE /api/v1/dead-letters/{id}</c>.</summary>
@@ -97,18 +97,26 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(() => api.PurgeDeadLetterAsync(request.HttpContext, id));
+        return GuardAsync(request, () => api.PurgeDeadLetterAsync(request.HttpContext, id));
     }
 
     /// <summary><c>GET /api/v1/events</c>: 501 here (no event log in the Azure hosts yet; the standalone host has one).</summary>
     [Function("ListEvents")]
-    public static IResult ListEvents(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/events")] HttpRequest request) => EventsApi.NotImplemented();
+    public Task<IResult> ListEventsAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/events")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+    }
 
-    /// <summary><c>GET /api/v1/messages/{id}/events</c>: 501 here, as <see cref="ListEvents"/>.</summary>
+    /// <summary><c>GET /api/v1/messages/{id}/events</c>: 501 here, as <see cref="ListEventsAsync"/>.</summary>
     [Function("ListMessageEvents")]
-    public static IResult ListMessageEvents(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/messages/{id}/events")] HttpRequest request, string id) => EventsApi.NotImplemented();
+    public Task<IResult> ListMessageEventsAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/messages/{id}/events")] HttpRequest request, string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+    }
 
     /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>
     [Function("Health")]

@@ -58,7 +58,10 @@ public sealed class MessageComposer(IOptions<MessageLimitsOptions> options, Time
         foreach (var attachment in message.Attachments)
         {
             var part = Opaque(attachment);
-            if (attachment.ContentId is not null)
+
+            // BodyBuilder writes linked resources only inside the html's multipart/related: without html an inline
+            // part would vanish, so it travels as an attachment (still with its Content-ID).
+            if (attachment.ContentId is not null && body.HtmlBody is not null)
             {
                 body.LinkedResources.Add(part);
             }

@@ -297,6 +297,11 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
                 errors.Add(new($"{field}.contentId", ValidationCodes.ForbiddenCharacters,
                     "A content-id is printable ASCII without spaces or angle brackets."));
             }
+            else if (!WrittenAsGiven(attachment.ContentId))
+            {
+                errors.Add(new($"{field}.contentId", ValidationCodes.InvalidContentId,
+                    "A content-id is a msg-id without its angle brackets (id-left@id-right, or a dot-atom)."));
+            }
             else if (!contentIds.Add(attachment.ContentId))
             {
                 errors.Add(new($"{field}.contentId", ValidationCodes.DuplicateContentId, "Another attachment has this content-id."));
@@ -314,6 +319,21 @@ public sealed class MessageValidator(IOptions<MessageLimitsOptions> options)
         catch (ParseException)
         {
             return null;
+        }
+    }
+
+    // The composer sets the Content-Id through MimeKit, which throws for what it cannot parse ("a.", "(a)") and
+    // rewrites some of what it can ("a@@b" becomes "a@b"): either way the html's cid: reference would break.
+    private static bool WrittenAsGiven(string contentId)
+    {
+        try
+        {
+            var part = new MimePart { ContentId = contentId };
+            return string.Equals(part.ContentId, contentId, StringComparison.Ordinal);
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 

@@ -42,6 +42,9 @@ public static class ValidationCodes
     /// <summary>Two inline attachments with the same content-id.</summary>
     public const string DuplicateContentId = "duplicate_content_id";
 
+    /// <summary>A content-id that is not a msg-id MimeKit writes as given (it would throw, or rewrite it and break the <c>cid:</c> reference).</summary>
+    public const string InvalidContentId = "invalid_content_id";
+
     /// <summary>The composed message is larger than the configured maximum.</summary>
     public const string MessageTooLarge = "message_too_large";
 

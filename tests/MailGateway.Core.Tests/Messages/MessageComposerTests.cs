@@ -44,6 +44,21 @@ public sealed class MessageComposerTests
     }
 
     [Fact]
+    public void Compose_InlinePartWithoutHtml_IsKeptAsAnAttachmentWithItsContentId()
+    {
+        // Found by ComposerPropertyTests: BodyBuilder drops linked resources when there is no html body, so an
+        // inline part of a text-only message vanished while the API answered 202.
+        var parsed = Reparse(Composer().Compose(Message() with
+        {
+            Attachments = [new Attachment("logo.png", "image/png", new byte[] { 137, 80, 78, 71 }, "logo")],
+        }, "id1"));
+
+        var image = Assert.IsType<MimePart>(Assert.Single(parsed.BodyParts, p => p.ContentDisposition is not null));
+        Assert.Equal("logo", image.ContentId);
+        Assert.Equal("logo.png", image.FileName);
+    }
+
+    [Fact]
     public void Compose_InlineImage_IsMultipartRelatedWithContentId()
     {
         var parsed = Reparse(Composer().Compose(Message() with
