@@ -34,6 +34,51 @@ public static class ApiErrorCodes
     /// <summary>A dependency named in <c>field</c> is unreachable (<c>GET /readyz</c>, 503).</summary>
     public const string Unavailable = "unavailable";
 
+    /// <summary>The API key lacks the scope the endpoint needs (403; <c>field</c> is <c>Authorization</c>).</summary>
+    public const string MissingScope = "missing_scope";
+
+    /// <summary>The message is not queued, scheduled or deferred, so it cannot be canceled (409).</summary>
+    public const string NotCancelable = "not_cancelable";
+
+    /// <summary>The dead letter cannot be replayed (unreadable job, no status record, or a job exists already; 409).</summary>
+    public const string NotReplayable = "not_replayable";
+
+    /// <summary>A query parameter the endpoint does not read.</summary>
+    public const string UnknownParameter = "unknown_parameter";
+
+    /// <summary>A query parameter given more than once (list and dead-letter endpoints).</summary>
+    public const string RepeatedParameter = "repeated_parameter";
+
+    /// <summary>A query parameter given more than once (event endpoints).</summary>
+    public const string DuplicateParameter = "duplicate_parameter";
+
+    /// <summary><c>status</c> is not a state name.</summary>
+    public const string InvalidStatus = "invalid_status";
+
+    /// <summary><c>reason</c> is not a dead-letter reason.</summary>
+    public const string InvalidReason = "invalid_reason";
+
+    /// <summary><c>types</c> names an unknown event type, or is too long.</summary>
+    public const string InvalidType = "invalid_type";
+
+    /// <summary>A query value out of its form (e.g. a <c>tag</c> that is empty, too long or has control characters).</summary>
+    public const string InvalidValue = "invalid_value";
+
+    /// <summary>A <c>since</c>/<c>until</c> that is not an ISO 8601 date-time.</summary>
+    public const string InvalidDateTime = "invalid_date_time";
+
+    /// <summary><c>until</c> is not later than <c>since</c>.</summary>
+    public const string BeforeSince = "before_since";
+
+    /// <summary>A <c>cursor</c>/<c>after</c> that no earlier page returned.</summary>
+    public const string InvalidCursor = "invalid_cursor";
+
+    /// <summary>A <c>limit</c> that is not a whole number in range.</summary>
+    public const string InvalidLimit = "invalid_limit";
+
+    /// <summary>A batch with more than <see cref="MessagesApi.MaxBatchMessages"/> messages.</summary>
+    public const string TooManyMessages = "too_many_messages";
+
     /// <summary>Every code an answer of the API can carry in <c>errors[].code</c>: Core's validation codes and the API's own, sorted.</summary>
     public static IReadOnlyList<string> All { get; } =
         [.. new[] { typeof(ValidationCodes), typeof(ApiErrorCodes) }

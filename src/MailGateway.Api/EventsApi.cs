@@ -122,14 +122,14 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
         long after = 0;
         if (Single(parameters, "after", errors) is { Length: > 0 } cursor && !MessageEventIds.TryParse(cursor, out after))
         {
-            errors.Add(new FieldError("after", "invalid_cursor", "'after' is an event id (evt_ and 16 digits) from an earlier page."));
+            errors.Add(new FieldError("after", ApiErrorCodes.InvalidCursor, "'after' is an event id (evt_ and 16 digits) from an earlier page."));
         }
 
         var limit = DefaultLimit;
         if (Single(parameters, "limit", errors) is { Length: > 0 } text
             && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
         {
-            errors.Add(new FieldError("limit", "invalid_limit", $"'limit' is a whole number from 1 to {MaxLimit}."));
+            errors.Add(new FieldError("limit", ApiErrorCodes.InvalidLimit, $"'limit' is a whole number from 1 to {MaxLimit}."));
         }
 
         List<string>? types = null;
@@ -137,7 +137,7 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
         {
             if (list.Length > MaxTypesLength)
             {
-                errors.Add(new FieldError("types", "invalid_type", $"'types' is at most {MaxTypesLength} characters."));
+                errors.Add(new FieldError("types", ApiErrorCodes.InvalidType, $"'types' is at most {MaxTypesLength} characters."));
             }
             else
             {
@@ -146,7 +146,7 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
                 {
                     if (!MessageEventTypes.All.Contains(type, StringComparer.Ordinal))
                     {
-                        errors.Add(new FieldError("types", "invalid_type", $"'{Truncate(type)}' is not an event type ({string.Join(", ", MessageEventTypes.All)})."));
+                        errors.Add(new FieldError("types", ApiErrorCodes.InvalidType, $"'{Truncate(type)}' is not an event type ({string.Join(", ", MessageEventTypes.All)})."));
                     }
                     else if (!types.Contains(type, StringComparer.Ordinal))
                     {
@@ -168,7 +168,7 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
 
         if (values.Count > 1)
         {
-            errors.Add(new FieldError(name, "duplicate_parameter", $"'{name}' is given more than once."));
+            errors.Add(new FieldError(name, ApiErrorCodes.DuplicateParameter, $"'{name}' is given more than once."));
             return null;
         }
 
@@ -185,8 +185,7 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
             "Send a valid API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.",
             headers: new Dictionary<string, string> { ["WWW-Authenticate"] = "Bearer realm=\"MailGateway\"" });
 
-    private static IResult Forbidden() =>
-        ApiResults.Problem(StatusCodes.Status403Forbidden, "Forbidden", "This API key lacks the 'read' scope.");
+    private static IResult Forbidden() => MessagesApi.MissingScope(ApiKeyScopes.Read);
 
     private IResult Unavailable() =>
         ApiResults.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The event log is unavailable.",
@@ -222,7 +221,7 @@ public static class EventsApiExtensions
             .WithTags("Events")
             .WithName("ListEvents")
             .WithSummary("The event feed of this API key's messages, oldest first")
-            .WithDescription("Keyset pagination: pass the previous page's 'next' as 'after'. Optional 'types' (comma-separated: accepted, scheduled, deferred, delivered, failed, expired, unknown) and 'limit' (1-1000, default 100).")
+            .WithDescription("Keyset pagination: pass the previous page's 'next' as 'after'. Optional 'types' (comma-separated: accepted, scheduled, deferred, delivered, failed, expired, unknown, canceled) and 'limit' (1-1000, default 100).")
             .Produces<EventPageResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -61,17 +61,17 @@ public sealed partial class MessagesApi
             var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : ex.Path.TrimStart('$').TrimStart('.');
             return ex is OffsetRequiredException
                 ? ValidationProblem([new FieldError(path, ValidationCodes.OffsetRequired, new OffsetRequiredException().Message)])
-                : ValidationProblem([new FieldError(path, "invalid_json", JsonErrorMessage(ex))]);
+                : ValidationProblem([new FieldError(path, ApiErrorCodes.InvalidJson, JsonErrorMessage(ex))]);
         }
 
         if (dto?.Messages is not { Count: > 0 } items)
         {
-            return ValidationProblem([new FieldError("messages", "required", "A batch lists 1 or more messages.")]);
+            return ValidationProblem([new FieldError("messages", ValidationCodes.Required, "A batch lists 1 or more messages.")]);
         }
 
         if (items.Count > MaxBatchMessages)
         {
-            return ValidationProblem([new FieldError("messages", "too_many_messages", $"A batch lists at most {MaxBatchMessages} messages.")]);
+            return ValidationProblem([new FieldError("messages", ApiErrorCodes.TooManyMessages, $"A batch lists at most {MaxBatchMessages} messages.")]);
         }
 
         var results = new BatchItemResult?[items.Count];
@@ -83,14 +83,14 @@ public sealed partial class MessagesApi
             var item = items[i];
             if (item?.Message is null)
             {
-                results[i] = Refused(i, StatusCodes.Status400BadRequest, [new FieldError(prefix + ".message", "required", "Each item has a message.")]);
+                results[i] = Refused(i, StatusCodes.Status400BadRequest, [new FieldError(prefix + ".message", ValidationCodes.Required, "Each item has a message.")]);
                 continue;
             }
 
             var key = item.IdempotencyKey;
             if (key is not null && (key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(c => c is < ' ' or > '~')))
             {
-                results[i] = Refused(i, StatusCodes.Status400BadRequest, [new FieldError(prefix + ".idempotencyKey", "invalid_idempotency_key",
+                results[i] = Refused(i, StatusCodes.Status400BadRequest, [new FieldError(prefix + ".idempotencyKey", ApiErrorCodes.InvalidIdempotencyKey,
                     $"An idempotency key is 1-{MaxIdempotencyKeyLength} printable ASCII characters.")]);
                 continue;
             }
@@ -145,11 +145,11 @@ public sealed partial class MessagesApi
             case SubmissionOutcome.Invalid:
                 return Refused(index, StatusCodes.Status400BadRequest, [.. (result.Errors ?? []).Select(e => new FieldError(Prefixed(prefix, e.Field), e.Code, e.Message))]);
             case SubmissionOutcome.SenderNotAllowed:
-                return Refused(index, StatusCodes.Status403Forbidden, [new FieldError(prefix + ".from.address", "sender_not_allowed", "The sender's domain is not one this API key may use.")]);
+                return Refused(index, StatusCodes.Status403Forbidden, [new FieldError(prefix + ".from.address", ApiErrorCodes.SenderNotAllowed, "The sender's domain is not one this API key may use.")]);
             case SubmissionOutcome.TooLarge:
                 return Refused(index, StatusCodes.Status413RequestEntityTooLarge, [.. (result.Errors ?? []).Select(e => new FieldError(Prefixed(prefix, e.Field), e.Code, e.Message))]);
             case SubmissionOutcome.KeyReused:
-                return Refused(index, StatusCodes.Status422UnprocessableEntity, [new FieldError($"messages[{index}].idempotencyKey", "idempotency_key_reused", "The key was first used with a different message.")]);
+                return Refused(index, StatusCodes.Status422UnprocessableEntity, [new FieldError($"messages[{index}].idempotencyKey", ApiErrorCodes.IdempotencyKeyReused, "The key was first used with a different message.")]);
             default:
                 _metrics.Refused(StatusCodes.Status503ServiceUnavailable);
                 return new BatchItemResult(index, StatusCodes.Status503ServiceUnavailable, null, null, null, result.Reason ?? AcceptResult.NothingAccepted);

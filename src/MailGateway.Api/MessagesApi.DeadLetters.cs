@@ -44,7 +44,7 @@ public sealed partial class MessagesApi
             reason = Reasons.FirstOrDefault(x => string.Equals(x, r, StringComparison.OrdinalIgnoreCase));
             if (reason is null)
             {
-                errors.Add(new FieldError("reason", "invalid_reason", $"One of {string.Join(", ", Reasons)}."));
+                errors.Add(new FieldError("reason", ApiErrorCodes.InvalidReason, $"One of {string.Join(", ", Reasons)}."));
             }
         }
 
@@ -52,20 +52,20 @@ public sealed partial class MessagesApi
         var until = QueryTime(parameters, "until", errors);
         if (since is { } s && until is { } u && u <= s)
         {
-            errors.Add(new FieldError("until", "before_since", "'until' must be later than 'since'."));
+            errors.Add(new FieldError("until", ApiErrorCodes.BeforeSince, "'until' must be later than 'since'."));
         }
 
         var cursor = QueryValue(parameters, "cursor");
         if (cursor is not null && !IsDeadLetterId(cursor))
         {
-            errors.Add(new FieldError("cursor", "invalid_cursor", "Not a cursor from a previous page's nextCursor."));
+            errors.Add(new FieldError("cursor", ApiErrorCodes.InvalidCursor, "Not a cursor from a previous page's nextCursor."));
         }
 
         var limit = 50;
         if (QueryValue(parameters, "limit") is { } text
             && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > DeadLetterQuery.MaxLimit))
         {
-            errors.Add(new FieldError("limit", "invalid_limit", $"A whole number from 1 to {DeadLetterQuery.MaxLimit} (default 50)."));
+            errors.Add(new FieldError("limit", ApiErrorCodes.InvalidLimit, $"A whole number from 1 to {DeadLetterQuery.MaxLimit} (default 50)."));
         }
 
         if (errors.Count > 0)
@@ -155,7 +155,7 @@ public sealed partial class MessagesApi
                 case ReplayOutcome.NotReplayable:
                     return ApiResults.Problem(StatusCodes.Status409Conflict, "Not replayable",
                         "The dead letter is not a readable job, its message's status record is gone, or the message has a job already.",
-                        [new FieldError("id", "not_replayable", "This dead letter cannot be replayed; purge it instead.")]);
+                        [new FieldError("id", ApiErrorCodes.NotReplayable, "This dead letter cannot be replayed; purge it instead.")]);
                 default:
                     return DeadLetterNotFound();
             }

@@ -102,7 +102,7 @@ public sealed partial class MessagesApi
                 var state = StatusMapper.Name(result.Record!.State);
                 return ApiResults.Problem(StatusCodes.Status409Conflict, "Not cancelable",
                     $"The message is {state}; only queued, scheduled and deferred messages can be canceled.",
-                    [new FieldError("status", "not_cancelable", $"The message is {state}.")]);
+                    [new FieldError("status", ApiErrorCodes.NotCancelable, $"The message is {state}.")]);
             default:
                 return MessageNotFound();
         }
@@ -120,7 +120,7 @@ public sealed partial class MessagesApi
             var match = Enum.GetValues<MessageState>().Where(s => StatusMapper.Name(s) == status).Select(s => (MessageState?)s).FirstOrDefault();
             if (match is null)
             {
-                errors.Add(new FieldError("status", "invalid_status",
+                errors.Add(new FieldError("status", ApiErrorCodes.InvalidStatus,
                     $"One of {string.Join(", ", Enum.GetValues<MessageState>().Select(StatusMapper.Name))}."));
             }
 
@@ -130,7 +130,7 @@ public sealed partial class MessagesApi
         var tag = Value("tag");
         if (tag is not null && (tag.Length is 0 or > MaxTagParameterLength || tag.Any(char.IsControl)))
         {
-            errors.Add(new FieldError("tag", "invalid_value", $"A tag is 1-{MaxTagParameterLength} characters without control characters."));
+            errors.Add(new FieldError("tag", ApiErrorCodes.InvalidValue, $"A tag is 1-{MaxTagParameterLength} characters without control characters."));
         }
 
         var recipient = Address("recipient");
@@ -139,20 +139,20 @@ public sealed partial class MessagesApi
         var until = QueryTime(parameters, "until", errors);
         if (since is { } s && until is { } u && u <= s)
         {
-            errors.Add(new FieldError("until", "before_since", "'until' must be later than 'since'."));
+            errors.Add(new FieldError("until", ApiErrorCodes.BeforeSince, "'until' must be later than 'since'."));
         }
 
         MessageCursor? cursor = null;
         if (Value("cursor") is { } token && !MessageCursor.TryDecode(token, out cursor))
         {
-            errors.Add(new FieldError("cursor", "invalid_cursor", "Not a cursor from a previous page's nextCursor."));
+            errors.Add(new FieldError("cursor", ApiErrorCodes.InvalidCursor, "Not a cursor from a previous page's nextCursor."));
         }
 
         var limit = MessageQuery.DefaultLimit;
         if (Value("limit") is { } text
             && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MessageQuery.MaxLimit))
         {
-            errors.Add(new FieldError("limit", "invalid_limit", $"A whole number from 1 to {MessageQuery.MaxLimit} (default {MessageQuery.DefaultLimit})."));
+            errors.Add(new FieldError("limit", ApiErrorCodes.InvalidLimit, $"A whole number from 1 to {MessageQuery.MaxLimit} (default {MessageQuery.DefaultLimit})."));
         }
 
         if (errors.Count > 0)
@@ -177,7 +177,7 @@ public sealed partial class MessagesApi
             var value = Value(name);
             if (value is not null && (value.Length > MaxAddressParameterLength || value.IndexOf('@', StringComparison.Ordinal) <= 0 || value.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))))
             {
-                errors.Add(new FieldError(name, "invalid_address", $"An email address of at most {MaxAddressParameterLength} characters."));
+                errors.Add(new FieldError(name, ValidationCodes.InvalidAddress, $"An email address of at most {MaxAddressParameterLength} characters."));
                 return null;
             }
 
@@ -193,11 +193,11 @@ public sealed partial class MessagesApi
         {
             if (!allowed.Contains(name, StringComparer.Ordinal))
             {
-                errors.Add(new FieldError(name, "unknown_parameter", $"Unknown query parameter (use {string.Join(", ", allowed)})."));
+                errors.Add(new FieldError(name, ApiErrorCodes.UnknownParameter, $"Unknown query parameter (use {string.Join(", ", allowed)})."));
             }
             else if (values.Count > 1)
             {
-                errors.Add(new FieldError(name, "repeated_parameter", "Give this parameter once."));
+                errors.Add(new FieldError(name, ApiErrorCodes.RepeatedParameter, "Give this parameter once."));
             }
         }
 
@@ -221,7 +221,7 @@ public sealed partial class MessagesApi
         var t = value.IndexOfAny(['T', 't']);
         if (value.Length > 40 || t < 0 || !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
         {
-            errors.Add(new FieldError(name, "invalid_date_time", "An ISO 8601 date-time such as 2026-12-01T09:00:00Z."));
+            errors.Add(new FieldError(name, ApiErrorCodes.InvalidDateTime, "An ISO 8601 date-time such as 2026-12-01T09:00:00Z."));
             return null;
         }
 

@@ -277,7 +277,7 @@ public sealed partial class MessagesApi
     /// <summary>403 for a key without the scope an endpoint needs (<see cref="ApiKeyScopes"/>).</summary>
     internal static IResult MissingScope(string scope) =>
         ApiResults.Problem(StatusCodes.Status403Forbidden, "Missing scope", $"This API key does not have the '{scope}' scope.",
-            [new FieldError("Authorization", "missing_scope", $"The request needs an API key with the '{scope}' scope.")]);
+            [new FieldError("Authorization", ApiErrorCodes.MissingScope, $"The request needs an API key with the '{scope}' scope.")]);
 
     private static IResult TooLarge(long max) =>
         ApiResults.Problem(StatusCodes.Status413RequestEntityTooLarge, "Request too large", $"The request body is larger than {max} bytes.");

@@ -34,7 +34,7 @@ public sealed record WebhookListResponse(IReadOnlyList<WebhookResponse> Webhooks
 /// <c>GET /api/v1/webhooks</c>: the endpoints configured for the calling key (<c>KeyId</c>), with their delivery
 /// state; an <c>admin</c> key sees every endpoint. Needs <c>read</c>.
 /// </summary>
-public sealed partial class WebhooksApi(ApiKeyAuthenticator authenticator, IOptions<WebhookOptions> options, IWebhookStateStore states, ILogger<WebhooksApi> logger)
+public sealed partial class WebhooksApi(ApiKeyAuthenticator authenticator, IOptions<WebhookOptions> options, IWebhookStateStore states, IOptionsMonitor<ApiOptions> apiOptions, ILogger<WebhooksApi> logger)
 {
     /// <summary>The path.</summary>
     public const string WebhooksPath = "/api/v1/webhooks";
@@ -53,7 +53,7 @@ public sealed partial class WebhooksApi(ApiKeyAuthenticator authenticator, IOpti
 
         if (!caller.Has(ApiKeyScopes.Read))
         {
-            return ApiResults.Problem(StatusCodes.Status403Forbidden, "Forbidden", "This API key lacks the 'read' scope.");
+            return MessagesApi.MissingScope(ApiKeyScopes.Read);
         }
 
         var settings = options.Value;
@@ -77,7 +77,8 @@ public sealed partial class WebhooksApi(ApiKeyAuthenticator authenticator, IOpti
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogStoreUnavailable(ex);
-            return ApiResults.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The webhook state is unavailable.");
+            return ApiResults.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The webhook state is unavailable.",
+                headers: new Dictionary<string, string> { ["Retry-After"] = ((int)Math.Ceiling(apiOptions.CurrentValue.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture) });
         }
 
         return ApiResults.Json(new WebhookListResponse(list), WebhooksJsonContext.Default.WebhookListResponse, StatusCodes.Status200OK);

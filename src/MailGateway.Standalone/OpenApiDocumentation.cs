@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using MailGateway.Api;
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Events;
+using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.ServiceDefaults.Health;
 using Microsoft.AspNetCore.OpenApi;
@@ -25,6 +27,12 @@ internal static class OpenApiDocumentation
     private const string ProblemId = "ProblemDetails";
 
     private static readonly string[] TlsProtocols = ["Tls", "Tls11", "Tls12", "Tls13"];
+
+    private static readonly string[] DeadLetterReasonNames =
+    [
+        DeadLetterReasons.Failed, DeadLetterReasons.Expired, DeadLetterReasons.Unknown, DeadLetterReasons.ContentMissing,
+        DeadLetterReasons.MalformedJob, DeadLetterReasons.TooManyDeliveries,
+    ];
 
     /// <summary>Registers the transformers.</summary>
     public static void Configure(OpenApiOptions options)
@@ -73,12 +81,50 @@ internal static class OpenApiDocumentation
             });
         }
 
+        if (operation.OperationId == "SendMessageBatch")
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Description = "1-500 messages, each as the body of `POST /api/v1/messages` with its own optional idempotency key. Unknown properties, a JSON syntax or a type error anywhere refuse the whole batch (400 `invalid_json`).",
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference("SendBatchRequest", document) } },
+            };
+        }
+
+        var deadLetterPath = path.StartsWith(MessagesApi.DeadLettersPath, StringComparison.Ordinal);
         foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
         {
             if (parameter is { Name: "id", In: ParameterLocation.Path })
             {
-                parameter.Description = "The message id from the 202 answer (its `Location`).";
+                parameter.Description = deadLetterPath
+                    ? "The dead letter's id (`id` of `GET /api/v1/dead-letters`): digits, not the message id."
+                    : "The message id from the 202 answer (its `Location`).";
             }
+            else if (parameter.In == ParameterLocation.Query && QueryParameter(operation.OperationId, parameter.Name ?? "") is { } query)
+            {
+                parameter.Description = query.Description;
+                parameter.Schema = query.Schema;
+                parameter.Required = false;
+            }
+        }
+
+        // The standalone host's SQLite queue offers every dead-letter operation: its document has no 501 (the shared
+        // endpoint declares it for hosts whose queue does not).
+        if (deadLetterPath)
+        {
+            operation.Responses?.Remove("501");
+        }
+
+        // A replay answers with the message's id and `deferred`, not the send's `queued`/`scheduled`.
+        if (operation.OperationId == "ReplayDeadLetter" && operation.Responses?.GetValueOrDefault("202") is OpenApiResponse replayed)
+        {
+            replayed.Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference("ReplayedMessageResponse", document) } };
+        }
+
+        // The rate limiter runs before every /api endpoint.
+        if (path.StartsWith("/api/", StringComparison.Ordinal) && operation.Responses is { } apiResponses && !apiResponses.ContainsKey("429"))
+        {
+            apiResponses["429"] = Json("A rate limit.", ProblemId, document, ProblemContentType);
         }
 
         if (path == HealthEndpoints.LivenessPath)
@@ -113,7 +159,7 @@ internal static class OpenApiDocumentation
             }
 
             described.Headers ??= new Dictionary<string, IOpenApiHeader>();
-            if (status == "202" && operation.OperationId == "SendMessage")
+            if (status == "202" && operation.OperationId is "SendMessage" or "ReplayDeadLetter")
             {
                 described.Headers["Location"] = Header("The status URL of the message: `/api/v1/messages/{id}`.", Str(null));
             }
@@ -135,17 +181,61 @@ internal static class OpenApiDocumentation
         return Task.CompletedTask;
     }
 
+    private static (string Description, OpenApiSchema Schema)? QueryParameter(string? operationId, string name) => (operationId, name) switch
+    {
+        ("ListMessages", "status") => ("Only messages in this state.", Str(null, values: Names<MessageState>())),
+        ("ListMessages", "tag") => ("Only messages with this tag (exact; 1-256 characters).", new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 256 }),
+        ("ListMessages", "recipient") => ("Only messages with this envelope recipient (to, cc or bcc; case-insensitive).", new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 320 }),
+        ("ListMessages", "from") => ("Only messages with this envelope sender (case-insensitive).", new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 320 }),
+        ("ListMessages", "since") => ("`createdAt` at or after this time: ISO 8601 with `Z` or an offset.", Str(null, "date-time")),
+        ("ListMessages", "until") => ("`createdAt` before this time: ISO 8601 with `Z` or an offset; later than `since`.", Str(null, "date-time")),
+        ("ListMessages" or "ListDeadLetters", "cursor") => ("The `nextCursor` of the previous page.", Str(null)),
+        ("ListMessages" or "ListDeadLetters", "limit") => ("The page size, 1-100 (default 50).", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = "100" }),
+        ("ListDeadLetters", "reason") => ("Only dead letters with this reason (case-insensitive).", Str(null, values: DeadLetterReasonNames)),
+        ("ListDeadLetters", "since") => ("Dead-lettered at or after this time: ISO 8601 with `Z` or an offset.", Str(null, "date-time")),
+        ("ListDeadLetters", "until") => ("Dead-lettered before this time: ISO 8601 with `Z` or an offset; later than `since`.", Str(null, "date-time")),
+        _ => null,
+    };
+
     private static string? ResponseDescription(string? operationId, string status) => (operationId, status) switch
     {
         ("SendMessage", "202") => "Accepted: the composed message, its status record and its delivery job are durable. `status` is `queued`, or `scheduled` when `sendAt` is in the future. A replay (same `Idempotency-Key` and body) is this same answer with the original id.",
         ("SendMessage", "400") => "The request is invalid; `errors` lists every problem at once: `invalid_json` (with the JSON path of the problem: not JSON, not an object, an unknown property, a wrong type), `offset_required` (a `sendAt`/`expiresAt` without `Z` or an offset), `invalid_idempotency_key`, `invalid_base64`, `in_the_past`, `before_send_at`, and the message validation codes (`required`, `invalid_address`, `no_recipients`, `body_required`, the limits, …).",
-        ("SendMessage", "401") or ("GetMessage", "401") => "No API key, or an unknown one.",
-        ("SendMessage", "403") => "`from` is outside the API key's allowed sender domains (`sender_not_allowed`).",
+        (_, "401") => "No API key, or an unknown one.",
+        ("SendMessage", "403") => "`from` is outside the API key's allowed sender domains (`sender_not_allowed`), or the key lacks the `send` scope (`missing_scope`).",
+        ("GetMessage" or "ListMessages" or "ListDeadLetters" or "GetDeadLetter" or "ListEvents" or "ListMessageEvents" or "ListWebhooks", "403") => "The API key lacks the `read` scope (`missing_scope`).",
+        ("SendMessageBatch", "403") => "The API key lacks the `send` scope (`missing_scope`); a sender outside the key's domains is a per-item 403 inside the 200.",
+        ("CancelMessage" or "ReplayDeadLetter" or "PurgeDeadLetter", "403") => "The API key has neither the `send` nor the `admin` scope (`missing_scope`).",
+        ("SendMessageBatch", "200") => "One result per item, in order: `status` 202 with `id` and `state`, or the status a single send would have had with the item's `errors` (fields prefixed `messages[i]`), or 503 with `detail`. The accepted items are durable in one commit.",
+        ("SendMessageBatch", "400") => "The whole batch is refused: not JSON, an unknown property or a wrong type anywhere (`invalid_json`, `offset_required`), no messages (`required`), more than 500 (`too_many_messages`).",
+        ("SendMessageBatch", "413") => "The body is larger than `MaxRequestBodyBytes` (no `errors`).",
+        ("SendMessageBatch", "415") => "The body is not `application/json`.",
+        ("SendMessageBatch", "503") => "Every item met an unavailable queue or store: nothing was accepted.",
+        ("ListMessages", "200") => "One page, newest first; `nextCursor` is left out on the last page.",
+        ("ListMessages", "400") => "Every bad query parameter at once: `unknown_parameter`, `repeated_parameter`, `invalid_status`, `invalid_value` (tag), `invalid_address`, `invalid_date_time`, `offset_required`, `before_since`, `invalid_cursor`, `invalid_limit`.",
+        ("ListMessages", "503") or ("CancelMessage", "503") => "The status store is unavailable; try again after `Retry-After`.",
+        ("CancelMessage", "200") => "Canceled: the status, `canceled`, with `lastReply` naming the key. The message is never sent.",
+        ("CancelMessage", "404") => "No message with this id was sent with this API key (and the key has no `admin` scope).",
+        ("CancelMessage", "409") => "The message is `sending` or already final (`not_cancelable`, its state in `detail`); nothing changed.",
+        ("ListDeadLetters", "200") => "One page of dead letters, newest first (no `message`); `nextCursor` is left out on the last page.",
+        ("ListDeadLetters", "400") => "Every bad query parameter at once: `unknown_parameter`, `repeated_parameter`, `invalid_reason`, `invalid_date_time`, `offset_required`, `before_since`, `invalid_cursor`, `invalid_limit`.",
+        ("GetDeadLetter", "200") => "The dead letter with `message`, its message's status (left out when the status record is gone).",
+        ("GetDeadLetter" or "ReplayDeadLetter" or "PurgeDeadLetter", "404") => "No dead letter with this id for this API key (an unknown id, another key's without `admin`, or one already replayed or purged).",
+        ("ReplayDeadLetter", "202") => "The job is on the queue again as the next attempt of the same message (same id, stored MIME and `Message-ID`); `status` is `deferred`.",
+        ("ReplayDeadLetter", "409") => "The dead letter is not a readable job, its message's status record is gone, or the message has a job already (`not_replayable`); purge it instead.",
+        ("PurgeDeadLetter", "204") => "The dead letter and its message's stored content are removed; the status record stays.",
+        ("ListDeadLetters" or "GetDeadLetter" or "ReplayDeadLetter" or "PurgeDeadLetter", "503") => "The queue or the status store is unavailable; try again after `Retry-After`.",
+        ("ListEvents" or "ListMessageEvents", "200") => "The events after `after`, oldest first. `next` is the cursor to continue with (left out when there is none yet); `hasMore` is true when the page is full.",
+        ("ListEvents" or "ListMessageEvents", "400") => "Every bad query parameter at once: `invalid_cursor` (after), `invalid_limit`, `invalid_type` (types), `duplicate_parameter`.",
+        ("ListMessageEvents", "404") => "No message with this id was sent with this API key.",
+        ("ListEvents" or "ListMessageEvents", "503") => "The event log or the status store is unavailable; try again after `Retry-After`.",
+        ("ListWebhooks", "200") => "The configured endpoints this key may see (its own; `admin`: every one), with their delivery state; never a secret.",
+        ("ListWebhooks", "503") => "The webhook state is unavailable; try again after `Retry-After`.",
+        (_, "429") => "A rate limit of `MailGateway:RateLimits` was reached: the API key's requests (`PerKeyBurst`, `PerKeyRate` per `PerKeyPeriod`), or requests without a valid API key from this client address (`FailedAuthPerAddress` per `FailedAuthWindow`). Nothing was done; try again after `Retry-After`.",
         ("SendMessage", "413") => "The body is larger than `MaxRequestBodyBytes` (refused from `Content-Length` before reading, or as soon as a chunked body passes the limit; no `errors`), or the composed message is larger than `MaxMessageBytes` (`message_too_large`).",
         ("SendMessage", "415") => "The body is not `application/json`.",
         ("SendMessage", "422") => "The `Idempotency-Key` was first used with a different body (`idempotency_key_reused`).",
         ("SendMessage", "503") => "The queue or a store is unavailable: nothing was accepted and nothing is promised; try again after `Retry-After`.",
-        ("SendMessage", "429") or ("GetMessage", "429") => "A rate limit of `MailGateway:RateLimits` was reached: the API key's requests (`PerKeyBurst`, `PerKeyRate` per `PerKeyPeriod`), or requests without a valid API key from this client address (`FailedAuthPerAddress` per `FailedAuthWindow`). Nothing was done; try again after `Retry-After`.",
         ("GetMessage", "200") => "The latest status, every delivery attempt and each recipient's result.",
         ("GetMessage", "404") => "No message with this id was sent with this API key.",
         ("GetMessage", "503") => "The status store is unavailable; try again after `Retry-After`.",
@@ -178,7 +268,10 @@ internal static class OpenApiDocumentation
         {
             tag.Description ??= tag.Name switch
             {
-                "Messages" => "Send a message; read its delivery status.",
+                "Messages" => "Send a message or a batch; read, search and cancel messages.",
+                "Dead letters" => "Jobs the worker gave up on: list, read, replay, purge.",
+                "Events" => "The event log of this key's messages (also sent as webhooks).",
+                "Webhooks" => "The configured webhook endpoints and their delivery state.",
                 "Health" => "Liveness and readiness, for probes and load balancers (no API key).",
                 _ => null,
             };
@@ -270,10 +363,14 @@ internal static class OpenApiDocumentation
             ("id", Str("The message id (`GET /api/v1/messages/{id}`)."), null),
             ("status", Str("`queued`, or `scheduled` when `sendAt` is in the future.", values: ["queued", "scheduled"]), null)));
 
+        yield return ("ReplayedMessageResponse", Obj("The dead letter's job is on the queue again.", ["id", "status"],
+            ("id", Str("The message id (`GET /api/v1/messages/{id}`): the same as before the dead letter."), null),
+            ("status", Str("`deferred` until the new attempt.", values: ["deferred"]), null)));
+
         yield return ("MessageStatusResponse", Obj("The status of a message. Fields without a value are left out.",
             ["id", "status", "createdAt", "updatedAt", "attempts", "recipients", "tags", "metadata"],
             ("id", Str("The message id."), null),
-            ("status", Str("`queued` (waiting for its first attempt), `scheduled` (`sendAt` in the future), `sending`, `delivered`, `deferred` (a transient failure; retried at `nextAttemptAt`), `failed` (a permanent reply, or the stored content was lost), `expired` (not delivered within the maximum age or before `expiresAt`), `unknown` (the connection was lost after the final dot: the relay may have the message).",
+            ("status", Str("`queued` (waiting for its first attempt), `scheduled` (`sendAt` in the future), `sending`, `delivered`, `deferred` (a transient failure; retried at `nextAttemptAt`), `failed` (a permanent reply, or the stored content was lost), `expired` (not delivered within the maximum age or before `expiresAt`), `unknown` (the connection was lost after the final dot: the relay may have the message), `canceled` (canceled through the API before an attempt; never sent).",
                 values: Names<MessageState>()), null),
             ("createdAt", Str("When the message was accepted.", "date-time"), null),
             ("updatedAt", Str("When the status last changed.", "date-time"), null),
@@ -299,6 +396,102 @@ internal static class OpenApiDocumentation
             ("address", Str("The recipient address."), null),
             ("status", Str("The recipient's state.", values: Names<RecipientState>()), null),
             ("reply", Str("The relay's reply for this recipient; left out when there was none."), null)));
+
+        yield return ("MessageSummaryResponse", Obj("One message of the list (the full status: `GET /api/v1/messages/{id}`). Fields without a value are left out.",
+            ["id", "status", "apiKey", "createdAt", "updatedAt", "recipients", "tags"],
+            ("id", Str("The message id."), null),
+            ("status", Str("The state, as in the status answer.", values: Names<MessageState>()), null),
+            ("apiKey", Str("The id of the API key that sent it."), null),
+            ("createdAt", Str("When it was accepted (the list's order, newest first).", "date-time"), null),
+            ("updatedAt", Str("When its status last changed.", "date-time"), null),
+            ("sendAt", Str("The requested earliest send time; left out when none was given.", "date-time"), null),
+            ("nextAttemptAt", Str("When the next attempt is due; left out when none is planned.", "date-time"), null),
+            ("from", Str("The envelope sender."), null),
+            ("recipients", Arr(Str(null), "The envelope recipients (to, cc and bcc)."), null),
+            ("tags", Arr(Str(null), "The request's tags."), null),
+            ("lastReply", Str("The last reply or reason; left out before the first attempt."), null)));
+
+        yield return ("MessageListResponse", Obj("One page of messages, newest first.", ["items"],
+            ("items", Arr(Ref("MessageSummaryResponse"), "The messages of this page."), null),
+            ("nextCursor", Str("Pass as `cursor` for the next page; left out on the last page."), null)));
+
+        var batchItem = Obj("One message of a batch.", ["message"],
+            ("idempotencyKey", new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255, Pattern = "^[\\x20-\\x7E]+$" },
+                "This message's idempotency key (as the `Idempotency-Key` header of a single send); else a per-item 400 `invalid_idempotency_key`."),
+            ("message", Ref(SendMessageRequestId), null));
+        Closed(batchItem);
+        yield return ("BatchItem", batchItem);
+        var batchRequest = Obj("The body of `POST /api/v1/messages/batch`.", ["messages"],
+            ("messages", Arr(Ref("BatchItem"), "1-500 messages (none: `required`, more: `too_many_messages`)."), null));
+        ((OpenApiSchema)batchRequest.Properties!["messages"]).MinItems = 1;
+        ((OpenApiSchema)batchRequest.Properties!["messages"]).MaxItems = MessagesApi.MaxBatchMessages;
+        Closed(batchRequest);
+        yield return ("SendBatchRequest", batchRequest);
+
+        yield return ("BatchItemResult", Obj("The result of one batch item. Fields without a value are left out.", ["index", "status"],
+            ("index", Int("The item's position in `messages`, from 0.", "int32", "0"), null),
+            ("status", new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Enum = [.. new[] { 202, 400, 403, 413, 422, 503 }.Select(v => (JsonNode)JsonValue.Create(v))] },
+                "The status a single send would have had."),
+            ("id", Str("For 202: the message id."), null),
+            ("state", Str("For 202: `queued`, or `scheduled` when `sendAt` is in the future.", values: ["queued", "scheduled"]), null),
+            ("errors", Arr(Ref("FieldError"), "For 400, 403, 413 and 422: the item's field errors (fields prefixed `messages[i]`)."), null),
+            ("detail", Str("For 503: what failed."), null)));
+
+        yield return ("SendBatchResponse", Obj("One result per item, in order.", ["accepted", "refused", "results"],
+            ("accepted", Int("How many items were accepted (202).", "int32", "0"), null),
+            ("refused", Int("How many were not.", "int32", "0"), null),
+            ("results", Arr(Ref("BatchItemResult"), "One result per item, in order."), null)));
+
+        yield return ("DeadLetterResponse", Obj("A dead letter: a job the worker gave up on.",
+            ["id", "messageId", "apiKey", "reason", "description", "attempt", "deliveryCount", "deadLetteredAt", "recipients"],
+            ("id", Str("The dead letter's id (digits; for replay and delete)."), null),
+            ("messageId", Str("The message."), null),
+            ("apiKey", Str("The id of the API key that sent the message."), null),
+            ("reason", Str("Why the job was given up.", values: DeadLetterReasonNames), null),
+            ("description", Str("The last reply or the reason in words."), null),
+            ("attempt", Int("The attempt number of the dead job.", "int32", "0"), null),
+            ("deliveryCount", Int("How often the queue handed the job out.", "int32", "0"), null),
+            ("deadLetteredAt", Str("When it was dead-lettered.", "date-time"), null),
+            ("recipients", Arr(Str(null), "The recipients of the dead job."), null),
+            ("message", Ref("MessageStatusResponse"), null)));
+
+        yield return ("DeadLetterListResponse", Obj("One page of dead letters, newest first (without `message`).", ["items"],
+            ("items", Arr(Ref("DeadLetterResponse"), "The dead letters of this page."), null),
+            ("nextCursor", Str("Pass as `cursor` for the next page; left out on the last page."), null)));
+
+        yield return ("MessageEventResponse", Obj("An event (the feed's and the webhooks' wire format). Fields without a value are left out.",
+            ["id", "type", "time", "messageId", "tags", "metadata"],
+            ("id", Str("The event id (`evt_` and 16 digits): the feed's cursor and the webhook's `webhook-id`."), null),
+            ("type", Str("The event type.", values: MessageEventTypes.All), null),
+            ("time", Str("When the change happened.", "date-time"), null),
+            ("messageId", Str("The message."), null),
+            ("recipient", Str("The recipient, for a recipient's event."), null),
+            ("attempt", Int("The attempt number, when an attempt caused it.", "int32", "0"), null),
+            ("port", Int("The relay port of that attempt.", "int32", "1"), null),
+            ("reply", Str("The SMTP reply or reason."), null),
+            ("tags", Arr(Str(null), "The message's tags."), null),
+            ("metadata", Map(Str(null), "The message's metadata."), null)));
+
+        yield return ("EventPageResponse", Obj("A page of events, oldest first.", ["events", "hasMore"],
+            ("events", Arr(Ref("MessageEventResponse"), "The events after the cursor."), null),
+            ("next", Str("Pass as `after` to continue: the last event's id, or the request's `after` when the page is empty; left out when there is neither."), null),
+            ("hasMore", new OpenApiSchema { Type = JsonSchemaType.Boolean }, "True when the page is full: ask again with `next` at once.")));
+
+        yield return ("WebhookResponse", Obj("A configured webhook endpoint and its delivery state (never its secret). Fields without a value are left out.",
+            ["name", "url", "eventTypes", "enabled", "failures"],
+            ("name", Str("The endpoint's name."), null),
+            ("url", Str("The receiver."), null),
+            ("eventTypes", Arr(Str(null), "The event types sent (empty: all)."), null),
+            ("enabled", new OpenApiSchema { Type = JsonSchemaType.Boolean }, "False once the retry schedule ran out (the endpoint is disabled)."),
+            ("cursor", Str("The id of the last event it acknowledged; left out before the first."), null),
+            ("failures", Int("Failed attempts of the next event, in a row.", "int32", "0"), null),
+            ("failingSince", Str("When the first of those failed.", "date-time"), null),
+            ("nextAttemptAt", Str("When the next attempt is due.", "date-time"), null),
+            ("lastStatus", Int("The last status code the receiver answered.", "int32", "0"), null),
+            ("lastError", Str("The last failure."), null)));
+
+        yield return ("WebhookListResponse", Obj("The webhook endpoints this key may see.", ["webhooks"],
+            ("webhooks", Arr(Ref("WebhookResponse"), "The endpoints."), null)));
 
         yield return (ProblemId, Problem("An RFC 9457 problem. Field problems list every field error in `errors`.", Ref("FieldError")));
         yield return ("FieldError", Obj("One problem with one field, header or dependency.", ["field", "code", "message"],

@@ -1,6 +1,9 @@
 using System.Net.Http.Headers;
 using System.Reflection;
+using MailGateway.Core.Events;
+using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
+using MailGateway.Core.Webhooks;
 using MailGateway.Embedded;
 using MailGateway.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,6 +28,8 @@ public sealed class ContractHosts : IAsyncLifetime
     private readonly Lazy<Task<GatewayHost>> _brokenStorage;
     private readonly Lazy<Task<GatewayHost>> _statusStoreDown;
     private readonly Lazy<Task<GatewayHost>> _rateLimited;
+    private readonly Lazy<Task<GatewayHost>> _storesDown;
+    private readonly Lazy<Task<string>> _deadLetter;
     private readonly Lazy<Task<OpenApiContract>> _contract;
     private readonly Lazy<Task<string>> _delivered;
     private readonly Lazy<Task<string>> _scheduled;
@@ -35,9 +40,19 @@ public sealed class ContractHosts : IAsyncLifetime
     {
         _main = new(async () =>
         {
-            var relay = await TestRelay.StartAsync();
+            // The relay refuses reject@ recipients: their messages fail and become dead letters.
+            var relay = await TestRelay.StartAsync(new TestRelayOptions
+            {
+                RcptReply = to => to.StartsWith("reject@", StringComparison.Ordinal) ? new SmtpServer.Protocol.SmtpResponse(SmtpServer.Protocol.SmtpReplyCode.MailboxUnavailable, "5.1.1 No such user") : null,
+            });
             var host = await GatewayHost.StartAsync(relay, s =>
             {
+                OperatorKeys.Configure(s);
+                // A webhook endpoint whose receiver is a closed loopback port: its state shows the failures.
+                s["MailGateway:Webhooks:AllowLoopback"] = "true";
+                s["MailGateway:Webhooks:Endpoints:0:Url"] = $"http://127.0.0.1:{FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)}/hook";
+                s["MailGateway:Webhooks:Endpoints:0:Secret"] = WebhookSignature.NewSecret();
+                s["MailGateway:Webhooks:Endpoints:0:KeyId"] = "app";
                 s["MailGateway:Api:MaxRequestBodyBytes"] = MaxRequestBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 s["MailGateway:Messages:MaxMessageBytes"] = MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
             });
@@ -61,6 +76,25 @@ public sealed class ContractHosts : IAsyncLifetime
             s => s["MailGateway:Capture:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             services =>
             services.AddSingleton<IMessageStatusStore>(sp => FailingReads.Wrap(sp.GetRequiredService<SqliteMessageStatusStore>()))));
+        _storesDown = new(() => GatewayHost.StartAsync(
+            null,
+            s =>
+            {
+                s["MailGateway:Capture:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                // An endpoint of the key, so the webhook list reads the (failing) state store.
+                s["MailGateway:Webhooks:AllowLoopback"] = "true";
+                s["MailGateway:Webhooks:Endpoints:0:Url"] = $"http://127.0.0.1:{FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)}/hook";
+                s["MailGateway:Webhooks:Endpoints:0:Secret"] = WebhookSignature.NewSecret();
+                s["MailGateway:Webhooks:Endpoints:0:KeyId"] = "app";
+            },
+            services =>
+            {
+                services.AddSingleton<IMessageStatusStore>(sp => FailingReads.Wrap(sp.GetRequiredService<SqliteMessageStatusStore>()));
+                services.AddSingleton(FailingCalls<IMessageOperations>.Create());
+                services.AddSingleton(FailingCalls<IDeadLetterStore>.Create());
+                services.AddSingleton(FailingCalls<IMessageEventStore>.Create());
+                services.AddSingleton(FailingCalls<IWebhookStateStore>.Create());
+            }));
         // One request per key per day: the second request of a key is refused (the bucket never refills during the test).
         _rateLimited = new(() => GatewayHost.StartAsync(null, s =>
         {
@@ -90,6 +124,7 @@ public sealed class ContractHosts : IAsyncLifetime
             await host.WaitForStatusAsync(id, "delivered");
             return id;
         });
+        _deadLetter = new(NewDeadLetterAsync);
         _scheduled = new(async () =>
         {
             var host = await MainAsync();
@@ -104,6 +139,32 @@ public sealed class ContractHosts : IAsyncLifetime
             Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
             return body.GetProperty("id").GetString()!;
         });
+    }
+
+    /// <summary>A host whose status reads, list, dead-letter, event and webhook-state stores all fail: the 503s of the operator endpoints.</summary>
+    internal Task<GatewayHost> StoresDownAsync() => _storesDown.Value;
+
+    /// <summary>A dead letter of the main host that no case replays or purges.</summary>
+    internal Task<string> DeadLetterIdAsync() => _deadLetter.Value;
+
+    /// <summary>A new dead letter of the main host (a message the relay refuses), for a case that replays or purges it.</summary>
+    internal async Task<string> NewDeadLetterAsync()
+    {
+        var host = await MainAsync();
+        var id = await host.SendAsync(new { from = "app@example.com", to = new[] { "reject@example.net" }, subject = "refused", text = "x" });
+        await host.WaitForStatusAsync(id, "failed");
+        var list = await Poll.UntilAsync(
+            async () => await GatewayHost.ReadAsync(await host.Client.GetAsync("/api/v1/dead-letters")),
+            l => l.GetProperty("items").EnumerateArray().Any(i => i.GetProperty("messageId").GetString() == id));
+        return list.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("messageId").GetString() == id).GetProperty("id").GetString()!;
+    }
+
+    /// <summary>A client of the main host with <paramref name="key"/> (disposed with the fixture).</summary>
+    internal async Task<HttpClient> WithKeyAsync(string key)
+    {
+        var client = Anonymous(await MainAsync());
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
     }
 
     internal async Task<GatewayHost> MainAsync() => (await _main.Value).Host;
@@ -149,7 +210,7 @@ public sealed class ContractHosts : IAsyncLifetime
             client.Dispose();
         }
 
-        foreach (var host in new[] { _brokenStorage, _statusStoreDown, _rateLimited }.Where(h => h.IsValueCreated))
+        foreach (var host in new[] { _brokenStorage, _statusStoreDown, _rateLimited, _storesDown }.Where(h => h.IsValueCreated))
         {
             await (await host.Value).DisposeAsync();
         }
@@ -211,5 +272,36 @@ public class FailingReads : DispatchProxy
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException);
             throw;
         }
+    }
+}
+
+/// <summary>An implementation of <typeparamref name="T"/> whose every call fails as if its database were gone.</summary>
+public class FailingCalls<T> : DispatchProxy where T : class
+{
+    public static T Create() => Create<T, FailingCalls<T>>();
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        var failure = new InvalidOperationException($"{typeof(T).Name} is gone (test).");
+        var type = targetMethod.ReturnType;
+        if (type == typeof(Task))
+        {
+            return Task.FromException(failure);
+        }
+
+        if (type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Task<>) || type.GetGenericTypeDefinition() == typeof(ValueTask<>)))
+        {
+            var task = typeof(Task).GetMethod(nameof(Task.FromException), 1, [typeof(Exception)])!
+                .MakeGenericMethod(type.GetGenericArguments()[0]).Invoke(null, [failure]);
+            return type.GetGenericTypeDefinition() == typeof(Task<>) ? task : Activator.CreateInstance(type, task);
+        }
+
+        if (type == typeof(ValueTask))
+        {
+            return new ValueTask(Task.FromException(failure));
+        }
+
+        throw failure;
     }
 }
