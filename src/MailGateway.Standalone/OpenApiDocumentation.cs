@@ -91,6 +91,16 @@ internal static class OpenApiDocumentation
             };
         }
 
+        // The event endpoints read their query themselves (as the Functions host does): declared here.
+        if (operation.OperationId is "ListEvents" or "ListMessageEvents")
+        {
+            operation.Parameters ??= [];
+            foreach (var name in new[] { "after", "types", "limit" })
+            {
+                operation.Parameters.Add(new OpenApiParameter { Name = name, In = ParameterLocation.Query, Required = false });
+            }
+        }
+
         var deadLetterPath = path.StartsWith(MessagesApi.DeadLettersPath, StringComparison.Ordinal);
         foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
         {
@@ -191,6 +201,9 @@ internal static class OpenApiDocumentation
         ("ListMessages", "until") => ("`createdAt` before this time: ISO 8601 with `Z` or an offset; later than `since`.", Str(null, "date-time")),
         ("ListMessages" or "ListDeadLetters", "cursor") => ("The `nextCursor` of the previous page.", Str(null)),
         ("ListMessages" or "ListDeadLetters", "limit") => ("The page size, 1-100 (default 50).", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = "100" }),
+        ("ListEvents" or "ListMessageEvents", "after") => ("The `next` of the previous page: an event id (`evt_` and 16 digits); without it the page starts at the first event.", new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^evt_[0-9]{16}$" }),
+        ("ListEvents" or "ListMessageEvents", "types") => ("Only these event types, comma-separated (at most 256 characters).", new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 256, Description = string.Join(", ", MessageEventTypes.All) }),
+        ("ListEvents" or "ListMessageEvents", "limit") => ($"The page size, 1-{EventsApi.MaxLimit} (default {EventsApi.DefaultLimit}).", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = EventsApi.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
         ("ListDeadLetters", "reason") => ("Only dead letters with this reason (case-insensitive).", Str(null, values: DeadLetterReasonNames)),
         ("ListDeadLetters", "since") => ("Dead-lettered at or after this time: ISO 8601 with `Z` or an offset.", Str(null, "date-time")),
         ("ListDeadLetters", "until") => ("Dead-lettered before this time: ISO 8601 with `Z` or an offset; later than `since`.", Str(null, "date-time")),
