@@ -159,6 +159,23 @@ public sealed class ContractHosts : IAsyncLifetime
         return list.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("messageId").GetString() == id).GetProperty("id").GetString()!;
     }
 
+    /// <summary>
+    /// A new dead letter whose stored job is then overwritten with text that is no job (as the row of a job that could
+    /// not be read looks): its replay is refused with 409. No API call makes such a row; the test writes it.
+    /// </summary>
+    internal async Task<string> UnreadableDeadLetterAsync()
+    {
+        var id = await NewDeadLetterAsync();
+        var host = await MainAsync();
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(host.DataDirectory, "gateway.db")};Pooling=False;Default Timeout=30");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE dead_letters SET body = 'not a job' WHERE seq = $seq";
+        command.Parameters.AddWithValue("$seq", long.Parse(id, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
+        return id;
+    }
+
     /// <summary>A client of the main host with <paramref name="key"/> (disposed with the fixture).</summary>
     internal async Task<HttpClient> WithKeyAsync(string key)
     {
