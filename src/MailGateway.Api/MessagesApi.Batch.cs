@@ -23,15 +23,9 @@ public sealed partial class MessagesApi
         ArgumentNullException.ThrowIfNull(context);
         var request = context.Request;
         var options = _options.CurrentValue;
-        var caller = _authenticator.Authenticate(request);
-        if (caller is null)
+        if (!TryAuthorize(request, ApiKeyScopes.Send, orAdmin: false, out var caller, out var refusal))
         {
-            return Unauthorized();
-        }
-
-        if (!caller.Has(ApiKeyScopes.Send))
-        {
-            return MissingScope(ApiKeyScopes.Send);
+            return refusal;
         }
 
         if (!request.HasJsonContentType())

@@ -25,15 +25,9 @@ public sealed partial class MessagesApi
     public async Task<IResult> ListDeadLettersAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var caller = _authenticator.Authenticate(context.Request);
-        if (caller is null)
+        if (!TryAuthorize(context.Request, ApiKeyScopes.Read, orAdmin: false, out var caller, out var refusal))
         {
-            return Unauthorized();
-        }
-
-        if (!caller.Has(ApiKeyScopes.Read))
-        {
-            return MissingScope(ApiKeyScopes.Read);
+            return refusal;
         }
 
         var parameters = context.Request.Query;
@@ -94,15 +88,9 @@ public sealed partial class MessagesApi
     public async Task<IResult> GetDeadLetterAsync(HttpContext context, string id)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var caller = _authenticator.Authenticate(context.Request);
-        if (caller is null)
+        if (!TryAuthorize(context.Request, ApiKeyScopes.Read, orAdmin: false, out var caller, out var refusal))
         {
-            return Unauthorized();
-        }
-
-        if (!caller.Has(ApiKeyScopes.Read))
-        {
-            return MissingScope(ApiKeyScopes.Read);
+            return refusal;
         }
 
         return await GuardDeadLettersAsync(async () =>
@@ -126,15 +114,9 @@ public sealed partial class MessagesApi
     public async Task<IResult> ReplayDeadLetterAsync(HttpContext context, string id)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var caller = _authenticator.Authenticate(context.Request);
-        if (caller is null)
+        if (!TryAuthorize(context.Request, ApiKeyScopes.Send, orAdmin: true, out var caller, out var refusal))
         {
-            return Unauthorized();
-        }
-
-        if (!caller.Has(ApiKeyScopes.Send) && !caller.Has(ApiKeyScopes.Admin))
-        {
-            return MissingScope(ApiKeyScopes.Send);
+            return refusal;
         }
 
         return await GuardDeadLettersAsync(async () =>
@@ -166,15 +148,9 @@ public sealed partial class MessagesApi
     public async Task<IResult> PurgeDeadLetterAsync(HttpContext context, string id)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var caller = _authenticator.Authenticate(context.Request);
-        if (caller is null)
+        if (!TryAuthorize(context.Request, ApiKeyScopes.Send, orAdmin: true, out var caller, out var refusal))
         {
-            return Unauthorized();
-        }
-
-        if (!caller.Has(ApiKeyScopes.Send) && !caller.Has(ApiKeyScopes.Admin))
-        {
-            return MissingScope(ApiKeyScopes.Send);
+            return refusal;
         }
 
         return await GuardDeadLettersAsync(async () =>

@@ -23,15 +23,9 @@ public sealed partial class MessagesApi
     public async Task<IResult> ListAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var caller = _authenticator.Authenticate(context.Request);
-        if (caller is null)
+        if (!TryAuthorize(context.Request, ApiKeyScopes.Read, orAdmin: false, out var caller, out var refusal))
         {
-            return Unauthorized();
-        }
-
-        if (!caller.Has(ApiKeyScopes.Read))
-        {
-            return MissingScope(ApiKeyScopes.Read);
+            return refusal;
         }
 
         var (query, errors) = ParseListQuery(context.Request.Query);
@@ -64,15 +58,9 @@ public sealed partial class MessagesApi
     public async Task<IResult> CancelAsync(HttpContext context, string id)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var caller = _authenticator.Authenticate(context.Request);
-        if (caller is null)
+        if (!TryAuthorize(context.Request, ApiKeyScopes.Send, orAdmin: true, out var caller, out var refusal))
         {
-            return Unauthorized();
-        }
-
-        if (!caller.Has(ApiKeyScopes.Send) && !caller.Has(ApiKeyScopes.Admin))
-        {
-            return MissingScope(ApiKeyScopes.Send);
+            return refusal;
         }
 
         CancelResult result;

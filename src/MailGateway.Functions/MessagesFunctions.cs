@@ -118,6 +118,15 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
     }
 
+    /// <summary><c>GET /api/v1/webhooks</c>: 501 here, as <see cref="ListEventsAsync"/> (no webhook dispatcher in the Azure hosts yet).</summary>
+    [Function("ListWebhooks")]
+    public Task<IResult> ListWebhooksAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/webhooks")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+    }
+
     /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>
     [Function("Health")]
     public static IResult Health(

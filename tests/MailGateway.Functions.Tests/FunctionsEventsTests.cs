@@ -10,13 +10,14 @@ namespace MailGateway.Functions.Tests;
 public sealed class FunctionsEventsTests
 {
     [Fact]
-    public async Task The_event_routes_answer_501_problem_json()
+    public async Task The_event_and_webhook_routes_answer_501_problem_json()
     {
         await using var api = await ApiHarness.StartAsync();
         foreach (var (call, path) in new (Func<HttpRequest, Task<IResult>> Call, string Path)[]
                  {
                      (request => api.Functions.ListEventsAsync(request), "/api/v1/events"),
                      (request => api.Functions.ListMessageEventsAsync(request, "m1"), "/api/v1/messages/m1/events"),
+                     (request => api.Functions.ListWebhooksAsync(request), "/api/v1/webhooks"),
                  })
         {
             var context = new DefaultHttpContext { RequestServices = api.Services };

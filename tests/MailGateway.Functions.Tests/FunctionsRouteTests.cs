@@ -28,8 +28,12 @@ public sealed partial class FunctionsRouteTests
         var builder = WebApplication.CreateBuilder();
         builder.AddServiceDefaults();
         builder.Services.AddMailGatewayApi();
+        builder.Services.AddMailGatewayEventsApi();
+        builder.Services.AddMailGatewayWebhooksApi();
         await using var app = builder.Build();
         app.MapMailGatewayApi();
+        app.MapMailGatewayEventsApi();
+        app.MapMailGatewayWebhooksApi();
         app.MapServiceDefaults();
         var mapped = ((IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["*"])

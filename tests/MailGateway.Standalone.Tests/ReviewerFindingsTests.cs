@@ -121,7 +121,7 @@ public sealed class ReviewerFindingsTests
 
         var wrongMethod = await RawAsync(endpoint, "DELETE /api/v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         AssertProblem(wrongMethod, 405);
-        Assert.Equal("POST", wrongMethod.Headers["allow"]);
+        Assert.Equal("GET, POST", wrongMethod.Headers["allow"]);
 
         // A chunked body whose chunk size is not hex: the server refuses it while the API reads it.
         var malformed = await RawAsync(endpoint,
