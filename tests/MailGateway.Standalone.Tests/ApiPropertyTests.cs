@@ -157,7 +157,16 @@ public sealed class ApiPropertyTests : IAsyncLifetime
             var key = "prop-" + Guid.NewGuid().ToString("N");
             var answers = await Task.WhenAll(Enumerable.Range(0, concurrent).Select(_ => Task.Run(() => _host.PostAsync(message, key))));
 
-            Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.Response.StatusCode));
+            // The generator makes an invalid message now and then (e.g. a recipient "@example.net"): then every
+            // concurrent request gets the same refusal, and nothing is accepted.
+            var status = Assert.Single(answers.Select(a => a.Response.StatusCode).Distinct());
+            if (status != HttpStatusCode.Accepted)
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, status);
+                Assert.Single(answers.Select(a => a.Body.GetProperty("errors").GetRawText()).Distinct());
+                return;
+            }
+
             var id = Assert.Single(answers.Select(a => a.Body.GetProperty("id").GetString()).Distinct());
             await _host.WaitForStatusAsync(id!, "delivered");
             Assert.Single(CapturedWith(id!));
