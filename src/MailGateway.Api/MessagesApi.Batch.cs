@@ -45,17 +45,9 @@ public sealed partial class MessagesApi
             return bodyError;
         }
 
-        SendBatchRequest? dto;
-        try
+        if (!TryDeserialize(body, ApiJsonContext.Default.SendBatchRequest, out var dto, out var jsonError))
         {
-            dto = JsonSerializer.Deserialize(body.Span, ApiJsonContext.Default.SendBatchRequest);
-        }
-        catch (JsonException ex)
-        {
-            var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : ex.Path.TrimStart('$').TrimStart('.');
-            return ex is OffsetRequiredException
-                ? ValidationProblem([new FieldError(path, ValidationCodes.OffsetRequired, new OffsetRequiredException().Message)])
-                : ValidationProblem([new FieldError(path, ApiErrorCodes.InvalidJson, JsonErrorMessage(ex))]);
+            return jsonError;
         }
 
         if (dto?.Messages is not { Count: > 0 } items)

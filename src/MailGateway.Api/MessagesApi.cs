@@ -105,17 +105,9 @@ public sealed partial class MessagesApi
             return bodyError;
         }
 
-        SendMessageRequest? dto;
-        try
+        if (!TryDeserialize(body, ApiJsonContext.Default.SendMessageRequest, out var dto, out var jsonError))
         {
-            dto = JsonSerializer.Deserialize(body.Span, ApiJsonContext.Default.SendMessageRequest);
-        }
-        catch (JsonException ex)
-        {
-            var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : ex.Path.TrimStart('$').TrimStart('.');
-            return ex is OffsetRequiredException
-                ? ValidationProblem([new FieldError(path, ValidationCodes.OffsetRequired, new OffsetRequiredException().Message)])
-                : ValidationProblem([new FieldError(path, ApiErrorCodes.InvalidJson, JsonErrorMessage(ex))]);
+            return jsonError;
         }
 
         if (dto is null)
@@ -278,6 +270,31 @@ public sealed partial class MessagesApi
 
         refusal = null;
         return true;
+    }
+
+    /// <summary>
+    /// Reads a request body as <typeparamref name="T"/>; a body that is not that JSON is a 400 field error at the
+    /// JSON path of the problem (<c>offset_required</c> for a date-time without an offset, else <c>invalid_json</c>).
+    /// </summary>
+    private static bool TryDeserialize<T>(ReadOnlyMemory<byte> body, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, out T? value,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out IResult? problem)
+        where T : class
+    {
+        try
+        {
+            value = JsonSerializer.Deserialize(body.Span, type);
+            problem = null;
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : ex.Path.TrimStart('$').TrimStart('.');
+            value = null;
+            problem = ex is OffsetRequiredException
+                ? ValidationProblem([new FieldError(path, ValidationCodes.OffsetRequired, new OffsetRequiredException().Message)])
+                : ValidationProblem([new FieldError(path, ApiErrorCodes.InvalidJson, JsonErrorMessage(ex))]);
+            return false;
+        }
     }
 
     private static IResult Unauthorized() =>
