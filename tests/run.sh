@@ -97,6 +97,16 @@ for f in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
     if c is None: continue
     passed += int(c.get("passed", 0)); failed += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0))
     skipped += int(c.get("notExecuted", 0))
+failures = []
+for f in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
+    for r in ET.parse(f).getroot().iter("{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}UnitTestResult"):
+        if r.get("outcome") in ("Failed", "Error", "Timeout"):
+            msg = r.find(".//{*}Message")
+            text = (msg.text or "") if msg is not None else ""
+            failures.append((r.get("testName"), " ".join(text.split())[:600]))
+# The failures last, so that the end of a CI log names them.
+for name, text in failures:
+    print(f"FAILED {name}: {text}")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
 exit $status
