@@ -70,6 +70,24 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(request, () => api.ListDeadLettersAsync(request.HttpContext));
     }
 
+    /// <summary><c>POST /api/v1/dead-letters/replay</c> (501 like the rest of the dead-letter routes here).</summary>
+    [Function("ReplayDeadLetters")]
+    public Task<IResult> ReplayDeadLettersAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/dead-letters/replay")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => api.ReplayDeadLettersAsync(request.HttpContext));
+    }
+
+    /// <summary><c>POST /api/v1/dead-letters/purge</c>.</summary>
+    [Function("PurgeDeadLetters")]
+    public Task<IResult> PurgeDeadLettersAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/dead-letters/purge")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => api.PurgeDeadLettersAsync(request.HttpContext));
+    }
+
     /// <summary><c>GET /api/v1/dead-letters/{id}</c>.</summary>
     [Function("GetDeadLetter")]
     public Task<IResult> GetDeadLetterAsync(

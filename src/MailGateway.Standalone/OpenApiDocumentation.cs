@@ -204,9 +204,10 @@ internal static class OpenApiDocumentation
         ("ListEvents" or "ListMessageEvents", "after") => ("The `next` of the previous page: an event id (`evt_` and 16 digits); without it the page starts at the first event.", new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^evt_[0-9]{16}$" }),
         ("ListEvents" or "ListMessageEvents", "types") => ("Only these event types, comma-separated (at most 256 characters).", new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 256, Description = string.Join(", ", MessageEventTypes.All) }),
         ("ListEvents" or "ListMessageEvents", "limit") => ($"The page size, 1-{EventsApi.MaxLimit} (default {EventsApi.DefaultLimit}).", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = EventsApi.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
-        ("ListDeadLetters", "reason") => ("Only dead letters with this reason (case-insensitive).", Str(null, values: DeadLetterReasonNames)),
-        ("ListDeadLetters", "since") => ("Dead-lettered at or after this time: ISO 8601 with `Z` or an offset.", Str(null, "date-time")),
-        ("ListDeadLetters", "until") => ("Dead-lettered before this time: ISO 8601 with `Z` or an offset; later than `since`.", Str(null, "date-time")),
+        ("ReplayDeadLetters" or "PurgeDeadLetters", "limit") => ("How many matching dead letters this call handles, 1-1000 (default 100); `more` says whether others match.", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = "1000" }),
+        ("ListDeadLetters" or "ReplayDeadLetters" or "PurgeDeadLetters", "reason") => ("Only dead letters with this reason (case-insensitive).", Str(null, values: DeadLetterReasonNames)),
+        ("ListDeadLetters" or "ReplayDeadLetters" or "PurgeDeadLetters", "since") => ("Dead-lettered at or after this time: ISO 8601 with `Z` or an offset.", Str(null, "date-time")),
+        ("ListDeadLetters" or "ReplayDeadLetters" or "PurgeDeadLetters", "until") => ("Dead-lettered before this time: ISO 8601 with `Z` or an offset; later than `since`.", Str(null, "date-time")),
         _ => null,
     };
 
@@ -218,7 +219,7 @@ internal static class OpenApiDocumentation
         ("SendMessage", "403") => "`from` is outside the API key's allowed sender domains (`sender_not_allowed`), or the key lacks the `send` scope (`missing_scope`).",
         ("GetMessage" or "ListMessages" or "ListDeadLetters" or "GetDeadLetter" or "ListEvents" or "ListMessageEvents" or "ListWebhooks", "403") => "The API key lacks the `read` scope (`missing_scope`).",
         ("SendMessageBatch", "403") => "The API key lacks the `send` scope (`missing_scope`); a sender outside the key's domains is a per-item 403 inside the 200.",
-        ("CancelMessage" or "ReplayDeadLetter" or "PurgeDeadLetter", "403") => "The API key has neither the `send` nor the `admin` scope (`missing_scope`).",
+        ("CancelMessage" or "ReplayDeadLetter" or "PurgeDeadLetter" or "ReplayDeadLetters" or "PurgeDeadLetters", "403") => "The API key has neither the `send` nor the `admin` scope (`missing_scope`).",
         ("SendMessageBatch", "200") => "One result per item, in order: `status` 202 with `id` and `state`, or the status a single send would have had with the item's `errors` (fields prefixed `messages[i]`), or 503 with `detail`. The accepted items are durable in one commit.",
         ("SendMessageBatch", "400") => "The whole batch is refused: not JSON, an unknown property or a wrong type anywhere (`invalid_json`, `offset_required`), no messages (`required`), more than 500 (`too_many_messages`).",
         ("SendMessageBatch", "413") => "The body is larger than `MaxRequestBodyBytes` (no `errors`).",
@@ -236,8 +237,11 @@ internal static class OpenApiDocumentation
         ("GetDeadLetter" or "ReplayDeadLetter" or "PurgeDeadLetter", "404") => "No dead letter with this id for this API key (an unknown id, another key's without `admin`, or one already replayed or purged).",
         ("ReplayDeadLetter", "202") => "The job is on the queue again as the next attempt of the same message (same id, stored MIME and `Message-ID`); `status` is `deferred`.",
         ("ReplayDeadLetter", "409") => "The dead letter is not a readable job, its message's status record is gone, or the message has a job already (`not_replayable`); purge it instead.",
+        ("ReplayDeadLetters", "200") => "What the call did to each matching dead letter it looked at (newest first, at most `limit`): `replayed`, `not_replayable` (left as it is) or `gone` (a concurrent replay or purge took it first); `done` counts the replayed ones; `more` is true when others match: call again.",
+        ("PurgeDeadLetters", "200") => "What the call did to each matching dead letter it looked at (newest first, at most `limit`): `purged` (with its content) or `gone`; `done` counts the purged ones; `more` is true when others match: call again.",
+        ("ReplayDeadLetters" or "PurgeDeadLetters", "400") => "Every bad query parameter at once: `unknown_parameter`, `repeated_parameter`, `invalid_reason`, `invalid_date_time`, `offset_required`, `before_since`, `invalid_limit`.",
         ("PurgeDeadLetter", "204") => "The dead letter and its message's stored content are removed; the status record stays.",
-        ("ListDeadLetters" or "GetDeadLetter" or "ReplayDeadLetter" or "PurgeDeadLetter", "503") => "The queue or the status store is unavailable; try again after `Retry-After`.",
+        ("ListDeadLetters" or "GetDeadLetter" or "ReplayDeadLetter" or "PurgeDeadLetter" or "ReplayDeadLetters" or "PurgeDeadLetters", "503") => "The queue or the status store is unavailable; try again after `Retry-After`.",
         ("ListEvents" or "ListMessageEvents", "200") => "The events after `after`, oldest first. `next` is the cursor to continue with (left out when there is none yet); `hasMore` is true when the page is full.",
         ("ListEvents" or "ListMessageEvents", "400") => "Every bad query parameter at once: `invalid_cursor` (after), `invalid_limit`, `invalid_type` (types), `duplicate_parameter`.",
         ("ListMessageEvents", "404") => "No message with this id was sent with this API key.",
@@ -471,6 +475,16 @@ internal static class OpenApiDocumentation
         yield return ("DeadLetterListResponse", Obj("One page of dead letters, newest first (without `message`).", ["items"],
             ("items", Arr(Ref("DeadLetterResponse"), "The dead letters of this page."), null),
             ("nextCursor", Str("Pass as `cursor` for the next page; left out on the last page."), null)));
+
+        yield return ("DeadLetterBulkItem", Obj("What a bulk replay or purge did to one dead letter.", ["id", "messageId", "outcome"],
+            ("id", Str("The dead letter's id."), null),
+            ("messageId", Str("Its message."), null),
+            ("outcome", Str("What happened to it.", values: ["replayed", "purged", "not_replayable", "gone"]), null)));
+
+        yield return ("DeadLetterBulkResponse", Obj("The answer of a bulk replay or purge.", ["done", "items", "more"],
+            ("done", Int("How many were replayed (or purged) by this call.", "int32", "0"), null),
+            ("items", Arr(Ref("DeadLetterBulkItem"), "Every dead letter the call looked at, newest first."), null),
+            ("more", new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "True when other dead letters match: call again." }, null)));
 
         yield return ("MessageEventResponse", Obj("An event (the feed's and the webhooks' wire format). Fields without a value are left out.",
             ["id", "type", "time", "messageId", "tags", "metadata"],

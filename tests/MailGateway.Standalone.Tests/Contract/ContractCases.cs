@@ -26,6 +26,8 @@ public static class ContractCases
     public const string DeadLetters = "/api/v1/dead-letters";
     public const string DeadLetter = "/api/v1/dead-letters/{id}";
     public const string Replay = "/api/v1/dead-letters/{id}/replay";
+    public const string BulkReplay = "/api/v1/dead-letters/replay";
+    public const string BulkPurge = "/api/v1/dead-letters/purge";
     public const string Events = "/api/v1/events";
     public const string Webhooks = "/api/v1/webhooks";
     public const string Liveness = "/healthz";
@@ -296,6 +298,33 @@ public static class ContractCases
         new("purge: an unknown id", "DELETE", DeadLetter, 404, async h => await (await h.MainAsync()).Client.DeleteAsync($"{DeadLetters}/999999999")),
         RateLimited("DELETE", DeadLetter, $"{DeadLetters}/1"),
         StoresDown("DELETE", DeadLetter, $"{DeadLetters}/1"),
+
+        // POST /api/v1/dead-letters/replay and /purge: the cases run one after the other, so the dead letter made
+        // after 'since' is the only one the call can see.
+        new("bulk replay: the dead letters of a time window", "POST", BulkReplay, 200, async h =>
+        {
+            var since = Uri.EscapeDataString(DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            await h.NewDeadLetterAsync();
+            return await (await h.MainAsync()).Client.PostAsync($"{BulkReplay}?reason=failed&since={since}&limit=1", null);
+        }),
+        new("bulk replay: every bad parameter at once", "POST", BulkReplay, 400, async h => await (await h.MainAsync()).Client.PostAsync(
+            $"{BulkReplay}?reason=nope&since=2026-01-01&until=2026-01-01T00:00:00&cursor=1&limit=1001", null)),
+        NoKey("POST", BulkReplay, BulkReplay),
+        WrongScope("POST", BulkReplay, BulkReplay, OperatorKeys.ReadOnly),
+        RateLimited("POST", BulkReplay, BulkReplay),
+        StoresDown("POST", BulkReplay, BulkReplay),
+        new("bulk purge: the dead letters of a time window", "POST", BulkPurge, 200, async h =>
+        {
+            var since = Uri.EscapeDataString(DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            await h.NewDeadLetterAsync();
+            return await (await h.MainAsync()).Client.PostAsync($"{BulkPurge}?since={since}&limit=1", null);
+        }),
+        new("bulk purge: every bad parameter at once", "POST", BulkPurge, 400, async h => await (await h.MainAsync()).Client.PostAsync(
+            $"{BulkPurge}?reason=nope&limit=0&colour=blue", null)),
+        NoKey("POST", BulkPurge, BulkPurge),
+        WrongScope("POST", BulkPurge, BulkPurge, OperatorKeys.ReadOnly),
+        RateLimited("POST", BulkPurge, BulkPurge),
+        StoresDown("POST", BulkPurge, BulkPurge),
 
         // Scope on the existing operations
         WrongScope("POST", Messages, Messages, OperatorKeys.ReadOnly),
