@@ -58,6 +58,21 @@ internal static class ServiceBusBenchmark
         var composed = EngineBenchmark.Compose(4);
         var bench = new Bench(engine, composed, concurrency, meters, azuritePid);
 
+        // What one job weighs on the queue (Premium is sized in MB/s per messaging unit): the body and the application properties.
+        var sample = DeliveryJobMessages.Create(new DeliveryJob
+        {
+            MessageId = "01JABCDEFGHJKMNPQRSTVWXYZ0",
+            ContentReference = DateTimeOffset.UtcNow.ToString("yyyy/MM/dd", CultureInfo.InvariantCulture) + "/" + Guid.NewGuid().ToString("N") + ".eml",
+            MailFrom = composed.Envelope.MailFrom,
+            Recipients = composed.Envelope.Recipients,
+            FirstSeen = DateTimeOffset.UtcNow,
+            ExpiresAt = DateTimeOffset.UtcNow.AddDays(1),
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        }, null);
+        var propertyBytes = sample.ApplicationProperties.Sum(p => p.Key.Length + (p.Value?.ToString()?.Length ?? 0));
+        Console.Error.WriteLine(FormattableString.Invariant(
+            $"job message: body {sample.Body.ToMemory().Length} bytes, {sample.ApplicationProperties.Count} application properties (~{propertyBytes} bytes of keys and values), MessageId {sample.MessageId.Length} chars; one recipient"));
+
         Storage? storage = null;
         if (!string.IsNullOrEmpty(azurite))
         {
