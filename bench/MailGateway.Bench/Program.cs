@@ -6,7 +6,7 @@ return args.FirstOrDefault() switch
     "e2e" => await EndToEndBenchmark.RunAsync(args[1..]),
     "inbound-group-commit" => await InboundHost.RunAsync(args[1..]),
     "dkim-sign" => await DkimSignBenchmark.RunAsync(args[1..]),
-    "servicebus" => await ServiceBusBenchmark.RunAsync(args[1..]),
+    "servicebus" when args.Length > 1 => await ServiceBusBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Net.Http;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
@@ -76,7 +79,7 @@ internal static class ServiceBusBenchmark
         Storage? storage = null;
         if (!string.IsNullOrEmpty(azurite))
         {
-            storage = Storage.Create(azurite);
+            storage = Storage.Create(azurite, Environment.GetEnvironmentVariable("MAILGATEWAY_BENCH_AZURITE_CERT"));
         }
 
         // Warm-up of every phase (JIT, pooled connections, tables and container created); not reported.
@@ -178,7 +181,11 @@ internal static class ServiceBusBenchmark
 
         public required RequestCounter BlobRequests { get; init; }
 
-        public static Storage Create(string connectionString)
+        /// <summary>
+        /// The stores on <paramref name="connectionString"/>; with <paramref name="certificatePath"/> (Azurite on HTTPS with a
+        /// certificate the script generated) the clients trust exactly that certificate, nothing else.
+        /// </summary>
+        public static Storage Create(string connectionString, string? certificatePath)
         {
             var options = new AzureStorageOptions
             {
@@ -193,6 +200,12 @@ internal static class ServiceBusBenchmark
             tableOptions.AddPolicy(table, HttpPipelinePosition.PerRetry);
             var blobOptions = new BlobClientOptions();
             blobOptions.AddPolicy(blob, HttpPipelinePosition.PerRetry);
+            if (!string.IsNullOrEmpty(certificatePath))
+            {
+                var pinned = X509CertificateLoader.LoadCertificateFromFile(certificatePath);
+                tableOptions.Transport = PinnedTransport(pinned);
+                blobOptions.Transport = PinnedTransport(pinned);
+            }
             return new Storage
             {
                 Status = new TableMessageStatusStore(new TableServiceClient(connectionString, tableOptions), Options.Create(options), TimeProvider.System, NullLogger<TableMessageStatusStore>.Instance),
@@ -202,6 +215,17 @@ internal static class ServiceBusBenchmark
             };
         }
     }
+
+    // One handler per client, as the SDK's default transport has: pooled connections, the server certificate pinned.
+    private static HttpClientTransport PinnedTransport(X509Certificate2 pinned) =>
+        new(new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned.RawData),
+            },
+        });
 
     private sealed class RequestCounter : HttpPipelineSynchronousPolicy
     {
