@@ -662,7 +662,8 @@ internal sealed partial class DashboardEndpoints(
     {
         var headers = context.Response.Headers;
         headers.ContentSecurityPolicy = MimeView.BodyPolicy;
-        headers.CacheControl = "no-store";
+        // Shown in the message page's iframe: framed by this host's pages, by no other site (frame-ancestors 'self').
+        headers.XFrameOptions = "SAMEORIGIN";
         headers["Cross-Origin-Resource-Policy"] = "same-origin";
         return Task.FromResult(Results.Text(message.HtmlBody ?? "", "text/html; charset=utf-8"));
     }

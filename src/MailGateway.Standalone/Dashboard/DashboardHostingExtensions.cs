@@ -51,7 +51,9 @@ internal static class DashboardHostingExtensions
             headers["Referrer-Policy"] = "no-referrer";
             headers["Cross-Origin-Opener-Policy"] = "same-origin";
             headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()";
-            headers.CacheControl = "no-store";
+            // What antiforgery sets on a page with a token anyway (it logs a warning when it has to override another value).
+            headers.CacheControl = "no-cache, no-store";
+            headers.Pragma = "no-cache";
             try
             {
                 return await next(invocation);
