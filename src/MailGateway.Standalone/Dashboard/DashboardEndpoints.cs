@@ -73,7 +73,9 @@ internal sealed partial class DashboardEndpoints(
         }
 
         var error = Notice(context.Request.Query, "failed", Failed);
-        return Page<SignInPage>(new SignInModel(PageOf(context, null), error), error is null ? 200 : 401);
+        var page = PageOf(context, null);
+        // A refusal is shown once, next to the form (an alert), not also as the page's notice.
+        return Page<SignInPage>(new SignInModel(error is null ? page : page with { Notice = null }, error), error is null ? 200 : 401);
     }
 
     public async Task<IResult> SignInAsync(HttpContext context)
@@ -108,6 +110,8 @@ internal sealed partial class DashboardEndpoints(
 
     public async Task<IResult> SignOutAsync(HttpContext context)
     {
+        // The session's principal first: the form's token was issued to it.
+        _ = await access.UserAsync(context);
         if (await ReadFormAsync(context) is { } refusal)
         {
             return refusal;

@@ -74,6 +74,11 @@ public sealed class DashboardBrowserTests(DashboardBrowser fixture) : IClassFixt
         var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "report.txt" }).ClickAsync());
         Assert.Equal("attached text", await File.ReadAllTextAsync((await download.PathAsync())!));
         await DashboardBrowser.ScreenshotAsync(page, "message");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("signed out");
+        await page.GotoAsync($"/ui/messages/{id}");
+        Assert.Contains("/ui/sign-in", page.Url, StringComparison.Ordinal);
         await page.Context.CloseAsync();
     }
 
