@@ -103,6 +103,7 @@ public sealed class DashboardCaptureTests : IAsyncLifetime
         request.Headers.Host = "rebound.example";
         using var rebound = await client.SendAsync(request);
 
+        Assert.Contains($"Dashboard:      {_host.Client.BaseAddress!.ToString().TrimEnd('/')}/ui (no sign-in from this machine", StandaloneListenerTests.Banner(_host), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, local.StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, rebound.StatusCode);
         Assert.StartsWith("/ui/sign-in", rebound.Headers.Location?.OriginalString, StringComparison.Ordinal);

@@ -64,6 +64,7 @@ public sealed partial class DashboardHttpTests : IAsyncLifetime
         Assert.Equal("/ui/sign-in", cancel.Headers.Location?.OriginalString);
         // With keys configured there is no sign-in-less mode, even from loopback.
         Assert.False(_host.Services.GetRequiredService<DashboardAccess>().SignInOptional);
+        Assert.Contains("/ui (sign in with an API key", StandaloneListenerTests.Banner(_host), StringComparison.Ordinal);
     }
 
     [Fact]
