@@ -37,6 +37,7 @@ public static class EmbeddedServiceCollectionExtensions
         services.TryAddSingleton<IMessageOperations, SqliteMessageOperations>();
         services.TryAddSingleton<IDeadLetterStore, SqliteDeadLetterStore>();
         services.TryAddSingleton<SqliteMessageEventStore>();
+        services.TryAddSingleton<SqliteOperationsOverview>();
         services.TryAddSingleton<IMessageEventStore>(sp => sp.GetRequiredService<SqliteMessageEventStore>());
         services.TryAddSingleton<FileMessageContentStore>();
         services.TryAddSingleton<SqliteMessageContentStore>();

@@ -9,6 +9,7 @@ using MailGateway.Listener;
 using MailGateway.ServiceDefaults;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.ServiceDefaults.Telemetry;
+using MailGateway.Standalone.Dashboard;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -95,6 +96,7 @@ public static class StandaloneHostExtensions
         }
 
         services.AddSingleton(new StandaloneFlags(relayConfigured, keysConfigured, listener));
+        builder.AddDashboard();
         services.AddSingleton<DataDirectoryLock>();
         services.AddHostedService<StartupBanner>();
         return builder;
@@ -148,6 +150,7 @@ public static class StandaloneHostExtensions
         app.MapMailGatewayEventsApi();
         app.MapMailGatewayWebhooksApi();
         app.MapServiceDefaults();
+        app.MapDashboard();
         app.MapOpenApi();
         app.MapScalarApiReference(scalar => scalar
             .WithTitle(OpenApiDocumentation.Title)
