@@ -189,6 +189,13 @@ public static class MessageEvents
             : [];
     }
 
+    /// <summary>The <c>bounced</c> event of <paramref name="recipient"/> (a DSN reported it failed after the relay took it).</summary>
+    public static MessageEvent ForBounce(MessageRecord after, string recipient, string reply, DateTimeOffset time)
+    {
+        ArgumentNullException.ThrowIfNull(after);
+        return Base(after, MessageEventTypes.Bounced, time) with { Recipient = recipient, Reply = reply };
+    }
+
     private static MessageEvent Base(MessageRecord record, string type, DateTimeOffset time) => new()
     {
         Type = type,
