@@ -130,6 +130,45 @@ public sealed class BounceTests
     }
 
     [Fact]
+    public async Task An_ARF_complaint_suppresses_the_recipient_and_a_report_over_the_size_limit_is_only_stored()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        await using var host = await GatewayHost.StartAsync(relay, s =>
+        {
+            s["MailGateway:Bounces:Domain"] = BounceDomain;
+            s["MailGateway:Bounces:Secret"] = Secret;
+            s["MailGateway:Bounces:MaxReportBytes"] = "4096";
+            s["MailGateway:Inbound:Endpoints:0:Address"] = "127.0.0.1";
+            s["MailGateway:Inbound:Endpoints:0:Port"] = "0";
+        });
+        using var bounces = new MetricCollector<long>(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), BounceProcessor.MeterName, BounceProcessor.CounterName);
+        var id = await host.SendAsync(new { from = "app@example.com", to = new[] { "angry@example.net", "big@example.net" }, text = "x" });
+        await host.WaitForStatusAsync(id, "delivered");
+        var relayed = await relay.WaitForMessagesAsync(2);
+        var toAngry = relayed.Single(m => m.Recipients[0] == "angry@example.net").MailFrom;
+        var toBig = relayed.Single(m => m.Recipients[0] == "big@example.net").MailFrom;
+
+        var feedback = new MessageFeedbackReport();
+        feedback.Fields.Add("Feedback-Type", "abuse");
+        feedback.Fields.Add("User-Agent", "isp-fbl/1.0");
+        feedback.Fields.Add("Version", "1");
+        var arf = new MimeMessage([MailboxAddress.Parse("fbl@isp.example")], [MailboxAddress.Parse(toAngry)], "Abuse report",
+            new MultipartReport("feedback-report") { new TextPart("plain") { Text = "A user marked this as spam." }, feedback });
+        Assert.Equal(250, await DeliverAsync(host, "fbl@isp.example", toAngry, arf));
+
+        var huge = Dsn(toBig, "big@example.net", "5.1.1", "smtp; 550 5.1.1 unknown");
+        ((MultipartReport)huge.Body!)[0] = new TextPart("plain") { Text = new string('x', 8000) };
+        Assert.Equal(250, await DeliverAsync(host, "", toBig, huge));
+
+        await Poll.UntilAsync(() => Task.FromResult(bounces.GetMeasurementSnapshot().Select(m => (string?)m.Tags["outcome"]).ToList()),
+            outcomes => outcomes.Contains("applied") && outcomes.Contains("too_big"),
+            outcomes => "outcomes: " + string.Join(", ", outcomes));
+        var entry = Assert.Single((await GatewayHost.ReadAsync(await host.Client.GetAsync("/api/v1/suppressions"))).GetProperty("suppressions").EnumerateArray());
+        Assert.Equal(("angry@example.net", "complaint"), (entry.GetProperty("address").GetString(), entry.GetProperty("reason").GetString()));
+        Assert.Equal(2, Directory.GetFiles(System.IO.Path.Combine(host.DataDirectory, "inbound"), "*.eml", SearchOption.AllDirectories).Length);
+    }
+
+    [Fact]
     public async Task Without_a_bounce_domain_the_envelope_sender_is_the_from_address_as_before()
     {
         await using var relay = await TestRelay.StartAsync();

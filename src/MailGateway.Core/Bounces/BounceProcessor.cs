@@ -83,9 +83,11 @@ public sealed partial class BounceProcessor
         ArgumentNullException.ThrowIfNull(metadata);
         try
         {
+            // Read once, and only for a signed token: a forged bounce costs no MIME parsing.
+            BounceReport? report = null;
             foreach (var recipient in metadata.Recipients.Where(_addresses.IsBounceDomain))
             {
-                var outcome = await ProcessOneAsync(metadata, recipient, content, cancellationToken);
+                var outcome = await ProcessOneAsync(metadata, recipient, content, () => report ??= Read(content!.Value, cancellationToken), cancellationToken);
                 _counter.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
                 LogProcessed(metadata.Id, outcome);
             }
@@ -98,20 +100,25 @@ public sealed partial class BounceProcessor
         }
     }
 
-    private async Task<string> ProcessOneAsync(InboundMessageMetadata metadata, string recipient, ReadOnlyMemory<byte>? content, CancellationToken cancellationToken)
+    private static BounceReport Read(ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        using var stream = new MemoryStream(content.ToArray(), writable: false);
+        return BounceReport.Read(stream, cancellationToken);
+    }
+
+    private async Task<string> ProcessOneAsync(InboundMessageMetadata metadata, string recipient, ReadOnlyMemory<byte>? content, Func<BounceReport> read, CancellationToken cancellationToken)
     {
         if (_addresses.TryRead(recipient, out var messageId, out var index) != BounceAddressKind.Valid)
         {
             return "forged";
         }
 
-        if (content is not { } bytes)
+        if (content is null)
         {
             return "too_big";
         }
 
-        using var stream = new MemoryStream(bytes.ToArray(), writable: false);
-        var report = BounceReport.Read(stream, cancellationToken);
+        var report = read();
         switch (report.Kind)
         {
             case BounceReportKind.None:
@@ -176,7 +183,14 @@ public sealed class BounceProcessingInboundStore(IInboundMessageStore inner, Bou
             var location = await inner.CommitAsync(metadata, cancellationToken);
             if (processor.Wants(metadata.Recipients))
             {
-                await processor.ProcessAsync(metadata, _tooBig ? null : _copy.GetBuffer().AsMemory(0, (int)_copy.Length), cancellationToken);
+                // Typed: a bare null would become an empty Memory through the array conversion, not "too big".
+                ReadOnlyMemory<byte>? content = null;
+                if (!_tooBig)
+                {
+                    content = new ReadOnlyMemory<byte>(_copy.GetBuffer(), 0, (int)_copy.Length);
+                }
+
+                await processor.ProcessAsync(metadata, content, cancellationToken);
             }
 
             return location;

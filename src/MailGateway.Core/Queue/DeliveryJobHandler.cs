@@ -252,7 +252,7 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
     /// </summary>
     private async Task<DeliveryOutcome> DeliverEachAsync(DeliveryJob job, MessageRecord before, IReadOnlyList<string> recipients, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        var envelope = before.Envelope?.Recipients ?? [];
+        var envelope = (before.Envelope?.Recipients ?? []).ToList();
         var results = new List<RecipientResult>(recipients.Count);
         DeliveryOutcome? last = null;
         var duration = TimeSpan.Zero;
@@ -264,7 +264,7 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
                 continue;
             }
 
-            var index = envelope.ToList().FindIndex(r => string.Equals(r, recipient, StringComparison.OrdinalIgnoreCase));
+            var index = envelope.FindIndex(r => string.Equals(r, recipient, StringComparison.OrdinalIgnoreCase));
             var from = (index >= 0 ? _bounces.For(job.MessageId, index) : null) ?? job.MailFrom;
             DeliveryOutcome outcome;
             try
