@@ -47,6 +47,9 @@ public static class EmbeddedServiceCollectionExtensions
                 : sp.GetRequiredService<SqliteMessageContentStore>());
         services.TryAddSingleton<IMessageAcceptor, SqliteMessageAcceptor>();
         services.TryAddSingleton<IDeliveryRecorder, SqliteDeliveryRecorder>();
+        services.TryAddSingleton<SqliteSuppressionList>();
+        services.TryAddSingleton<MailGateway.Core.Suppressions.ISuppressionList>(sp => sp.GetRequiredService<SqliteSuppressionList>());
+        services.TryAddSingleton<MailGateway.Core.Bounces.IBounceRecorder, SqliteBounceRecorder>();
         return services;
     }
 

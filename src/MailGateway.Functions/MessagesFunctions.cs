@@ -145,6 +145,33 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
     }
 
+    /// <summary><c>GET /api/v1/suppressions</c>: 501 here (no suppression list in the Azure hosts yet; the standalone host has one).</summary>
+    [Function("ListSuppressions")]
+    public Task<IResult> ListSuppressionsAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/suppressions")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(SuppressionsApi.NotImplemented()));
+    }
+
+    /// <summary><c>POST /api/v1/suppressions</c>: 501 here, as <see cref="ListSuppressionsAsync"/>.</summary>
+    [Function("AddSuppressions")]
+    public Task<IResult> AddSuppressionsAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/suppressions")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(SuppressionsApi.NotImplemented()));
+    }
+
+    /// <summary><c>DELETE /api/v1/suppressions/{address}</c>: 501 here, as <see cref="ListSuppressionsAsync"/>.</summary>
+    [Function("RemoveSuppression")]
+    public Task<IResult> RemoveSuppressionAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/suppressions/{address}")] HttpRequest request, string address)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(SuppressionsApi.NotImplemented()));
+    }
+
     /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>
     [Function("Health")]
     public static IResult Health(

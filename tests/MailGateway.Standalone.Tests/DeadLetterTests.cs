@@ -20,7 +20,7 @@ public sealed class DeadLetterTests : IAsyncLifetime
     {
         _relay = await TestRelay.StartAsync(new TestRelayOptions
         {
-            RcptReply = to => _refuse && to.StartsWith("reject@", StringComparison.Ordinal) ? new SmtpResponse(SmtpReplyCode.MailboxUnavailable, "5.1.1 No such user") : null,
+            RcptReply = to => _refuse && to.StartsWith("reject@", StringComparison.Ordinal) ? new SmtpResponse(SmtpReplyCode.MailboxUnavailable, "5.7.1 Refused by policy") : null,
         });
         _host = await GatewayHost.StartAsync(_relay, OperatorKeys.Configure);
     }

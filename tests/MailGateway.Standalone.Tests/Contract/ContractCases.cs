@@ -30,6 +30,8 @@ public static class ContractCases
     public const string BulkPurge = "/api/v1/dead-letters/purge";
     public const string Events = "/api/v1/events";
     public const string Webhooks = "/api/v1/webhooks";
+    public const string Suppressions = "/api/v1/suppressions";
+    public const string Suppression = "/api/v1/suppressions/{address}";
     public const string Liveness = "/healthz";
     public const string Readiness = "/readyz";
 
@@ -257,6 +259,47 @@ public static class ContractCases
         WrongScope("GET", Webhooks, Webhooks, OperatorKeys.SendOnly),
         RateLimited("GET", Webhooks, Webhooks),
         StoresDown("GET", Webhooks, Webhooks),
+
+        // GET /api/v1/suppressions
+        new("suppressions: the key's list, one page of two", "GET", Suppressions, 200, async h =>
+        {
+            var client = (await h.MainAsync()).Client;
+            (await client.SendAsync(JsonRequest(HttpMethod.Post, Suppressions, new { addresses = new[] { "list-a@example.net", "list-b@example.net" }, expiresAt = DateTimeOffset.UtcNow.AddDays(1), note = "contract" }))).Dispose();
+            return await client.GetAsync($"{Suppressions}?limit=1");
+        }),
+        new("suppressions: every bad parameter at once", "GET", Suppressions, 400, async h => await (await h.MainAsync()).Client.GetAsync($"{Suppressions}?address=nope&cursor=%21&limit=0&colour=red")),
+        NoKey("GET", Suppressions, Suppressions),
+        WrongScope("GET", Suppressions, Suppressions, OperatorKeys.SendOnly),
+        RateLimited("GET", Suppressions, Suppressions),
+        StoresDown("GET", Suppressions, Suppressions),
+
+        // POST /api/v1/suppressions
+        new("suppressions: add with every field", "POST", Suppressions, 200, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Suppressions, new { addresses = new[] { "Add@Example.net" }, expiresAt = DateTimeOffset.UtcNow.AddDays(1), note = "by hand", apiKey = "app" }))),
+        new("suppressions: every problem at once", "POST", Suppressions, 400, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Suppressions, new { addresses = new[] { "not an address", "" }, expiresAt = DateTimeOffset.UtcNow.AddDays(-1), note = new string('n', 600) }))),
+        new("suppressions: a body over the limit", "POST", Suppressions, 413, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Suppressions, new string(' ', MailGateway.Api.SuppressionsApi.MaxBodyBytes + 1)))),
+        new("suppressions: not JSON", "POST", Suppressions, 415, async h => await (await h.MainAsync()).Client.PostAsync(Suppressions, new StringContent("a@example.net"))),
+        NoKey("POST", Suppressions, Suppressions),
+        WrongScope("POST", Suppressions, Suppressions, OperatorKeys.ReadOnly),
+        RateLimited("POST", Suppressions, Suppressions),
+        new("suppressions: add while the list is down", "POST", Suppressions, 503, async h => await (await h.StoresDownAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Suppressions, new { addresses = new[] { "down@example.net" } }))),
+
+        // DELETE /api/v1/suppressions/{address}
+        new("suppressions: remove an entry", "DELETE", Suppression, 204, async h =>
+        {
+            var client = (await h.MainAsync()).Client;
+            (await client.SendAsync(JsonRequest(HttpMethod.Post, Suppressions, new { addresses = new[] { "remove@example.net" } }))).Dispose();
+            return await client.DeleteAsync($"{Suppressions}/remove@example.net");
+        }),
+        new("suppressions: remove a path that is no address", "DELETE", Suppression, 400, async h => await (await h.MainAsync()).Client.DeleteAsync($"{Suppressions}/not-an-address?colour=red")),
+        new("suppressions: remove an address not on the list", "DELETE", Suppression, 404, async h => await (await h.MainAsync()).Client.DeleteAsync($"{Suppressions}/never@example.net")),
+        NoKey("DELETE", Suppression, $"{Suppressions}/a@example.net"),
+        WrongScope("DELETE", Suppression, $"{Suppressions}/a@example.net", OperatorKeys.ReadOnly),
+        RateLimited("DELETE", Suppression, $"{Suppressions}/a@example.net"),
+        StoresDown("DELETE", Suppression, $"{Suppressions}/a@example.net"),
 
         // GET /api/v1/dead-letters
         new("dead letters: the list", "GET", DeadLetters, 200, async h =>
