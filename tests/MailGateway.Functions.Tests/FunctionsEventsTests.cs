@@ -18,6 +18,11 @@ public sealed class FunctionsEventsTests
                      (request => api.Functions.ListEventsAsync(request), "/api/v1/events"),
                      (request => api.Functions.ListMessageEventsAsync(request, "m1"), "/api/v1/messages/m1/events"),
                      (request => api.Functions.ListWebhooksAsync(request), "/api/v1/webhooks"),
+                     (request => api.Functions.CreateWebhookAsync(request), "/api/v1/webhooks"),
+                     (request => api.Functions.GetWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
+                     (request => api.Functions.UpdateWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
+                     (request => api.Functions.DeleteWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
+                     (request => api.Functions.RotateWebhookSecretAsync(request, "wh_1"), "/api/v1/webhooks/wh_1/rotate-secret"),
                  })
         {
             var context = new DefaultHttpContext { RequestServices = api.Services };
