@@ -40,6 +40,9 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>Per kept delivery: its webhook-id and the trusted secrets that verified it.</summary>
     public ConcurrentQueue<(string Id, string[] VerifiedBy)> Signatures { get; } = new();
 
+    /// <summary>The webhook-id of every verified request, before it is answered (held ones too).</summary>
+    public ConcurrentQueue<string> Seen { get; } = new();
+
     /// <summary>The number of signatures in the <c>webhook-signature</c> header of each request.</summary>
     public ConcurrentQueue<int> SignatureCounts { get; } = new();
 
@@ -111,6 +114,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
             }
 
             var id = context.Request.Headers["webhook-id"].ToString();
+            receiver.Seen.Enqueue(id);
             if (receiver.BeforeAnswer is { } hold)
             {
                 try
