@@ -10,8 +10,8 @@
 source "$(dirname "$0")/lib.sh"
 messages=${1:-10000}
 ensure_debian postfix hey sqlite3
-build_gateway
-dotnet build -c Release "$repo_dir/bench/MailGateway.Bench.BareApi" -v q -nologo >/dev/null
+build_gateway || { echo "the gateway does not build" >&2; exit 1; }
+dotnet build -c Release "$repo_dir/bench/MailGateway.Bench.BareApi" -v q -nologo >/dev/null || { echo "the receiver does not build" >&2; exit 1; }
 start_sink; sink=$sink_port
 work=$(mktemp -d /tmp/mailgateway-bench-webhooks.XXXXXX); cleanup_add "rm -rf $work"
 mkdir -p "$work/data"
@@ -42,6 +42,7 @@ par_rps=$(hey -n 20000 -c 50 "${hey_args[@]}" "http://127.0.0.1:$rport/hook" | t
 grep -q "\[204\]" "$work/hey-1.txt" || { cat "$work/hey-1.txt" >&2; echo "receiver: no 204 answers" >&2; exit 1; }
 
 # 2. The gateway.
+curl -s -X DELETE "http://127.0.0.1:$rport/hook-count" >/dev/null
 port=$(free_port)
 start_gateway "$work" "$port" "$sink" --MailGateway:Webhooks:AllowLoopback=true \
   --MailGateway:RateLimits:PerKeyBurst=1000000000 --MailGateway:RateLimits:PerKeyRate=1000000000

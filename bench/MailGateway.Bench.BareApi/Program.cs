@@ -47,6 +47,17 @@ app.MapPost("/hook", async (HttpContext context) =>
 
     return Results.NoContent();
 });
+app.MapDelete("/hook-count", () =>
+{
+    lock (receiver.Ids)
+    {
+        receiver.Ids.Clear();
+        Interlocked.Exchange(ref receiver.Requests, 0);
+        Interlocked.Exchange(ref receiver.Forged, 0);
+    }
+
+    return Results.NoContent();
+});
 app.MapGet("/hook-count", () => Results.Text($"{receiver.Ids.Count} {receiver.Requests} {receiver.Forged}"));
 await app.RunAsync();
 
