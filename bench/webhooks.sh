@@ -68,7 +68,7 @@ curl -s -o /dev/null "${auth[@]}" -X PATCH --data '{"enabled": true}' "$api/api/
 deadline=$((SECONDS + 900))
 until [ "$(count | cut -d' ' -f1)" -ge "$events" ]; do [ $SECONDS -lt $deadline ] || { echo "webhooks not drained: $(count)" >&2; exit 1; }; sleep 0.05; done
 t1=$(now)
-read -r distinct requests forged < <(count)
+read -r distinct requests forged <<< "$(count)"
 gw_rate=$(rate "$events" "$t0" "$t1")
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$(pgrep -P "$gw_pid" -f MailGateway.Standalone.dll | head -1)/status" 2>/dev/null || echo 0)
 
