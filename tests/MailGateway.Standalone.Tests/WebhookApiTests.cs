@@ -267,6 +267,48 @@ public sealed class WebhookApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_creates_of_one_key_never_pass_MaxEndpointsPerKey()
+    {
+        await using var gateway = await StartGatewayAsync(s => s["MailGateway:Webhooks:MaxEndpointsPerKey"] = "5");
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+        {
+            using var response = await gateway.Client.PostAsync(Hooks, GatewayHost.Json(new { url = $"https://hooks.example.com/{i}" }));
+            return response.StatusCode;
+        }));
+
+        Assert.Equal(5, answers.Count(a => a == HttpStatusCode.Created));
+        Assert.Equal(15, answers.Count(a => a == HttpStatusCode.Conflict));
+        Assert.Equal(5, (await GatewayHost.ReadAsync(await gateway.Client.GetAsync(Hooks))).GetProperty("webhooks").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_configured_endpoint_without_KeyId_gets_every_keys_events_and_only_admin_sees_it()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(WebhookSignature.NewSecret());
+        await using var gateway = await StartGatewayAsync(s =>
+        {
+            s["MailGateway:Webhooks:Endpoints:0:Url"] = HookUrl(receiver);
+            s["MailGateway:Webhooks:Endpoints:0:Secret"] = receiver.Secret;
+            s["MailGateway:Webhooks:Endpoints:0:EventTypes:0"] = "accepted";
+        });
+        using var other = OperatorKeys.Client(gateway, GatewayHost.OtherKey);
+        using var admin = OperatorKeys.Client(gateway, OperatorKeys.Admin);
+        // A configured endpoint starts at the newest event when it is first seen: reading it makes its state now.
+        var listed = Assert.Single((await GatewayHost.ReadAsync(await admin.GetAsync(Hooks))).GetProperty("webhooks").EnumerateArray());
+
+        var own = await gateway.SendAsync();
+        using var otherSend = await other.PostAsync("/api/v1/messages", GatewayHost.Json(new { from = "a@x.other.example", to = new[] { "b@example.net" }, subject = "s", text = "t" }));
+        var othersId = (await GatewayHost.ReadAsync(otherSend)).GetProperty("id").GetString()!;
+        await Poll.UntilAsync(() => receiver.Events().Count >= 2, () => $"received {receiver.Received.Count}");
+
+        Assert.Equal(new[] { own, othersId }.Order(StringComparer.Ordinal), receiver.Events().Select(e => e.MessageId).Order(StringComparer.Ordinal));
+        Assert.Empty((await GatewayHost.ReadAsync(await gateway.Client.GetAsync(Hooks))).GetProperty("webhooks").EnumerateArray());
+        Assert.Equal(("endpoint-0", "configuration"), (listed.GetProperty("id").GetString(), listed.GetProperty("source").GetString()));
+        Assert.False(listed.TryGetProperty("apiKey", out _));
+    }
+
+    [Fact]
     public async Task A_configured_endpoint_name_that_looks_like_an_api_id_stops_the_host()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => StartGatewayAsync(s =>
