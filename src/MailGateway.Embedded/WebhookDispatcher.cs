@@ -37,7 +37,7 @@ public sealed partial class WebhookDispatcher(
         var configured = settings.Endpoints.Select((endpoint, i) =>
         {
             var target = WebhookTarget.From(settings.NameOf(i), endpoint);
-            return RunAsync(target.Name, _ => Task.FromResult<Round>(new Round.Send(target)), exitWhenDisabled: true, settings, stoppingToken);
+            return RunAsync(target.Name, _ => Task.FromResult<Round>(new Round.Send(target, null)), exitWhenDisabled: true, settings, stoppingToken);
         }).ToList();
         await SuperviseAsync(settings, stoppingToken);
         await Task.WhenAll(configured.Concat(_running.Values));
@@ -82,10 +82,13 @@ public sealed partial class WebhookDispatcher(
     {
         try
         {
+            async Task<WebhookTarget?> ResolveAsync(CancellationToken ct) =>
+                await registry.GetAsync(id, ct) is { Enabled: true } definition ? WebhookTarget.From(definition, time.GetUtcNow()) : null;
+
             await RunAsync(id, async ct =>
             {
                 var definition = await registry.GetAsync(id, ct);
-                return definition is null ? new Round.Stop() : definition.Enabled ? new Round.Send(WebhookTarget.From(definition, time.GetUtcNow())) : new Round.Idle();
+                return definition is null ? new Round.Stop() : definition.Enabled ? new Round.Send(WebhookTarget.From(definition, time.GetUtcNow()), ResolveAsync) : new Round.Idle();
             }, exitWhenDisabled: false, settings, stoppingToken);
         }
         finally
@@ -98,8 +101,11 @@ public sealed partial class WebhookDispatcher(
     /// <summary>What the loop of an endpoint does next.</summary>
     private abstract record Round
     {
-        /// <summary>Send to <paramref name="Target"/>.</summary>
-        public sealed record Send(WebhookTarget Target) : Round;
+        /// <summary>
+        /// Send to <paramref name="Target"/>; <paramref name="Refresh"/> (API endpoints) reads it again after the page
+        /// is read, so an event committed after a rotation is signed with the new secret too.
+        /// </summary>
+        public sealed record Send(WebhookTarget Target, Func<CancellationToken, Task<WebhookTarget?>>? Refresh) : Round;
 
         /// <summary>Nothing this round (disabled through the API).</summary>
         public sealed record Idle : Round;
@@ -122,7 +128,7 @@ public sealed partial class WebhookDispatcher(
                     return;
                 }
 
-                var wait = round is Round.Send send ? await StepAsync(send.Target, settings, exitWhenDisabled, stoppingToken) : settings.PollInterval;
+                var wait = round is Round.Send send ? await StepAsync(send, settings, exitWhenDisabled, stoppingToken) : settings.PollInterval;
                 if (wait is null)
                 {
                     if (!disabledLogged)
@@ -162,8 +168,9 @@ public sealed partial class WebhookDispatcher(
     }
 
     /// <summary>One round: the wait before the next, or null when the endpoint is disabled (its retry schedule ran out).</summary>
-    private async Task<TimeSpan?> StepAsync(WebhookTarget target, WebhookOptions settings, bool configured, CancellationToken cancellationToken)
+    private async Task<TimeSpan?> StepAsync(Round.Send round, WebhookOptions settings, bool configured, CancellationToken cancellationToken)
     {
+        var target = round.Target;
         // An API endpoint's state exists from its creation on; none means it was deleted a moment ago.
         var state = configured
             ? await states.GetOrCreateAsync(target.Name, cancellationToken)
@@ -191,6 +198,17 @@ public sealed partial class WebhookDispatcher(
         if (page.Count == 0)
         {
             return settings.PollInterval;
+        }
+
+        if (round.Refresh is { } refresh)
+        {
+            // Disabled or deleted meanwhile: the next round sees it.
+            if (await refresh(cancellationToken) is not { } current)
+            {
+                return TimeSpan.Zero;
+            }
+
+            target = current with { Owner = target.Owner, EventTypes = target.EventTypes };
         }
 
         var delivered = state.After;
