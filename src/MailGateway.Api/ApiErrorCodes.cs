@@ -82,6 +82,15 @@ public static class ApiErrorCodes
     /// <summary>A <c>POST /api/v1/suppressions</c> with more than <see cref="SuppressionsApi.MaxAddresses"/> addresses.</summary>
     public const string TooManyAddresses = "too_many_addresses";
 
+    /// <summary>A webhook <c>url</c> that is not https to a public address (or http to loopback in development), or over 2048 characters.</summary>
+    public const string InvalidUrl = "invalid_url";
+
+    /// <summary>The API key has <c>MaxEndpointsPerKey</c> webhook endpoints already (409).</summary>
+    public const string TooManyWebhooks = "too_many_webhooks";
+
+    /// <summary>The webhook endpoint is configured at start: the API cannot change, rotate or delete it (409).</summary>
+    public const string ConfiguredWebhook = "configured_webhook";
+
     /// <summary>Every code an answer of the API can carry in <c>errors[].code</c>: Core's validation codes and the API's own, sorted.</summary>
     public static IReadOnlyList<string> All { get; } =
         [.. new[] { typeof(ValidationCodes), typeof(ApiErrorCodes) }

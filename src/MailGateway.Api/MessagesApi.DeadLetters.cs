@@ -289,7 +289,7 @@ public sealed partial class MessagesApi
         entry.Job?.Recipients ?? [], message);
 
     /// <summary>204 without services from the container (the Functions host executes results on its own context).</summary>
-    private sealed class NoContentResult : IResult, IStatusCodeHttpResult
+    internal sealed class NoContentResult : IResult, IStatusCodeHttpResult
     {
         public int? StatusCode => StatusCodes.Status204NoContent;
 

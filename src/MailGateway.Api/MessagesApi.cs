@@ -198,7 +198,7 @@ public sealed partial class MessagesApi
         ApiResults.Json(new AcceptedMessageResponse(id, scheduled ? "scheduled" : "queued"), ApiJsonContext.Default.AcceptedMessageResponse,
             StatusCodes.Status202Accepted, $"{MessagesPath}/{id}");
 
-    private async Task<(ReadOnlyMemory<byte> Body, IResult? Error)> ReadBodyAsync(HttpContext context, long max)
+    internal static async Task<(ReadOnlyMemory<byte> Body, IResult? Error)> ReadBodyAsync(HttpContext context, long max)
     {
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false })
@@ -242,7 +242,7 @@ public sealed partial class MessagesApi
                 : "The body is not valid JSON for this request" + where + ".";
     }
 
-    private static IResult ValidationProblem(IReadOnlyList<FieldError> errors) =>
+    internal static IResult ValidationProblem(IReadOnlyList<FieldError> errors) =>
         ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid request", $"The request has {errors.Count} problem(s); see errors.", errors);
 
     /// <summary>
@@ -252,9 +252,16 @@ public sealed partial class MessagesApi
     /// </summary>
     private bool TryAuthorize(HttpRequest request, string scope, bool orAdmin,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out VerifiedApiKey? caller,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out IResult? refusal) =>
+        TryAuthorize(_authenticator, request, scope, orAdmin, out caller, out refusal);
+
+    /// <summary>The rule of <see cref="TryAuthorize(HttpRequest, string, bool, out VerifiedApiKey?, out IResult?)"/> for the other endpoint classes.</summary>
+    internal static bool TryAuthorize(ApiKeyAuthenticator authenticator, HttpRequest request, string scope, bool orAdmin,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out VerifiedApiKey? caller,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out IResult? refusal)
     {
-        caller = _authenticator.Authenticate(request);
+        ArgumentNullException.ThrowIfNull(authenticator);
+        caller = authenticator.Authenticate(request);
         if (caller is null)
         {
             refusal = Unauthorized();
@@ -276,7 +283,7 @@ public sealed partial class MessagesApi
     /// Reads a request body as <typeparamref name="T"/>; a body that is not that JSON is a 400 field error at the
     /// JSON path of the problem (<c>offset_required</c> for a date-time without an offset, else <c>invalid_json</c>).
     /// </summary>
-    private static bool TryDeserialize<T>(ReadOnlyMemory<byte> body, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, out T? value,
+    internal static bool TryDeserialize<T>(ReadOnlyMemory<byte> body, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, out T? value,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out IResult? problem)
         where T : class
     {

@@ -14,9 +14,9 @@ internal sealed class GatewayConnection(Func<HttpClient> httpClient, Func<MailGa
 
     private static readonly ProductInfoHeaderValue UserAgent = new("MailGateway.Client", typeof(GatewayConnection).Assembly.GetName().Version?.ToString(3) ?? "0");
 
-    public async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> answer, string? idempotencyKey, CancellationToken cancellationToken)
+    public async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> answer, string? idempotencyKey, CancellationToken cancellationToken, bool retry = true)
     {
-        using var response = await SendCoreAsync(method, path, content, idempotencyKey, retry: true, cancellationToken);
+        using var response = await SendCoreAsync(method, path, content, idempotencyKey, retry, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw await ToExceptionAsync(response, idempotencyKey, cancellationToken);
@@ -40,6 +40,31 @@ internal sealed class GatewayConnection(Func<HttpClient> httpClient, Func<MailGa
         }
 
         return true;
+    }
+
+    /// <summary>A call whose success has no body (204).</summary>
+    public async Task SendAsync(HttpMethod method, string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendCoreAsync(method, path, null, null, retry: true, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ToExceptionAsync(response, null, cancellationToken);
+        }
+    }
+
+    /// <summary>A JSON request body (buffered: every retry sends the same bytes).</summary>
+    public static HttpContent Json(byte[] body)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
+    }
+
+    /// <summary>A query string of the parameters that have a value (<c>?a=1&amp;b=2</c>, or empty).</summary>
+    public static string Query(params (string Name, string? Value)[] parameters)
+    {
+        var given = parameters.Where(p => p.Value is not null).Select(p => p.Name + "=" + Uri.EscapeDataString(p.Value!)).ToList();
+        return given.Count == 0 ? "" : "?" + string.Join('&', given);
     }
 
     /// <summary>A probe: 200 is healthy, 503 with a problem is an answer too (not ready), anything else throws.</summary>

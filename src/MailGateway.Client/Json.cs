@@ -8,6 +8,13 @@ namespace MailGateway.Client;
 [JsonSerializable(typeof(AcceptedMessage))]
 [JsonSerializable(typeof(MessageDetails))]
 [JsonSerializable(typeof(MessagePage))]
+[JsonSerializable(typeof(BatchResult))]
+[JsonSerializable(typeof(EventPage))]
+[JsonSerializable(typeof(WebhookEndpoint))]
+[JsonSerializable(typeof(WebhookList))]
+[JsonSerializable(typeof(WebhookSecret))]
+[JsonSerializable(typeof(DeadLetter))]
+[JsonSerializable(typeof(DeadLetterPage))]
 [JsonSerializable(typeof(MailGatewayProblem))]
 [JsonSerializable(typeof(HealthAnswer))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 namespace MailGateway.Client;
 
 /// <summary>
-/// The typed client of the MailGateway HTTP API. Operations are grouped by resource (<see cref="Messages"/>; further
-/// groups arrive with the API), health probes sit on the client itself. Thread-safe: use one instance for the whole
+/// The typed client of the MailGateway HTTP API. Operations are grouped by resource (<see cref="Messages"/>, <see cref="Events"/>,
+/// <see cref="Webhooks"/>, <see cref="DeadLetters"/>), health probes sit on the client itself. Thread-safe: use one instance for the whole
 /// application (<c>services.AddMailGatewayClient(…)</c> registers it as a singleton).
 /// </summary>
 public partial class MailGatewayClient : IDisposable
@@ -28,6 +28,9 @@ public partial class MailGatewayClient : IDisposable
         var client = _ownedHttpClient;
         _connection = new GatewayConnection(() => client, () => options);
         Messages = new MessagesClient(_connection);
+        Events = new EventsClient(_connection);
+        Webhooks = new WebhooksClient(_connection);
+        DeadLetters = new DeadLettersClient(_connection);
     }
 
     /// <summary>
@@ -42,6 +45,9 @@ public partial class MailGatewayClient : IDisposable
         MailGatewayClientOptionsValidator.ThrowIfInvalid(options);
         _connection = new GatewayConnection(() => httpClient, () => options);
         Messages = new MessagesClient(_connection);
+        Events = new EventsClient(_connection);
+        Webhooks = new WebhooksClient(_connection);
+        DeadLetters = new DeadLettersClient(_connection);
     }
 
     /// <summary>The client that <c>AddMailGatewayClient</c> registers: a pooled <see cref="HttpClient"/> from the factory per call, options as configured.</summary>
@@ -49,16 +55,31 @@ public partial class MailGatewayClient : IDisposable
     {
         _connection = new GatewayConnection(() => httpClientFactory.CreateClient(HttpClientName), () => options.CurrentValue);
         Messages = new MessagesClient(_connection);
+        Events = new EventsClient(_connection);
+        Webhooks = new WebhooksClient(_connection);
+        DeadLetters = new DeadLettersClient(_connection);
     }
 
     /// <summary>For mocking in tests of your own code: every public member is virtual.</summary>
     protected MailGatewayClient()
     {
         Messages = null!;
+        Events = null!;
+        Webhooks = null!;
+        DeadLetters = null!;
     }
 
-    /// <summary>Messages: send and read their status (<c>/api/v1/messages</c>).</summary>
+    /// <summary>Messages: send (one or a batch), read their status, list and cancel them (<c>/api/v1/messages</c>).</summary>
     public virtual MessagesClient Messages { get; }
+
+    /// <summary>The event log of this key's messages (<c>/api/v1/events</c>).</summary>
+    public virtual EventsClient Events { get; }
+
+    /// <summary>Webhook endpoints of this key (<c>/api/v1/webhooks</c>).</summary>
+    public virtual WebhooksClient Webhooks { get; }
+
+    /// <summary>Dead letters: list, read, replay, purge (<c>/api/v1/dead-letters</c>).</summary>
+    public virtual DeadLettersClient DeadLetters { get; }
 
     /// <summary>
     /// <c>GET /healthz</c>: whether the gateway process is alive. Not retried. Throws <see cref="MailGatewayException"/>

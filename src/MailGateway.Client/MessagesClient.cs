@@ -56,6 +56,80 @@ public class MessagesClient
         return accepted;
     }
 
+    /// <summary>
+    /// <c>POST /api/v1/messages/batch</c>: up to 500 messages in one request, one result per message (a refused message
+    /// does not refuse the others; the accepted ones are durable in one commit). Each message gets a generated
+    /// idempotency key, sent again on every retry, so a retried batch delivers each message once.
+    /// </summary>
+    /// <exception cref="MailGatewayException">The whole batch was refused (400: none or more than 500 messages, a malformed one; 413; 415; 401; 403 without the <c>send</c> scope) or there was no answer after the retries.</exception>
+    public virtual Task<BatchResult> SendBatchAsync(IReadOnlyList<EmailMessage> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return SendBatchAsync([.. messages.Select(m => new BatchMessage { Message = m })], cancellationToken);
+    }
+
+    /// <summary><c>POST /api/v1/messages/batch</c> with your own idempotency keys (<see cref="BatchMessage.IdempotencyKey"/>).</summary>
+    /// <exception cref="MailGatewayException">The whole batch was refused or there was no answer after the retries.</exception>
+    public virtual async Task<BatchResult> SendBatchAsync(IReadOnlyList<BatchMessage> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var keys = new List<string>(messages.Count);
+        foreach (var item in messages)
+        {
+            ArgumentNullException.ThrowIfNull(item, nameof(messages));
+            ArgumentNullException.ThrowIfNull(item.Message, nameof(messages));
+            var key = item.IdempotencyKey ?? Guid.NewGuid().ToString("N");
+            if (key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(c => c is < ' ' or > '~'))
+            {
+                throw new ArgumentException($"An idempotency key is 1-{MaxIdempotencyKeyLength} printable ASCII characters.", nameof(messages));
+            }
+
+            keys.Add(key);
+            foreach (var attachment in item.Message.Attachments)
+            {
+                ArgumentNullException.ThrowIfNull(attachment, nameof(messages));
+                await attachment.LoadAsync(cancellationToken);
+            }
+        }
+
+        var result = await _connection.SendAsync(HttpMethod.Post, Path + "/batch", GatewayConnection.Json(BatchJson.Serialize(messages, keys)),
+            ClientJsonContext.Default.BatchResult, null, cancellationToken);
+        foreach (var item in result.Results)
+        {
+            if (item.Index >= 0 && item.Index < keys.Count)
+            {
+                item.IdempotencyKey = keys[item.Index];
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Every message matching <paramref name="query"/>, newest first, page after page (<see cref="ListAsync"/> with each
+    /// page's cursor) as you enumerate; <see cref="MessageListQuery.Limit"/> is the page size.
+    /// </summary>
+    public virtual async IAsyncEnumerable<MessageSummary> ListAllAsync(MessageListQuery? query = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        query ??= new MessageListQuery();
+        var cursor = query.Cursor;
+        do
+        {
+            var page = await ListAsync(new MessageListQuery
+            {
+                Status = query.Status, Tag = query.Tag, Recipient = query.Recipient, From = query.From,
+                Since = query.Since, Until = query.Until, Limit = query.Limit, Cursor = cursor,
+            }, cancellationToken);
+            foreach (var item in page.Items)
+            {
+                yield return item;
+            }
+
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+    }
+
     /// <summary><c>GET /api/v1/messages/{id}</c>: the status of a message sent with the same API key, with every attempt and per-recipient results.</summary>
     /// <exception cref="MailGatewayException">404 (<see cref="MailGatewayException.IsNotFound"/>) for an unknown id or one sent with another key; 401; no answer after the retries.</exception>
     public virtual Task<MessageDetails> GetAsync(string id, CancellationToken cancellationToken = default)

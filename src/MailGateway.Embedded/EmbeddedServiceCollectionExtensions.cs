@@ -86,6 +86,8 @@ public static class EmbeddedServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton<SqliteWebhookStateStore>();
         services.TryAddSingleton<IWebhookStateStore>(sp => sp.GetRequiredService<SqliteWebhookStateStore>());
+        services.TryAddSingleton<SqliteWebhookRegistry>();
+        services.TryAddSingleton<IWebhookRegistry>(sp => sp.GetRequiredService<SqliteWebhookRegistry>());
         services.TryAddSingleton<WebhookSender>();
         services.AddHttpClient(WebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp =>

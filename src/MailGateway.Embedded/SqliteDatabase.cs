@@ -94,6 +94,18 @@ public sealed class SqliteDatabase : IDisposable
             message_id TEXT,
             PRIMARY KEY (owner, address)
         );
+        CREATE TABLE IF NOT EXISTS webhooks (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            url TEXT NOT NULL,
+            event_types TEXT NOT NULL,
+            enabled INTEGER NOT NULL,
+            secret TEXT NOT NULL,
+            previous_secret TEXT,
+            previous_secret_expires_at INTEGER,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS webhooks_owner ON webhooks (owner, created_at);
         """;
 
     // What the readiness probe writes (and removes again) while writes fail: enough to need new pages, as real work does.

@@ -6,9 +6,32 @@ namespace MailGateway.Embedded;
 /// <summary>Webhook endpoint state in the SQLite database (table <c>webhook_endpoints</c>).</summary>
 public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvider time) : IWebhookStateStore
 {
+    private const string SelectState = "SELECT after, failures, failing_since, next_attempt_at, last_status, last_error, disabled FROM webhook_endpoints WHERE name = $name";
+
+    /// <summary>The state of <paramref name="name"/>, or null when it has none (an API endpoint that was deleted).</summary>
+    public async Task<WebhookEndpointState?> FindAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var read = Command(connection, null, SelectState, ("$name", name));
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadState(name, reader) : null;
+    }
+
     /// <inheritdoc />
-    public Task<WebhookEndpointState> GetOrCreateAsync(string name, CancellationToken cancellationToken) =>
-        database.WriteAsync((connection, transaction) =>
+    public async Task<WebhookEndpointState> GetOrCreateAsync(string name, CancellationToken cancellationToken)
+    {
+        // A read first: the dispatcher asks every round, and a known endpoint needs no write transaction.
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var read = Command(connection, null, SelectState, ("$name", name)))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                return ReadState(name, reader);
+            }
+        }
+
+        return await database.WriteAsync((connection, transaction) =>
         {
             using (var create = Command(connection, transaction,
                        "INSERT OR IGNORE INTO webhook_endpoints (name, after, updated_at) SELECT $name, coalesce(max(seq), 0), $now FROM events",
@@ -17,13 +40,16 @@ public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvide
                 create.ExecuteNonQuery();
             }
 
-            using var read = Command(connection, transaction,
-                "SELECT after, failures, failing_since, next_attempt_at, last_status, last_error, disabled FROM webhook_endpoints WHERE name = $name", ("$name", name));
+            using var read = Command(connection, transaction, SelectState, ("$name", name));
             using var reader = read.ExecuteReader();
             reader.Read();
-            return new WebhookEndpointState(name, reader.GetInt64(0), reader.GetInt32(1), Time(reader, 2), Time(reader, 3),
-                reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetInt64(6) != 0);
+            return ReadState(name, reader);
         }, cancellationToken);
+    }
+
+    private static WebhookEndpointState ReadState(string name, SqliteDataReader reader) =>
+        new(name, reader.GetInt64(0), reader.GetInt32(1), Time(reader, 2), Time(reader, 3),
+            reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetInt64(6) != 0);
 
     /// <inheritdoc />
     public Task SaveAsync(WebhookEndpointState state, CancellationToken cancellationToken)
@@ -48,6 +74,6 @@ public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvide
     private static DateTimeOffset? Time(SqliteDataReader reader, int column) =>
         reader.IsDBNull(column) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(column));
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters) =>
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters) =>
         SqliteMessageStatusStore.Command(connection, transaction, sql, parameters);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using MailGateway.Core.Events;
 using MailGateway.Core.Webhooks;
 using Microsoft.Extensions.Hosting;
@@ -7,42 +8,145 @@ using Microsoft.Extensions.Options;
 namespace MailGateway.Embedded;
 
 /// <summary>
-/// Delivers the event log to the configured webhook endpoints, at least once and in log order: per endpoint one loop
-/// reads the events after the endpoint's cursor and sends them one by one; a 2xx advances the cursor, anything else
-/// (an error status, a redirect, no answer within the timeout, a refused address) stops the endpoint at that event
-/// and retries it on <see cref="WebhookOptions.RetrySchedule"/>. When the schedule runs out (about three days of
-/// failures) the endpoint is disabled; its cursor is kept, so nothing is skipped when it is re-enabled. A crash before
-/// the cursor is written sends the same events again, with the same <c>webhook-id</c>.
+/// Delivers the event log to the webhook endpoints — the configured ones and those created through the API — at least
+/// once and in log order: per endpoint one loop reads the events after the endpoint's cursor and sends them one by
+/// one; a 2xx advances the cursor, anything else (an error status, a redirect, no answer within the timeout, a refused
+/// address) stops the endpoint at that event and retries it on <see cref="WebhookOptions.RetrySchedule"/>. When the
+/// schedule runs out (about three days of failures) the endpoint is disabled; its cursor is kept, so nothing is skipped
+/// when it is re-enabled. A crash before the cursor is written sends the same events again, with the same
+/// <c>webhook-id</c>. Endpoints created through the API are picked up within <see cref="WebhookOptions.PollInterval"/>;
+/// their loop re-reads the endpoint every round (a change, a disable or a delete takes effect at the next round).
 /// </summary>
 public sealed partial class WebhookDispatcher(
     IOptions<WebhookOptions> options,
     IMessageEventStore events,
     SqliteWebhookStateStore states,
+    IWebhookRegistry registry,
     WebhookSender sender,
     TimeProvider time,
     ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     private const int PageSize = 100;
 
+    private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+
     /// <inheritdoc />
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        return Task.WhenAll(settings.Endpoints.Select((endpoint, i) => RunAsync(settings.NameOf(i), endpoint, settings, stoppingToken)));
+        var configured = settings.Endpoints.Select((endpoint, i) =>
+        {
+            var target = WebhookTarget.From(settings.NameOf(i), endpoint);
+            return RunAsync(target.Name, _ => Task.FromResult<Round>(new Round.Send(target, null)), exitWhenDisabled: true, settings, stoppingToken);
+        }).ToList();
+        await SuperviseAsync(settings, stoppingToken);
+        await Task.WhenAll(configured.Concat(_running.Values));
     }
 
-    private async Task RunAsync(string name, WebhookEndpointOptions endpoint, WebhookOptions settings, CancellationToken stoppingToken)
+    /// <summary>Starts a loop for every endpoint of the registry that has none; every poll interval.</summary>
+    private async Task SuperviseAsync(WebhookOptions settings, CancellationToken stoppingToken)
     {
         await Task.Yield();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var wait = await StepAsync(name, endpoint, settings, stoppingToken);
+                foreach (var definition in await registry.ListAsync(null, stoppingToken))
+                {
+                    var id = definition.Id;
+                    if (!_running.ContainsKey(id))
+                    {
+                        var loop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        if (_running.TryAdd(id, loop.Task))
+                        {
+                            _ = RunRegisteredAsync(id, settings, loop, stoppingToken);
+                        }
+                    }
+                }
+
+                await Task.Delay(settings.PollInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogStepFailed(ex, "(the list of endpoints)");
+                await Task.Delay(settings.PollInterval * 5, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private async Task RunRegisteredAsync(string id, WebhookOptions settings, TaskCompletionSource done, CancellationToken stoppingToken)
+    {
+        try
+        {
+            async Task<WebhookTarget?> ResolveAsync(CancellationToken ct) =>
+                await registry.GetAsync(id, ct) is { Enabled: true } definition ? WebhookTarget.From(definition, time.GetUtcNow()) : null;
+
+            await RunAsync(id, async ct =>
+            {
+                var definition = await registry.GetAsync(id, ct);
+                return definition is null ? new Round.Stop() : definition.Enabled ? new Round.Send(WebhookTarget.From(definition, time.GetUtcNow()), ResolveAsync) : new Round.Idle();
+            }, exitWhenDisabled: false, settings, stoppingToken);
+        }
+        finally
+        {
+            _running.TryRemove(id, out _);
+            done.TrySetResult();
+        }
+    }
+
+    /// <summary>What the loop of an endpoint does next.</summary>
+    private abstract record Round
+    {
+        /// <summary>
+        /// Send to <paramref name="Target"/>; <paramref name="Refresh"/> (API endpoints) reads it again after the page
+        /// is read, so an event committed after a rotation is signed with the new secret too.
+        /// </summary>
+        public sealed record Send(WebhookTarget Target, Func<CancellationToken, Task<WebhookTarget?>>? Refresh) : Round;
+
+        /// <summary>Nothing this round (disabled through the API).</summary>
+        public sealed record Idle : Round;
+
+        /// <summary>The endpoint is gone: end the loop.</summary>
+        public sealed record Stop : Round;
+    }
+
+    private async Task RunAsync(string name, Func<CancellationToken, Task<Round>> next, bool exitWhenDisabled, WebhookOptions settings, CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        var disabledLogged = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var round = await next(stoppingToken);
+                if (round is Round.Stop)
+                {
+                    return;
+                }
+
+                var wait = round is Round.Send send ? await StepAsync(send, settings, exitWhenDisabled, stoppingToken) : settings.PollInterval;
                 if (wait is null)
                 {
-                    LogDisabled(name);
-                    return;
+                    if (!disabledLogged)
+                    {
+                        LogDisabled(name);
+                        disabledLogged = true;
+                    }
+
+                    if (exitWhenDisabled)
+                    {
+                        return;
+                    }
+
+                    wait = settings.PollInterval;
+                }
+                else
+                {
+                    disabledLogged = false;
                 }
 
                 if (wait.Value > TimeSpan.Zero)
@@ -63,10 +167,19 @@ public sealed partial class WebhookDispatcher(
         }
     }
 
-    /// <summary>One round: the wait before the next, or null when the endpoint is disabled.</summary>
-    private async Task<TimeSpan?> StepAsync(string name, WebhookEndpointOptions endpoint, WebhookOptions settings, CancellationToken cancellationToken)
+    /// <summary>One round: the wait before the next, or null when the endpoint is disabled (its retry schedule ran out).</summary>
+    private async Task<TimeSpan?> StepAsync(Round.Send round, WebhookOptions settings, bool configured, CancellationToken cancellationToken)
     {
-        var state = await states.GetOrCreateAsync(name, cancellationToken);
+        var target = round.Target;
+        // An API endpoint's state exists from its creation on; none means it was deleted a moment ago.
+        var state = configured
+            ? await states.GetOrCreateAsync(target.Name, cancellationToken)
+            : await states.FindAsync(target.Name, cancellationToken);
+        if (state is null)
+        {
+            return settings.PollInterval;
+        }
+
         if (state.Disabled)
         {
             return null;
@@ -75,15 +188,27 @@ public sealed partial class WebhookDispatcher(
         var now = time.GetUtcNow();
         if (state.NextAttemptAt is { } due && due > now)
         {
-            return due - now;
+            // An API endpoint looks again every poll interval: a PATCH that resets it takes effect at once.
+            var remaining = due - now;
+            return configured || remaining < settings.PollInterval ? remaining : settings.PollInterval;
         }
 
         var page = await events.ReadAsync(new MessageEventQuery(
-            string.IsNullOrEmpty(endpoint.KeyId) ? null : endpoint.KeyId, state.After, PageSize, null,
-            endpoint.EventTypes.Count > 0 ? endpoint.EventTypes : null), cancellationToken);
+            target.Owner, state.After, PageSize, null, target.EventTypes.Count > 0 ? target.EventTypes : null), cancellationToken);
         if (page.Count == 0)
         {
             return settings.PollInterval;
+        }
+
+        if (round.Refresh is { } refresh)
+        {
+            // Disabled or deleted meanwhile: the next round sees it.
+            if (await refresh(cancellationToken) is not { } current)
+            {
+                return TimeSpan.Zero;
+            }
+
+            target = current with { Owner = target.Owner, EventTypes = target.EventTypes };
         }
 
         var delivered = state.After;
@@ -92,7 +217,7 @@ public sealed partial class WebhookDispatcher(
         {
             foreach (var e in page)
             {
-                var result = await sender.SendAsync(endpoint, e, cancellationToken);
+                var result = await sender.SendAsync(target, e, cancellationToken);
                 lastStatus = result.Status;
                 if (result.Delivered)
                 {
@@ -105,7 +230,7 @@ public sealed partial class WebhookDispatcher(
                 var failures = fresh ? 1 : state.Failures + 1;
                 var at = time.GetUtcNow();
                 var delay = settings.RetryDelay(failures);
-                LogAttemptFailed(name, e.Id, failures, result.Status, result.Error);
+                LogAttemptFailed(target.Name, e.Id, failures, result.Status, result.Error);
                 await states.SaveAsync(state with
                 {
                     After = delivered,

@@ -14,6 +14,29 @@ namespace MailGateway.Embedded;
 /// <param name="Error">Why it did not count, or null.</param>
 public sealed record WebhookSendResult(bool Delivered, int? Status, string? Error);
 
+/// <summary>Where and how one endpoint's deliveries go.</summary>
+/// <param name="Name">The endpoint's name (configured) or id (created through the API): the key of its delivery state.</param>
+/// <param name="Url">The receiver.</param>
+/// <param name="Owner">The API key whose messages' events it receives, or null for every key's.</param>
+/// <param name="EventTypes">The types sent (empty: all).</param>
+/// <param name="Secrets">The signing secrets: one signature each in <c>webhook-signature</c> (two during a rotation's grace period).</param>
+public sealed record WebhookTarget(string Name, string Url, string? Owner, IReadOnlyList<string> EventTypes, IReadOnlyList<string> Secrets)
+{
+    /// <summary>The target of a configured endpoint.</summary>
+    public static WebhookTarget From(string name, WebhookEndpointOptions endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        return new(name, endpoint.Url, string.IsNullOrEmpty(endpoint.KeyId) ? null : endpoint.KeyId, endpoint.EventTypes, [endpoint.Secret]);
+    }
+
+    /// <summary>The target of an endpoint created through the API, with the secrets that sign at <paramref name="now"/>.</summary>
+    public static WebhookTarget From(WebhookDefinition definition, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return new(definition.Id, definition.Url, definition.Owner, definition.EventTypes, definition.SigningSecrets(now));
+    }
+}
+
 /// <summary>
 /// Sends one signed webhook: a POST of the event's JSON with <c>webhook-id</c> (the event id, the same on every retry),
 /// <c>webhook-timestamp</c> and <c>webhook-signature</c>, through the named client <see cref="ClientName"/> (no
@@ -25,23 +48,34 @@ public sealed class WebhookSender(IHttpClientFactory clients, IOptions<WebhookOp
     /// <summary>The name of the webhook <see cref="HttpClient"/>.</summary>
     public const string ClientName = "MailGateway.Webhooks";
 
-    /// <summary>Sends <paramref name="e"/> to <paramref name="endpoint"/>.</summary>
-    public async Task<WebhookSendResult> SendAsync(WebhookEndpointOptions endpoint, MessageEvent e, CancellationToken cancellationToken)
+    /// <summary>Sends <paramref name="e"/> to the configured <paramref name="endpoint"/>.</summary>
+    public Task<WebhookSendResult> SendAsync(WebhookEndpointOptions endpoint, MessageEvent e, CancellationToken cancellationToken) =>
+        SendAsync(WebhookTarget.From("", endpoint), e, cancellationToken);
+
+    /// <summary>Sends <paramref name="e"/> to <paramref name="target"/>, signed with each of its secrets.</summary>
+    public async Task<WebhookSendResult> SendAsync(WebhookTarget target, MessageEvent e, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(e);
-        if (!WebhookSignature.TryParseSecret(endpoint.Secret, out var key))
+        var keys = new List<byte[]>(target.Secrets.Count);
+        foreach (var secret in target.Secrets)
         {
-            return new WebhookSendResult(false, null, "The endpoint's secret is not a whsec_ secret.");
+            if (!WebhookSignature.TryParseSecret(secret, out var key))
+            {
+                return new WebhookSendResult(false, null, "The endpoint's secret is not a whsec_ secret.");
+            }
+
+            keys.Add(key);
         }
 
         var body = MessageEventJson.WebhookBody(e);
         var now = time.GetUtcNow();
-        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint.Url) { Content = new ByteArrayContent(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         request.Headers.TryAddWithoutValidation("webhook-id", e.Id);
         request.Headers.TryAddWithoutValidation("webhook-timestamp", now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
-        request.Headers.TryAddWithoutValidation("webhook-signature", WebhookSignature.Sign(key, e.Id, now, body));
+        // Standard Webhooks: several signatures are space-delimited; a receiver accepts the delivery when one verifies.
+        request.Headers.TryAddWithoutValidation("webhook-signature", string.Join(' ', keys.Select(k => WebhookSignature.Sign(k, e.Id, now, body))));
         try
         {
             using var response = await clients.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);

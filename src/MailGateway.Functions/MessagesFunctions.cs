@@ -172,6 +172,51 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(request, () => Task.FromResult(SuppressionsApi.NotImplemented()));
     }
 
+    /// <summary><c>POST /api/v1/webhooks</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>
+    [Function("CreateWebhook")]
+    public Task<IResult> CreateWebhookAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/webhooks")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+    }
+
+    /// <summary><c>GET /api/v1/webhooks/{id}</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>
+    [Function("GetWebhook")]
+    public Task<IResult> GetWebhookAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/webhooks/{id}")] HttpRequest request, string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+    }
+
+    /// <summary><c>PATCH /api/v1/webhooks/{id}</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>
+    [Function("UpdateWebhook")]
+    public Task<IResult> UpdateWebhookAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "api/v1/webhooks/{id}")] HttpRequest request, string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+    }
+
+    /// <summary><c>DELETE /api/v1/webhooks/{id}</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>
+    [Function("DeleteWebhook")]
+    public Task<IResult> DeleteWebhookAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/webhooks/{id}")] HttpRequest request, string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+    }
+
+    /// <summary><c>POST /api/v1/webhooks/{id}/rotate-secret</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>
+    [Function("RotateWebhookSecret")]
+    public Task<IResult> RotateWebhookSecretAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/webhooks/{id}/rotate-secret")] HttpRequest request, string id)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+    }
+
     /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>
     [Function("Health")]
     public static IResult Health(

@@ -91,6 +91,28 @@ internal static class OpenApiDocumentation
             };
         }
 
+        if (operation.OperationId is "CreateWebhook" or "UpdateWebhook")
+        {
+            var create = operation.OperationId == "CreateWebhook";
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Description = create
+                    ? $"The receiver and the event types. At most {WebhooksApi.MaxRequestBodyBytes} bytes; unknown properties are refused (400 `invalid_json`)."
+                    : $"The fields to change; each one given replaces the endpoint's. At most {WebhooksApi.MaxRequestBodyBytes} bytes; unknown properties are refused (400 `invalid_json`).",
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    ["application/json"] = new() { Schema = new OpenApiSchemaReference(create ? "CreateWebhookRequest" : "UpdateWebhookRequest", document) },
+                },
+            };
+        }
+
+        // The created endpoint is the one answer with its secret.
+        if (operation.OperationId == "CreateWebhook" && operation.Responses?.GetValueOrDefault("201") is OpenApiResponse created)
+        {
+            created.Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference("WebhookCreatedResponse", document) } };
+        }
+
         // The event endpoints read their query themselves (as the Functions host does): declared here.
         if (operation.OperationId is "ListEvents" or "ListMessageEvents")
         {
@@ -122,6 +144,7 @@ internal static class OpenApiDocumentation
         }
 
         var deadLetterPath = path.StartsWith(MessagesApi.DeadLettersPath, StringComparison.Ordinal);
+        var webhookPath = path.StartsWith(WebhooksApi.WebhooksPath, StringComparison.Ordinal);
         foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
         {
             if (parameter is { Name: "address", In: ParameterLocation.Path })
@@ -132,7 +155,9 @@ internal static class OpenApiDocumentation
             {
                 parameter.Description = deadLetterPath
                     ? "The dead letter's id (`id` of `GET /api/v1/dead-letters`): digits, not the message id."
-                    : "The message id from the 202 answer (its `Location`).";
+                    : webhookPath
+                        ? "The webhook endpoint's `id`: `wh_…` for one created through the API, the name of a configured one."
+                        : "The message id from the 202 answer (its `Location`).";
             }
             else if (parameter.In == ParameterLocation.Query && QueryParameter(operation.OperationId, parameter.Name ?? "") is { } query)
             {
@@ -196,6 +221,10 @@ internal static class OpenApiDocumentation
             if (status == "202" && operation.OperationId is "SendMessage" or "ReplayDeadLetter")
             {
                 described.Headers["Location"] = Header("The status URL of the message: `/api/v1/messages/{id}`.", Str(null));
+            }
+            else if (status == "201" && operation.OperationId == "CreateWebhook")
+            {
+                described.Headers["Location"] = Header("The URL of the endpoint: `/api/v1/webhooks/{id}`.", Str(null));
             }
             else if (status == "401")
             {
@@ -274,8 +303,21 @@ internal static class OpenApiDocumentation
         ("ListEvents" or "ListMessageEvents", "400") => "Every bad query parameter at once: `invalid_cursor` (after), `invalid_limit`, `invalid_type` (types), `duplicate_parameter`.",
         ("ListMessageEvents", "404") => "No message with this id was sent with this API key.",
         ("ListEvents" or "ListMessageEvents", "503") => "The event log or the status store is unavailable; try again after `Retry-After`.",
-        ("ListWebhooks", "200") => "The configured endpoints this key may see (its own; `admin`: every one), with their delivery state; never a secret.",
-        ("ListWebhooks", "503") => "The webhook state is unavailable; try again after `Retry-After`.",
+        ("ListWebhooks", "200") => "The endpoints this key may see (its own, configured and created; `admin`: every one), with their delivery state; never a secret.",
+        ("ListWebhooks" or "GetWebhook" or "CreateWebhook" or "UpdateWebhook" or "DeleteWebhook" or "RotateWebhookSecret", "503") => "The webhook state is unavailable; try again after `Retry-After`.",
+        ("GetWebhook", "403") => "The API key lacks the `read` scope (`missing_scope`).",
+        ("CreateWebhook" or "UpdateWebhook" or "DeleteWebhook" or "RotateWebhookSecret", "403") => "The API key has neither the `send` nor the `admin` scope (`missing_scope`).",
+        ("GetWebhook" or "UpdateWebhook" or "DeleteWebhook" or "RotateWebhookSecret", "404") => "No webhook endpoint with this id belongs to this API key (an unknown id, or another key's without `admin`).",
+        ("GetWebhook" or "UpdateWebhook", "200") => "The endpoint and its delivery state: `failures`, `failingSince`, `nextAttemptAt`, `lastStatus`, `lastError`, and `disabledReason` when `enabled` is false. Never the secret.",
+        ("CreateWebhook", "201") => "Created; `secret` (`whsec_…`) is in this answer only. It receives the events of this key's messages that happen from now on.",
+        ("CreateWebhook", "400") => "Every problem at once: `required` or `invalid_url` (url: https to a public address, at most 2048 characters; http only to loopback with `AllowLoopback`), `invalid_type` (eventTypes[i]), `invalid_json`.",
+        ("UpdateWebhook", "400") => "Every problem at once: `invalid_url`, `invalid_type` (eventTypes[i]), `invalid_json`.",
+        ("CreateWebhook", "409") => "The key has `MaxEndpointsPerKey` endpoints already (`too_many_webhooks`).",
+        ("UpdateWebhook" or "DeleteWebhook" or "RotateWebhookSecret", "409") => "The endpoint is configured at start (`configured_webhook`): read-only through the API.",
+        ("CreateWebhook" or "UpdateWebhook", "413") => $"The body is larger than {WebhooksApi.MaxRequestBodyBytes} bytes.",
+        ("CreateWebhook" or "UpdateWebhook", "415") => "The body is not `application/json`.",
+        ("DeleteWebhook", "204") => "Deleted with its delivery state; nothing more is sent to it.",
+        ("RotateWebhookSecret", "200") => "The new secret, shown this once. Until `previousSecretExpiresAt` (`SecretRotationGrace`, 24 h by default) deliveries carry two signatures: `webhook-signature: v1,<new> v1,<old>`.",
         ("ListSuppressions", "200") => "One page of active entries (expired ones are left out), ordered by key and address; `next` is left out on the last page.",
         ("ListSuppressions", "400") => "Every bad query parameter at once: `unknown_parameter`, `repeated_parameter`, `invalid_address`, `invalid_value` (apiKey), `invalid_cursor`, `invalid_limit`.",
         ("ListSuppressions", "403") => "The API key lacks the `read` scope, or names another key's list without `admin` (`missing_scope`).",
@@ -328,7 +370,7 @@ internal static class OpenApiDocumentation
                 "Messages" => "Send a message or a batch; read, search and cancel messages.",
                 "Dead letters" => "Jobs the worker gave up on: list, read, replay, purge.",
                 "Events" => "The event log of this key's messages (also sent as webhooks).",
-                "Webhooks" => "The configured webhook endpoints and their delivery state.",
+                "Webhooks" => "Webhook endpoints (per API key, or configured) and their delivery state; secret rotation.",
                 "Suppressions" => "Addresses a key does not send to: added by hand, by a 5.1.x refusal at RCPT and by bounces (DSNs, complaints).",
                 "Health" => "Liveness and readiness, for probes and load balancers (no API key).",
                 _ => null,
@@ -545,18 +587,25 @@ internal static class OpenApiDocumentation
             ("next", Str("Pass as `after` to continue: the last event's id, or the request's `after` when the page is empty; left out when there is neither."), null),
             ("hasMore", new OpenApiSchema { Type = JsonSchemaType.Boolean }, "True when the page is full: ask again with `next` at once.")));
 
-        yield return ("WebhookResponse", Obj("A configured webhook endpoint and its delivery state (never its secret). Fields without a value are left out.",
-            ["name", "url", "eventTypes", "enabled", "failures"],
-            ("name", Str("The endpoint's name."), null),
-            ("url", Str("The receiver."), null),
-            ("eventTypes", Arr(Str(null), "The event types sent (empty: all)."), null),
-            ("enabled", new OpenApiSchema { Type = JsonSchemaType.Boolean }, "False once the retry schedule ran out (the endpoint is disabled)."),
-            ("cursor", Str("The id of the last event it acknowledged; left out before the first."), null),
-            ("failures", Int("Failed attempts of the next event, in a row.", "int32", "0"), null),
-            ("failingSince", Str("When the first of those failed.", "date-time"), null),
-            ("nextAttemptAt", Str("When the next attempt is due.", "date-time"), null),
-            ("lastStatus", Int("The last status code the receiver answered.", "int32", "0"), null),
-            ("lastError", Str("The last failure."), null)));
+        yield return ("WebhookResponse", Webhook(false));
+        yield return ("WebhookCreatedResponse", Webhook(true));
+
+        var createWebhook = Obj("A webhook endpoint to create. It receives the events of this API key's messages only.", ["url"],
+            ("url", new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri", MaxLength = 2048 }, "The receiver: `https` to a public address (`http` only to loopback with `AllowLoopback`, development); no user info or fragment (else `invalid_url`)."),
+            ("eventTypes", Arr(Str(null, values: MessageEventTypes.All), "The event types to send; none or empty: all (an unknown type: `invalid_type`)."), null),
+            ("enabled", new OpenApiSchema { Type = JsonSchemaType.Boolean }, "False creates it disabled; default true."));
+        Closed(createWebhook);
+        yield return ("CreateWebhookRequest", createWebhook);
+        var updateWebhook = Obj("The fields to change (each optional).", [],
+            ("url", new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri", MaxLength = 2048 }, "A new receiver (rules as at create)."),
+            ("eventTypes", Arr(Str(null, values: MessageEventTypes.All), "New event types; empty: all."), null),
+            ("enabled", new OpenApiSchema { Type = JsonSchemaType.Boolean }, "False disables it (nothing is sent, the cursor stays); true enables it and clears its failures, also after the retry schedule ran out, so it resumes at its cursor."));
+        Closed(updateWebhook);
+        yield return ("UpdateWebhookRequest", updateWebhook);
+        yield return ("WebhookSecretResponse", Obj("A rotated secret.", ["id", "secret"],
+            ("id", Str("The endpoint."), null),
+            ("secret", Str("The new secret (`whsec_` and base64), shown this once."), null),
+            ("previousSecretExpiresAt", Str("Until then deliveries are signed with the previous secret too; left out when `SecretRotationGrace` is 0.", "date-time"), null)));
 
         yield return ("WebhookListResponse", Obj("The webhook endpoints this key may see.", ["webhooks"],
             ("webhooks", Arr(Ref("WebhookResponse"), "The endpoints."), null)));
@@ -595,6 +644,36 @@ internal static class OpenApiDocumentation
         notReady.Required.Add("checks");
         notReady.Properties!["checks"] = Map(new OpenApiSchema { Type = JsonSchemaType.Boolean }, "Each check's result by name.");
         yield return ("NotReadyProblem", notReady);
+    }
+
+    private static OpenApiSchema Webhook(bool created)
+    {
+        var schema = Obj(created
+                ? "The created endpoint with its secret (shown this once). Fields without a value are left out."
+                : "A webhook endpoint and its delivery state (never its secret). Fields without a value are left out.",
+            created ? ["id", "name", "source", "url", "eventTypes", "enabled", "failures", "secret"] : ["id", "name", "source", "url", "eventTypes", "enabled", "failures"],
+            ("id", Str("`wh_…` for an endpoint created through the API; the name of a configured one."), null),
+            ("name", Str("The key of its delivery state (the id, or the configured name)."), null),
+            ("source", Str("`api` (created through the API) or `configuration` (read-only through the API).", values: ["api", "configuration"]), null),
+            ("apiKey", Str("The API key whose messages' events it receives; left out for a configured endpoint of every key."), null),
+            ("url", Str("The receiver."), null),
+            ("eventTypes", Arr(Str(null, values: MessageEventTypes.All), "The event types sent (empty: all)."), null),
+            ("enabled", new OpenApiSchema { Type = JsonSchemaType.Boolean }, "False while disabled through the API or once the retry schedule ran out (`disabledReason`)."),
+            ("disabledReason", Str("Why nothing is sent; only when `enabled` is false."), null),
+            ("cursor", Str("The id of the last event it acknowledged; left out before the first."), null),
+            ("failures", Int("Failed attempts of the next event, in a row.", "int32", "0"), null),
+            ("failingSince", Str("When the first of those failed.", "date-time"), null),
+            ("nextAttemptAt", Str("When the next attempt is due (retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h).", "date-time"), null),
+            ("lastStatus", Int("The last status code the receiver answered.", "int32", "0"), null),
+            ("lastError", Str("The last failure."), null),
+            ("createdAt", Str("When it was created through the API.", "date-time"), null),
+            ("previousSecretExpiresAt", Str("After a rotation: until then deliveries carry the previous secret's signature too.", "date-time"), null));
+        if (created)
+        {
+            schema.Properties!["secret"] = Str("The signing secret (`whsec_` and base64): shown in this answer only.");
+        }
+
+        return schema;
     }
 
     private static OpenApiSchema Problem(string description, IOpenApiSchema fieldError) => Obj(description,

@@ -42,6 +42,7 @@ internal sealed class Gateway : IAsyncDisposable
     /// <summary>The relay the gateway delivers to (null in capture mode).</summary>
     public TestRelay? Relay { get; }
 
+    /// <summary>Starts a gateway; the relay refuses every recipient that starts with <c>reject@</c> (5.1.1), so such a message fails and becomes a dead letter.</summary>
     public static async Task<Gateway> StartAsync(Action<Dictionary<string, string?>>? configure = null, bool capture = false)
     {
         var data = Path.Combine(Path.GetTempPath(), "mgw-client-" + Guid.NewGuid().ToString("N"));
@@ -65,7 +66,13 @@ internal sealed class Gateway : IAsyncDisposable
         }
         else
         {
-            relay = await TestRelay.StartAsync(new TestRelayOptions { Endpoints = [RelayEndpointKind.PlainOnly] });
+            relay = await TestRelay.StartAsync(new TestRelayOptions
+            {
+                Endpoints = [RelayEndpointKind.PlainOnly],
+                RcptReply = to => to.StartsWith("reject@", StringComparison.Ordinal)
+                    ? new SmtpServer.Protocol.SmtpResponse(SmtpServer.Protocol.SmtpReplyCode.MailboxUnavailable, "5.1.1 No such user")
+                    : null,
+            });
             settings["MailGateway:Relay:Host"] = "127.0.0.1";
             settings["MailGateway:Relay:Endpoints:0:Port"] = relay.Port(RelayEndpointKind.PlainOnly).ToString(CultureInfo.InvariantCulture);
             settings["MailGateway:Relay:Endpoints:0:Tls"] = "StartTls";

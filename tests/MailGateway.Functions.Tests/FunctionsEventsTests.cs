@@ -21,6 +21,11 @@ public sealed class FunctionsEventsTests
                      (request => api.Functions.ListSuppressionsAsync(request), "/api/v1/suppressions"),
                      (request => api.Functions.AddSuppressionsAsync(request), "/api/v1/suppressions"),
                      (request => api.Functions.RemoveSuppressionAsync(request, "bob@example.net"), "/api/v1/suppressions/bob@example.net"),
+                     (request => api.Functions.CreateWebhookAsync(request), "/api/v1/webhooks"),
+                     (request => api.Functions.GetWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
+                     (request => api.Functions.UpdateWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
+                     (request => api.Functions.DeleteWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
+                     (request => api.Functions.RotateWebhookSecretAsync(request, "wh_1"), "/api/v1/webhooks/wh_1/rotate-secret"),
                  })
         {
             var context = new DefaultHttpContext { RequestServices = api.Services };

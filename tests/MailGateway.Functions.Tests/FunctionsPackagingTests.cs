@@ -38,8 +38,11 @@ public sealed class FunctionsPackagingTests
             [
                 "AddSuppressions post /api/v1/suppressions Anonymous",
                 "CancelMessage post /api/v1/messages/{id}/cancel Anonymous",
+                "CreateWebhook post /api/v1/webhooks Anonymous",
+                "DeleteWebhook delete /api/v1/webhooks/{id} Anonymous",
                 "GetDeadLetter get /api/v1/dead-letters/{id} Anonymous",
                 "GetMessage get /api/v1/messages/{id} Anonymous",
+                "GetWebhook get /api/v1/webhooks/{id} Anonymous",
                 "Health get /healthz Anonymous",
                 "ListDeadLetters get /api/v1/dead-letters Anonymous",
                 "ListEvents get /api/v1/events Anonymous",
@@ -53,8 +56,10 @@ public sealed class FunctionsPackagingTests
                 "RemoveSuppression delete /api/v1/suppressions/{address} Anonymous",
                 "ReplayDeadLetter post /api/v1/dead-letters/{id}/replay Anonymous",
                 "ReplayDeadLetters post /api/v1/dead-letters/replay Anonymous",
+                "RotateWebhookSecret post /api/v1/webhooks/{id}/rotate-secret Anonymous",
                 "SendMessage post /api/v1/messages Anonymous",
                 "SendMessageBatch post /api/v1/messages/batch Anonymous",
+                "UpdateWebhook patch /api/v1/webhooks/{id} Anonymous",
             ],
             routes);
     }

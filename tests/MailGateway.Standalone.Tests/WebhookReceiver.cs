@@ -16,19 +16,38 @@ namespace MailGateway.Standalone.Tests;
 /// <summary>
 /// A real webhook receiver on Kestrel (127.0.0.1): <c>POST /hook</c> verifies every delivery with the independent
 /// StandardWebhooks package and keeps the verified ones; <c>/redirect</c> answers 307 to <c>/hook</c>.
-/// <see cref="Answer"/> decides the status code of <c>/hook</c> (200 unless set).
+/// <see cref="Answer"/> decides the status code of <c>/hook</c> (200 unless set). The secrets it trusts can change
+/// (<see cref="Trust"/>): a delivery is kept when one of them verifies it, and <see cref="Signatures"/> records which.
 /// </summary>
 internal sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
+    private volatile string[] _secrets;
+
     private WebhookReceiver(WebApplication app, string secret)
     {
         _app = app;
         Secret = secret;
+        _secrets = secret.Length == 0 ? [] : [secret];
     }
 
     public string Secret { get; }
+
+    /// <summary>Verifies from now on with each of <paramref name="secrets"/> (a secret the gateway made, known after its 201).</summary>
+    public void Trust(params string[] secrets) => _secrets = secrets;
+
+    /// <summary>Per kept delivery: its webhook-id and the trusted secrets that verified it.</summary>
+    public ConcurrentQueue<(string Id, string[] VerifiedBy)> Signatures { get; } = new();
+
+    /// <summary>The webhook-id of every verified request, before it is answered (held ones too).</summary>
+    public ConcurrentQueue<string> Seen { get; } = new();
+
+    /// <summary>The number of signatures in the <c>webhook-signature</c> header of each request.</summary>
+    public ConcurrentQueue<int> SignatureCounts { get; } = new();
+
+    /// <summary>Called with the webhook-id of each verified request to <c>/hook</c> before it is answered (e.g. to hold it); null: answer at once.</summary>
+    public Func<string, CancellationToken, Task>? BeforeAnswer { get; set; }
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -50,6 +69,9 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     private int _redirectHits;
     private int _forged;
 
+    /// <summary>A receiver that trusts no secret yet (<see cref="Trust"/>).</summary>
+    public static Task<WebhookReceiver> StartAsync(int port = 0) => StartAsync("", port);
+
     public static async Task<WebhookReceiver> StartAsync(string secret, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -57,26 +79,60 @@ internal sealed class WebhookReceiver : IAsyncDisposable
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var app = builder.Build();
         var receiver = new WebhookReceiver(app, secret);
-        var verifier = new StandardWebhook(secret);
         app.MapPost("/hook", async (HttpContext context) =>
         {
             Interlocked.Increment(ref receiver._hits);
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
-            try
+            // Each signature of the header on its own: StandardWebhooks 1.1.2's Verify checks only the first of several
+            // space-delimited signatures (its loop ends before the last one), and during a rotation there are two.
+            var signatures = context.Request.Headers["webhook-signature"].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            receiver.SignatureCounts.Enqueue(signatures.Length);
+            var verifiedBy = receiver._secrets.Where(secret => signatures.Any(signature =>
             {
-                verifier.Verify(body, context.Request.Headers);
-            }
-            catch (WebhookVerificationException)
+                var headers = new HeaderDictionary();
+                foreach (var (name, value) in context.Request.Headers)
+                {
+                    headers[name] = value;
+                }
+
+                headers["webhook-signature"] = signature;
+                try
+                {
+                    new StandardWebhook(secret).Verify(body, headers);
+                    return true;
+                }
+                catch (WebhookVerificationException)
+                {
+                    return false;
+                }
+            })).ToArray();
+            if (verifiedBy.Length == 0)
             {
                 Interlocked.Increment(ref receiver._forged);
                 return Results.StatusCode(400);
             }
 
+            var id = context.Request.Headers["webhook-id"].ToString();
+            receiver.Seen.Enqueue(id);
+            if (receiver.BeforeAnswer is { } hold)
+            {
+                try
+                {
+                    await hold(id, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The sender is gone (killed): there is no one to answer.
+                    return Results.Empty;
+                }
+            }
+
             var status = receiver.Answer();
             if (status is >= 200 and < 300)
             {
-                receiver.Received.Enqueue((context.Request.Headers["webhook-id"].ToString(), JsonDocument.Parse(body).RootElement.Clone()));
+                receiver.Signatures.Enqueue((id, verifiedBy));
+                receiver.Received.Enqueue((id, JsonDocument.Parse(body).RootElement.Clone()));
             }
 
             return Results.StatusCode(status);

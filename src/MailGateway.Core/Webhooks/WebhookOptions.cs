@@ -63,6 +63,17 @@ public sealed class WebhookOptions : IValidatableObject
     [Range(0.0, 1.0)]
     public double RetryScale { get; set; } = 1.0;
 
+    /// <summary>The most endpoints one API key may create through the API; default 10.</summary>
+    [Range(1, 1000)]
+    public int MaxEndpointsPerKey { get; set; } = 10;
+
+    /// <summary>
+    /// How long the previous secret still signs after <c>rotate-secret</c> (deliveries carry both signatures); default
+    /// 24 h.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    public TimeSpan SecretRotationGrace { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Allows loopback receivers, in <c>http</c> too (development and tests); default false.</summary>
     public bool AllowLoopback { get; set; }
 
@@ -84,6 +95,11 @@ public sealed class WebhookOptions : IValidatableObject
             if (!names.Add(NameOf(i)))
             {
                 yield return new ValidationResult($"{at}:Name: '{NameOf(i)}' is used twice.", [nameof(Endpoints)]);
+            }
+
+            if (NameOf(i).StartsWith(WebhookDefinition.IdPrefix, StringComparison.Ordinal))
+            {
+                yield return new ValidationResult($"{at}:Name: '{WebhookDefinition.IdPrefix}' starts the ids of endpoints created through the API.", [nameof(Endpoints)]);
             }
 
             if (UrlProblem(endpoint.Url) is { } problem)

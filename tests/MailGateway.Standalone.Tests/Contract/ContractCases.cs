@@ -32,6 +32,9 @@ public static class ContractCases
     public const string Webhooks = "/api/v1/webhooks";
     public const string Suppressions = "/api/v1/suppressions";
     public const string Suppression = "/api/v1/suppressions/{address}";
+    public const string Webhook = "/api/v1/webhooks/{id}";
+    public const string RotateSecret = "/api/v1/webhooks/{id}/rotate-secret";
+    private const string UnknownWebhook = "/api/v1/webhooks/wh_000000000000000000000000";
     public const string Liveness = "/healthz";
     public const string Readiness = "/readyz";
 
@@ -300,6 +303,87 @@ public static class ContractCases
         WrongScope("DELETE", Suppression, $"{Suppressions}/a@example.net", OperatorKeys.ReadOnly),
         RateLimited("DELETE", Suppression, $"{Suppressions}/a@example.net"),
         StoresDown("DELETE", Suppression, $"{Suppressions}/a@example.net"),
+
+        // POST /api/v1/webhooks
+        new("create webhook: every field", "POST", Webhooks, 201, async h => await (await h.MainAsync()).Client.SendAsync(JsonRequest(HttpMethod.Post, Webhooks, new
+        {
+            url = "https://hooks.example.com/mail",
+            eventTypes = new[] { "delivered", "failed" },
+            enabled = false,
+        }))),
+        new("create webhook: every bad field at once", "POST", Webhooks, 400, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Webhooks, new { url = "http://169.254.169.254/latest", eventTypes = new[] { "opened" } }))),
+        new("create webhook: an unknown property", "POST", Webhooks, 400, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Webhooks, "{\"url\": \"https://hooks.example.com/\", \"secret\": \"mine\"}"))),
+        NoKey("POST", Webhooks, Webhooks),
+        WrongScope("POST", Webhooks, Webhooks, OperatorKeys.ReadOnly),
+        new("create webhook: the key has MaxEndpointsPerKey already", "POST", Webhooks, 409, async h =>
+        {
+            var sender = await h.WithKeyAsync(OperatorKeys.SendOnly);
+            while (true)
+            {
+                var response = await sender.SendAsync(JsonRequest(HttpMethod.Post, Webhooks, new { url = "https://hooks.example.com/full" }));
+                if (response.StatusCode != System.Net.HttpStatusCode.Created)
+                {
+                    return response;
+                }
+
+                response.Dispose();
+            }
+        }),
+        new("create webhook: a body over 16 KiB", "POST", Webhooks, 413, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Webhooks, new { url = "https://hooks.example.com/" + new string('a', 20_000) }))),
+        new("create webhook: not JSON", "POST", Webhooks, 415, async h => await (await h.MainAsync()).Client.PostAsync(
+            Webhooks, new StringContent("url=https://hooks.example.com/", Encoding.UTF8, "application/x-www-form-urlencoded"))),
+        RateLimited("POST", Webhooks, Webhooks),
+        new("create webhook: the store is down", "POST", Webhooks, 503, async h => await (await h.StoresDownAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Webhooks, new { url = "https://hooks.example.com/mail" }))),
+
+        // GET /api/v1/webhooks/{id}
+        new("webhook: one created through the API", "GET", Webhook, 200, async h => await (await h.MainAsync()).Client.GetAsync($"{Webhooks}/{await h.WebhookIdAsync()}")),
+        new("webhook: a configured one", "GET", Webhook, 200, async h => await (await h.MainAsync()).Client.GetAsync($"{Webhooks}/endpoint-0")),
+        NoKey("GET", Webhook, UnknownWebhook),
+        WrongScope("GET", Webhook, UnknownWebhook, OperatorKeys.SendOnly),
+        new("webhook: an unknown id", "GET", Webhook, 404, async h => await (await h.MainAsync()).Client.GetAsync(UnknownWebhook)),
+        new("webhook: another key's", "GET", Webhook, 404, async h => await (await h.WithKeyAsync(GatewayHost.OtherKey)).GetAsync($"{Webhooks}/{await h.WebhookIdAsync()}")),
+        RateLimited("GET", Webhook, UnknownWebhook),
+        StoresDown("GET", Webhook, UnknownWebhook),
+
+        // PATCH /api/v1/webhooks/{id}
+        new("update webhook: url, types, disabled", "PATCH", Webhook, 200, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Patch, $"{Webhooks}/{await h.WebhookIdAsync()}", new { url = "https://hooks.example.com/changed", eventTypes = new[] { "failed" }, enabled = false }))),
+        new("update webhook: enabled again (failures cleared)", "PATCH", Webhook, 200, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Patch, $"{Webhooks}/{await h.WebhookIdAsync()}", new { enabled = true }))),
+        new("update webhook: every bad field at once", "PATCH", Webhook, 400, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Patch, $"{Webhooks}/{await h.WebhookIdAsync()}", new { url = "https://10.1.2.3/hook", eventTypes = new[] { "opened" } }))),
+        NoKey("PATCH", Webhook, UnknownWebhook),
+        WrongScope("PATCH", Webhook, UnknownWebhook, OperatorKeys.ReadOnly),
+        new("update webhook: an unknown id", "PATCH", Webhook, 404, async h => await (await h.MainAsync()).Client.SendAsync(JsonRequest(HttpMethod.Patch, UnknownWebhook, new { enabled = true }))),
+        new("update webhook: a configured one", "PATCH", Webhook, 409, async h => await (await h.MainAsync()).Client.SendAsync(JsonRequest(HttpMethod.Patch, $"{Webhooks}/endpoint-0", new { enabled = false }))),
+        new("update webhook: a body over 16 KiB", "PATCH", Webhook, 413, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Patch, $"{Webhooks}/{await h.WebhookIdAsync()}", new { url = "https://hooks.example.com/" + new string('a', 20_000) }))),
+        new("update webhook: not JSON", "PATCH", Webhook, 415, async h => await (await h.MainAsync()).Client.PatchAsync(
+            $"{Webhooks}/{await h.WebhookIdAsync()}", new StringContent("enabled=true", Encoding.UTF8, "application/x-www-form-urlencoded"))),
+        RateLimited("PATCH", Webhook, UnknownWebhook),
+        StoresDown("PATCH", Webhook, UnknownWebhook),
+
+        // DELETE /api/v1/webhooks/{id}
+        new("delete webhook", "DELETE", Webhook, 204, async h => await (await h.MainAsync()).Client.DeleteAsync($"{Webhooks}/{await h.NewWebhookAsync()}")),
+        NoKey("DELETE", Webhook, UnknownWebhook),
+        WrongScope("DELETE", Webhook, UnknownWebhook, OperatorKeys.ReadOnly),
+        new("delete webhook: an unknown id", "DELETE", Webhook, 404, async h => await (await h.MainAsync()).Client.DeleteAsync(UnknownWebhook)),
+        new("delete webhook: a configured one", "DELETE", Webhook, 409, async h => await (await h.MainAsync()).Client.DeleteAsync($"{Webhooks}/endpoint-0")),
+        RateLimited("DELETE", Webhook, UnknownWebhook),
+        StoresDown("DELETE", Webhook, UnknownWebhook),
+
+        // POST /api/v1/webhooks/{id}/rotate-secret
+        new("rotate webhook secret", "POST", RotateSecret, 200, async h => await (await h.MainAsync()).Client.PostAsync($"{Webhooks}/{await h.WebhookIdAsync()}/rotate-secret", null)),
+        NoKey("POST", RotateSecret, $"{UnknownWebhook}/rotate-secret"),
+        WrongScope("POST", RotateSecret, $"{UnknownWebhook}/rotate-secret", OperatorKeys.ReadOnly),
+        new("rotate webhook secret: an unknown id", "POST", RotateSecret, 404, async h => await (await h.MainAsync()).Client.PostAsync($"{UnknownWebhook}/rotate-secret", null)),
+        new("rotate webhook secret: a configured one", "POST", RotateSecret, 409, async h => await (await h.MainAsync()).Client.PostAsync($"{Webhooks}/endpoint-0/rotate-secret", null)),
+        RateLimited("POST", RotateSecret, $"{UnknownWebhook}/rotate-secret"),
+        StoresDown("POST", RotateSecret, $"{UnknownWebhook}/rotate-secret"),
 
         // GET /api/v1/dead-letters
         new("dead letters: the list", "GET", DeadLetters, 200, async h =>

@@ -30,6 +30,7 @@ public sealed class ContractHosts : IAsyncLifetime
     private readonly Lazy<Task<GatewayHost>> _rateLimited;
     private readonly Lazy<Task<GatewayHost>> _storesDown;
     private readonly Lazy<Task<string>> _deadLetter;
+    private readonly Lazy<Task<string>> _webhook;
     private readonly Lazy<Task<OpenApiContract>> _contract;
     private readonly Lazy<Task<string>> _delivered;
     private readonly Lazy<Task<string>> _scheduled;
@@ -53,6 +54,7 @@ public sealed class ContractHosts : IAsyncLifetime
                 s["MailGateway:Webhooks:Endpoints:0:Url"] = $"http://127.0.0.1:{FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)}/hook";
                 s["MailGateway:Webhooks:Endpoints:0:Secret"] = WebhookSignature.NewSecret();
                 s["MailGateway:Webhooks:Endpoints:0:KeyId"] = "app";
+                s["MailGateway:Webhooks:MaxEndpointsPerKey"] = "20";
                 s["MailGateway:Api:MaxRequestBodyBytes"] = MaxRequestBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 s["MailGateway:Messages:MaxMessageBytes"] = MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
             });
@@ -95,6 +97,7 @@ public sealed class ContractHosts : IAsyncLifetime
                 services.AddSingleton(FailingCalls<IMessageEventStore>.Create());
                 services.AddSingleton(FailingCalls<IWebhookStateStore>.Create());
                 services.AddSingleton(FailingCalls<MailGateway.Core.Suppressions.ISuppressionList>.Create());
+                services.AddSingleton(FailingCalls<IWebhookRegistry>.Create());
             }));
         // One request per key per day: the second request of a key is refused (the bucket never refills during the test).
         _rateLimited = new(() => GatewayHost.StartAsync(null, s =>
@@ -126,6 +129,7 @@ public sealed class ContractHosts : IAsyncLifetime
             return id;
         });
         _deadLetter = new(NewDeadLetterAsync);
+        _webhook = new(NewWebhookAsync);
         _scheduled = new(async () =>
         {
             var host = await MainAsync();
@@ -147,6 +151,23 @@ public sealed class ContractHosts : IAsyncLifetime
 
     /// <summary>A dead letter of the main host that no case replays or purges.</summary>
     internal Task<string> DeadLetterIdAsync() => _deadLetter.Value;
+
+    /// <summary>A webhook endpoint of the main host's key <c>app</c>, created through the API, that no case deletes.</summary>
+    internal Task<string> WebhookIdAsync() => _webhook.Value;
+
+    /// <summary>A new webhook endpoint of the key <c>app</c> (its receiver is a closed loopback port), for a case that deletes it.</summary>
+    internal async Task<string> NewWebhookAsync()
+    {
+        var host = await MainAsync();
+        using var response = await host.Client.PostAsync("/api/v1/webhooks", GatewayHost.Json(new
+        {
+            url = $"http://127.0.0.1:{FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)}/hook",
+            eventTypes = new[] { "delivered" },
+        }));
+        var body = await GatewayHost.ReadAsync(response);
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, body.ToString());
+        return body.GetProperty("id").GetString()!;
+    }
 
     /// <summary>A new dead letter of the main host (a message the relay refuses), for a case that replays or purges it.</summary>
     internal async Task<string> NewDeadLetterAsync()
