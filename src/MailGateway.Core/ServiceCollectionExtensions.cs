@@ -35,9 +35,11 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Accepting messages: <see cref="MessageSubmission"/> (validation and composition included) and the API keys
+    /// Accepting messages: <see cref="MessageSubmission"/> (validation and composition included),
+    /// <see cref="MimeMessageSubmission"/> (an already-formed MIME message, for SMTP submission), the API keys
     /// (<see cref="ApiKeyVerifier"/>, <see cref="ApiKeysOptions"/> bound to <c>MailGateway:Api</c> and validated at
-    /// start). The host registers the <see cref="IMessageAcceptor"/> of its stores.
+    /// start) and their rate limits (<see cref="KeyRateLimiter"/>, <see cref="RateLimitOptions"/> bound to
+    /// <c>MailGateway:RateLimits</c>). The host registers the <see cref="IMessageAcceptor"/> of its stores.
     /// </summary>
     public static IServiceCollection AddMessageSubmission(this IServiceCollection services)
     {
@@ -48,6 +50,12 @@ public static class ServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton<ApiKeyVerifier>();
         services.TryAddSingleton<MessageSubmission>();
+        services.TryAddSingleton<MimeMessageSubmission>();
+        services.AddOptions<RateLimitOptions>()
+            .BindConfiguration(RateLimitOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton<KeyRateLimiter>();
         return services;
     }
 
