@@ -12,12 +12,13 @@ public static class SubmissionListenerHostingExtensions
 {
     /// <summary>
     /// Adds SMTP submission, bound to <c>MailGateway:Submission</c> and validated at start. When the configuration lists
-    /// no endpoints, <paramref name="defaultAddress"/> with 587 (STARTTLS) and 465 (implicit TLS). Core's submission
+    /// no endpoints, <paramref name="defaultAddress"/> with <paramref name="startTlsPort"/> (STARTTLS, default 587) and
+    /// <paramref name="implicitTlsPort"/> (implicit TLS, default 465). Core's submission
     /// services are registered here (<see cref="ServiceCollectionExtensions.AddMessageSubmission"/>); the host registers
     /// its <see cref="IMessageAcceptor"/> and, unless it registers a keyed certificate source
     /// (<see cref="SubmissionListenerService.CertificateKey"/>) first, the listener's <see cref="IServerCertificateSource"/>.
     /// </summary>
-    public static IHostApplicationBuilder AddSubmissionListener(this IHostApplicationBuilder builder, string defaultAddress = "0.0.0.0")
+    public static IHostApplicationBuilder AddSubmissionListener(this IHostApplicationBuilder builder, string defaultAddress = "0.0.0.0", int startTlsPort = 587, int implicitTlsPort = 465)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<SubmissionListenerOptions>()
@@ -26,8 +27,8 @@ public static class SubmissionListenerHostingExtensions
             {
                 if (o.Endpoints.Count == 0)
                 {
-                    o.Endpoints.Add(new InboundEndpointOptions { Address = defaultAddress, Port = 587 });
-                    o.Endpoints.Add(new InboundEndpointOptions { Address = defaultAddress, Port = 465, ImplicitTls = true });
+                    o.Endpoints.Add(new InboundEndpointOptions { Address = defaultAddress, Port = startTlsPort });
+                    o.Endpoints.Add(new InboundEndpointOptions { Address = defaultAddress, Port = implicitTlsPort, ImplicitTls = true });
                 }
             })
             .ValidateDataAnnotations()
