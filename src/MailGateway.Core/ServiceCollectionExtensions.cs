@@ -19,6 +19,12 @@ public static class ServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddMessageComposition(this IServiceCollection services)
     {
+        // Once per container: binding an options class twice would append its lists (keys) twice.
+        if (services.Any(d => d.ServiceType == typeof(MessageComposer)))
+        {
+            return services;
+        }
+
         services.AddOptions<MessageLimitsOptions>()
             .BindConfiguration(MessageLimitsOptions.SectionName)
             .ValidateDataAnnotations()
@@ -43,6 +49,12 @@ public static class ServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddMessageSubmission(this IServiceCollection services)
     {
+        // Once per container (the HTTP API and SMTP submission both ask): see AddMessageComposition.
+        if (services.Any(d => d.ServiceType == typeof(MessageSubmission)))
+        {
+            return services;
+        }
+
         services.AddMessageComposition();
         services.AddOptions<ApiKeysOptions>()
             .BindConfiguration(ApiKeysOptions.SectionName)

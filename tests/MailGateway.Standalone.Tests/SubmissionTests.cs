@@ -210,7 +210,7 @@ public sealed partial class SubmissionTests : IAsyncLifetime
         await using var client = await AuthenticatedAsync(GatewayHost.AppKey);
         var reply = await client.CommandAsync("MAIL FROM:<app@evil.test>");
         Assert.Equal(550, reply.Code);
-        Assert.StartsWith("5.7.1", reply.Text, StringComparison.Ordinal);
+        Assert.StartsWith("550 5.7.1", reply.Text, StringComparison.Ordinal);
         Assert.Contains("MAIL FROM", reply.Text, StringComparison.Ordinal);
         Assert.Equal(550, (await client.CommandAsync("MAIL FROM:<>")).Code);
     }
@@ -225,7 +225,7 @@ public sealed partial class SubmissionTests : IAsyncLifetime
             Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
             var reply = await client.CommandAsync(Body.Replace("From: App <app@example.com>", "From: Boss <boss@evil.test>", StringComparison.Ordinal) + ".");
             Assert.Equal(550, reply.Code);
-            Assert.StartsWith("5.7.1", reply.Text, StringComparison.Ordinal);
+            Assert.StartsWith("550 5.7.1", reply.Text, StringComparison.Ordinal);
             Assert.Contains("header From", reply.Text, StringComparison.Ordinal);
         }
 
