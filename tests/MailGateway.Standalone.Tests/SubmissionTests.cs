@@ -288,7 +288,7 @@ public sealed partial class SubmissionTests : IAsyncLifetime
     }
 
     [Fact]
-    public void The_banner_shows_the_submission_endpoints_and_the_switch_turns_them_off()
+    public void The_banner_shows_the_submission_endpoints()
     {
         var banner = StandaloneListenerTests.Banner(_host);
         Assert.Contains($"Submission SMTP: 127.0.0.1:{StartTlsPort} (STARTTLS), 127.0.0.1:{ImplicitTlsPort} (implicit TLS)", banner, StringComparison.Ordinal);
