@@ -227,11 +227,13 @@ module serviceBus 'modules/servicebus.bicep' = {
     apiIdentityName: apiIdentityName
     deliveryIdentityName: deliveryIdentityName
     scalerIdentityName: scalerIdentityName
+    inboundIdentityName: inboundIdentityName
   }
   dependsOn: [
     apiIdentity
     deliveryIdentity
     scalerIdentity
+    inboundIdentity
   ]
 }
 
@@ -385,6 +387,15 @@ module inboundListener 'modules/inbound-listener.bicep' = {
     inboundContainerName: storage.outputs.inboundContainerName
     tlsKeyVaultUri: tlsVault.outputs.uri
     tlsCertificateName: inboundTlsCertificateName
+    tableEndpoint: storage.outputs.tableEndpoint
+    outboundContainerName: storage.outputs.outboundContainerName
+    statusTableName: storage.outputs.statusTableName
+    idempotencyTableName: storage.outputs.idempotencyTableName
+    serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    queueName: serviceBus.outputs.queueName
+    maxMessageBytes: maxMessageBytes
+    maxRecipients: maxRecipients
+    apiKeys: apiKeys
     minReplicas: inboundMinReplicas
     maxReplicas: inboundMaxReplicas
   }

@@ -1,7 +1,11 @@
-// The inbound SMTP listener on Container Apps: external TCP ingress on 25 (MX) and 587, at least one replica (an MX
-// must always answer). The container listens on unprivileged ports and Container Apps maps 25/587 to them, so the
-// non-root image never needs to bind a port below 1024. Liveness and readiness probe the app's HTTP health endpoints. Raw messages go to the inbound Blob container with the
+// The inbound SMTP listener on Container Apps: external TCP ingress on 25 (MX), and SMTP submission on 587 (STARTTLS)
+// and 465 (implicit TLS) once a TLS certificate is imported; at least one replica (an MX must always answer). The
+// container listens on unprivileged ports and Container Apps maps 25/587/465 to them, so the non-root image never
+// needs to bind a port below 1024. Submission accepts through the API's claim-check port (outbound Blob container,
+// status and idempotency tables, Service Bus job) with the API's keys and message limits. Liveness and readiness probe the app's HTTP health endpoints. Raw messages go to the inbound Blob container with the
 // app's identity; the STARTTLS certificate is read from Key Vault by the app with the same identity.
+
+import { apiKey } from 'types.bicep'
 
 @description('Name of the container app.')
 param name string
@@ -52,6 +56,33 @@ param tlsKeyVaultUri string
 @description('Name of the certificate in that vault; empty: no STARTTLS.')
 param tlsCertificateName string
 
+@description('Table service endpoint (submission: status records).')
+param tableEndpoint string
+
+@description('Container of composed outbound messages (submission).')
+param outboundContainerName string
+
+@description('Table of message status records.')
+param statusTableName string
+
+@description('Table of idempotency keys.')
+param idempotencyTableName string
+
+@description('Fully qualified Service Bus namespace (submission: first delivery jobs).')
+param serviceBusNamespace string
+
+@description('Delivery queue.')
+param queueName string
+
+@description('Largest submitted message, bytes (the API\'s MailGateway:Messages:MaxMessageBytes).')
+param maxMessageBytes int
+
+@description('Recipients per submitted message (the API\'s MailGateway:Messages:MaxRecipients).')
+param maxRecipients int
+
+@description('The API keys; submission authenticates with them (user name = id, password = key).')
+param apiKeys apiKey[]
+
 @description('Fewest replicas: at least 1, an MX must answer.')
 @minValue(1)
 param minReplicas int = 1
@@ -64,8 +95,11 @@ param maxReplicas int = 3
 @description('Port the container listens on for SMTP (exposed as 25).')
 param smtpTargetPort int = 2525
 
-@description('Port the container listens on for submission (exposed as 587).')
+@description('Port the container listens on for submission with STARTTLS (exposed as 587).')
 param submissionTargetPort int = 2587
+
+@description('Port the container listens on for submission with implicit TLS (exposed as 465).')
+param submissionTlsTargetPort int = 2465
 
 @description('Port of the health endpoints (/healthz, /readyz): the image\'s ASPNETCORE_HTTP_PORTS. Not exposed by the ingress.')
 param healthPort int = 8080
@@ -80,6 +114,100 @@ var domainEnv = [
     value: domain
   }
 ]
+
+// MailGateway:Api:Keys:N:… — one setting per field, as on the Function App.
+var apiKeyEnv = flatten(map(range(0, length(apiKeys)), i => concat(
+  [
+    {
+      name: 'MailGateway__Api__Keys__${i}__Id'
+      value: apiKeys[i].id
+    }
+    {
+      name: 'MailGateway__Api__Keys__${i}__Sha256'
+      value: apiKeys[i].sha256
+    }
+  ],
+  map(range(0, length(apiKeys[i].allowedSenderDomains)), j => {
+    name: 'MailGateway__Api__Keys__${i}__AllowedSenderDomains__${j}'
+    value: apiKeys[i].allowedSenderDomains[j]
+  })
+)))
+
+// Submission needs the certificate (AUTH over TLS only): without one it is off and its ports are not exposed.
+var submissionEnv = tlsEnabled
+  ? concat(
+      [
+        {
+          name: 'MailGateway__Submission__Enabled'
+          value: 'true'
+        }
+        {
+          name: 'MailGateway__Submission__ServerName'
+          value: serverName
+        }
+        {
+          name: 'MailGateway__Submission__Endpoints__0__Port'
+          value: string(submissionTargetPort)
+        }
+        {
+          name: 'MailGateway__Submission__Endpoints__1__Port'
+          value: string(submissionTlsTargetPort)
+        }
+        {
+          name: 'MailGateway__Submission__Endpoints__1__ImplicitTls'
+          value: 'true'
+        }
+        {
+          name: 'MailGateway__ServiceBus__FullyQualifiedNamespace'
+          value: serviceBusNamespace
+        }
+        {
+          name: 'MailGateway__ServiceBus__QueueName'
+          value: queueName
+        }
+        {
+          name: 'MailGateway__AzureStorage__TableServiceUri'
+          value: tableEndpoint
+        }
+        {
+          name: 'MailGateway__AzureStorage__ContentContainer'
+          value: outboundContainerName
+        }
+        {
+          name: 'MailGateway__AzureStorage__StatusTable'
+          value: statusTableName
+        }
+        {
+          name: 'MailGateway__AzureStorage__IdempotencyTable'
+          value: idempotencyTableName
+        }
+        {
+          name: 'MailGateway__Messages__MaxMessageBytes'
+          value: string(maxMessageBytes)
+        }
+        {
+          name: 'MailGateway__Messages__MaxRecipients'
+          value: string(maxRecipients)
+        }
+      ],
+      apiKeyEnv
+    )
+  : []
+
+var submissionPorts = tlsEnabled
+  ? [
+      {
+        external: true
+        targetPort: submissionTargetPort
+        exposedPort: 587
+      }
+      {
+        external: true
+        targetPort: submissionTlsTargetPort
+        exposedPort: 465
+      }
+    ]
+  : []
 
 var tlsEnv = tlsEnabled
   ? [
@@ -139,13 +267,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
         transport: 'tcp'
         targetPort: smtpTargetPort
         exposedPort: 25
-        additionalPortMappings: [
-          {
-            external: true
-            targetPort: submissionTargetPort
-            exposedPort: 587
-          }
-        ]
+        additionalPortMappings: submissionPorts
       }
     }
     template: {
@@ -177,10 +299,6 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 value: string(smtpTargetPort)
               }
               {
-                name: 'MailGateway__Inbound__Endpoints__1__Port'
-                value: string(submissionTargetPort)
-              }
-              {
                 name: 'MailGateway__Inbound__MaxMessageSize'
                 value: string(maxMessageSize)
               }
@@ -204,7 +322,8 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
               }
             ],
             domainEnv,
-            tlsEnv
+            tlsEnv,
+            submissionEnv
           )
           probes: empty(image)
             ? []

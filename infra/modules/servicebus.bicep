@@ -37,6 +37,9 @@ param deliveryIdentityName string
 @description('Name of the KEDA scaler identity of the delivery worker: reads the queue length.')
 param scalerIdentityName string
 
+@description('Name of the inbound listener identity: SMTP submission sends first delivery jobs, like the API.')
+param inboundIdentityName string
+
 var senderRoleId = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
 var receiverRoleId = '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
 // The azure-servicebus KEDA scaler reads the queue's runtime properties (message count), which Service Bus grants only
@@ -45,6 +48,10 @@ var ownerRoleId = '090c5cfd-751d-490a-894a-3ce6f1109419'
 
 resource apiIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: apiIdentityName
+}
+
+resource inboundIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: inboundIdentityName
 }
 
 resource deliveryIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
@@ -111,6 +118,16 @@ resource apiSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', senderRoleId)
     principalId: apiIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource inboundSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(queue.id, inboundIdentity.id, senderRoleId)
+  scope: queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', senderRoleId)
+    principalId: inboundIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }

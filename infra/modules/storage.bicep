@@ -281,6 +281,38 @@ resource inboundBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// SMTP submission on the inbound listener accepts through the same claim-check port as the API: the outbound
+// container and both tables, nothing else.
+resource inboundOutboundBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(outboundContainer.id, inboundIdentity.id, blobDataContributorRoleId)
+  scope: outboundContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributorRoleId)
+    principalId: inboundIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource inboundStatusTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(statusTable.id, inboundIdentity.id, tableDataContributorRoleId)
+  scope: statusTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: inboundIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource inboundIdempotencyTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(idempotencyTable.id, inboundIdentity.id, tableDataContributorRoleId)
+  scope: idempotencyTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: inboundIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 @description('Name of the storage account.')
 output name string = account.name
 

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Threading.RateLimiting;
+using MailGateway.Core.Keys;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
 
 namespace MailGateway.Api;
 
@@ -12,41 +11,21 @@ namespace MailGateway.Api;
 /// host: a request with a valid API key takes a token of its key's bucket; a request without one (no key, an unknown
 /// key) counts against its client address. The standalone host runs it as ASP.NET Core's rate-limiting middleware
 /// (<see cref="ApiApplicationBuilderExtensions.UseMailGatewayApiDefaults"/>); the Functions host's triggers call
-/// <see cref="Check"/>. The key is verified once per request (<see cref="ApiKeyAuthenticator"/> keeps the result).
+/// <see cref="Check"/>. The key is verified once per request (<see cref="ApiKeyAuthenticator"/> keeps the result). The
+/// buckets are Core's <see cref="KeyRateLimiter"/>, shared with SMTP submission in the same process.
 /// </summary>
 public sealed class ApiRateLimiter : IDisposable
 {
-    private static readonly RateLimitPartition<Partition> Unlimited = RateLimitPartition.GetNoLimiter(new Partition(PartitionKind.None, null, null));
-
     private readonly ApiKeyAuthenticator _authenticator;
     private readonly RateLimitOptions _options;
-    private readonly Func<Partition, RateLimiter> _keyLimiter;
-    private readonly Func<Partition, RateLimiter> _addressLimiter;
 
-    /// <summary>Creates the limiter from the options as they are at start.</summary>
-    public ApiRateLimiter(ApiKeyAuthenticator authenticator, IOptions<RateLimitOptions> options)
+    /// <summary>Creates the HTTP view of the shared limiter.</summary>
+    public ApiRateLimiter(ApiKeyAuthenticator authenticator, KeyRateLimiter limiter)
     {
-        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(limiter);
         _authenticator = authenticator;
-        _options = options.Value;
-        var o = _options;
-        // AutoReplenishment off: the partitioned limiter replenishes every partition from one timer.
-        _keyLimiter = _ => new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = o.PerKeyBurst,
-            TokensPerPeriod = o.PerKeyRate,
-            ReplenishmentPeriod = o.PerKeyPeriod,
-            QueueLimit = 0,
-            AutoReplenishment = false,
-        });
-        _addressLimiter = _ => new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = o.FailedAuthPerAddress,
-            Window = o.FailedAuthWindow,
-            QueueLimit = 0,
-            AutoReplenishment = false,
-        });
-        Limiter = PartitionedRateLimiter.Create<HttpContext, Partition>(PartitionOf);
+        _options = limiter.Options;
+        Limiter = limiter.Limiter.WithTranslatedKey<HttpContext>(SubjectOf, leaveOpen: true);
     }
 
     /// <summary>The limiter (ASP.NET Core's <c>GlobalLimiter</c> in the standalone host).</summary>
@@ -78,17 +57,15 @@ public sealed class ApiRateLimiter : IDisposable
     /// <inheritdoc />
     public void Dispose() => Limiter.Dispose();
 
-    private RateLimitPartition<Partition> PartitionOf(HttpContext context)
+    private RateLimitSubject SubjectOf(HttpContext context)
     {
-        if (!_options.Enabled || !context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
+        if (!context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
         {
-            return Unlimited;
+            return RateLimitSubject.None;
         }
 
         var key = _authenticator.Authenticate(context.Request);
-        return key is not null
-            ? RateLimitPartition.Get(new Partition(PartitionKind.Key, key.Id, null), _keyLimiter)
-            : RateLimitPartition.Get(new Partition(PartitionKind.Address, null, ClientAddress(context)), _addressLimiter);
+        return key is not null ? RateLimitSubject.ForKey(key.Id) : RateLimitSubject.ForAddress(ClientAddress(context));
     }
 
     /// <summary>The client address a failed authentication counts against: IPv4 as is, IPv6 by its /64.</summary>
@@ -100,25 +77,7 @@ public sealed class ApiRateLimiter : IDisposable
             address = forwarded;
         }
 
-        if (address is null)
-        {
-            return null;
-        }
-
-        if (address.IsIPv4MappedToIPv6)
-        {
-            return address.MapToIPv4();
-        }
-
-        if (address.AddressFamily != AddressFamily.InterNetworkV6)
-        {
-            return address;
-        }
-
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out _);
-        bytes[8..].Clear();
-        return new IPAddress(bytes);
+        return RateLimitSubject.Network(address);
     }
 
     private static IPAddress? LastForwardedFor(string header)
@@ -137,13 +96,4 @@ public sealed class ApiRateLimiter : IDisposable
         // "203.0.113.7:51234" or "[2001:db8::1]:51234" (App Service adds the client's port).
         return IPEndPoint.TryParse(last, out var endpoint) ? endpoint.Address : null;
     }
-
-    private enum PartitionKind
-    {
-        None,
-        Key,
-        Address,
-    }
-
-    private readonly record struct Partition(PartitionKind Kind, string? KeyId, IPAddress? Address);
 }

@@ -29,10 +29,6 @@ public static class ApiServiceCollectionExtensions
         services.TryAddSingleton<ApiMetrics>();
         services.TryAddSingleton<ApiKeyAuthenticator>();
         services.TryAddSingleton<MessagesApi>();
-        services.AddOptions<RateLimitOptions>()
-            .BindConfiguration(RateLimitOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
         services.TryAddSingleton<ApiRateLimiter>();
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<ApiRateLimiter>((rateLimiting, limiter) =>

@@ -19,6 +19,12 @@ public static class ServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddMessageComposition(this IServiceCollection services)
     {
+        // Once per container: binding an options class twice would append its lists (keys) twice.
+        if (services.Any(d => d.ServiceType == typeof(MessageComposer)))
+        {
+            return services;
+        }
+
         services.AddOptions<MessageLimitsOptions>()
             .BindConfiguration(MessageLimitsOptions.SectionName)
             .ValidateDataAnnotations()
@@ -35,12 +41,20 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Accepting messages: <see cref="MessageSubmission"/> (validation and composition included) and the API keys
+    /// Accepting messages: <see cref="MessageSubmission"/> (validation and composition included),
+    /// <see cref="MimeMessageSubmission"/> (an already-formed MIME message, for SMTP submission), the API keys
     /// (<see cref="ApiKeyVerifier"/>, <see cref="ApiKeysOptions"/> bound to <c>MailGateway:Api</c> and validated at
-    /// start). The host registers the <see cref="IMessageAcceptor"/> of its stores.
+    /// start) and their rate limits (<see cref="KeyRateLimiter"/>, <see cref="RateLimitOptions"/> bound to
+    /// <c>MailGateway:RateLimits</c>). The host registers the <see cref="IMessageAcceptor"/> of its stores.
     /// </summary>
     public static IServiceCollection AddMessageSubmission(this IServiceCollection services)
     {
+        // Once per container (the HTTP API and SMTP submission both ask): see AddMessageComposition.
+        if (services.Any(d => d.ServiceType == typeof(MessageSubmission)))
+        {
+            return services;
+        }
+
         services.AddMessageComposition();
         services.AddOptions<ApiKeysOptions>()
             .BindConfiguration(ApiKeysOptions.SectionName)
@@ -48,6 +62,12 @@ public static class ServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton<ApiKeyVerifier>();
         services.TryAddSingleton<MessageSubmission>();
+        services.TryAddSingleton<MimeMessageSubmission>();
+        services.AddOptions<RateLimitOptions>()
+            .BindConfiguration(RateLimitOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton<KeyRateLimiter>();
         return services;
     }
 

@@ -2,6 +2,7 @@ using MailGateway.Api;
 using MailGateway.AzureAdapters;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.Core;
+using MailGateway.Core.Keys;
 using MailGateway.Core.Queue;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,5 +1,7 @@
 using MailGateway.AzureAdapters;
+using MailGateway.Core;
 using MailGateway.Listener;
+using MailGateway.Listener.Submission;
 using MailGateway.ServiceDefaults.Health;
 
 namespace MailGateway.Inbound;
@@ -8,16 +10,20 @@ namespace MailGateway.Inbound;
 public static class InboundHostExtensions
 {
     /// <summary>
-    /// The listener on 25 and 587 (unless <c>MailGateway:Inbound:Endpoints</c> says otherwise); messages go to Blob
+    /// The listener on 25 (unless <c>MailGateway:Inbound:Endpoints</c> says otherwise); messages go to Blob
     /// storage (<c>MailGateway:AzureStorage</c>) unless <c>MailGateway:Inbound:Store</c> is <c>FileSystem</c>; the
     /// certificate comes from Key Vault when <c>MailGateway:Inbound:Tls:KeyVaultUri</c> is set, else from a PFX file.
     /// The host defaults add <c>/healthz</c> and <c>/readyz</c> (checks <c>listener</c> and <c>inboundStore</c>) on the
-    /// HTTP port (<c>ASPNETCORE_HTTP_PORTS</c>, 8080 in the image) and telemetry.
+    /// HTTP port (<c>ASPNETCORE_HTTP_PORTS</c>, 8080 in the image) and telemetry. With
+    /// <c>MailGateway:Submission:Enabled</c> true, SMTP submission on 587 and 465 (unless
+    /// <c>MailGateway:Submission:Endpoints</c> says otherwise) with the same certificate, accepting through the claim-check
+    /// port of the HTTP API (Blob content, Table status, Service Bus job: health checks <c>queue</c>, <c>statusStore</c>,
+    /// <c>contentStore</c>); API keys from <c>MailGateway:Api:Keys</c>.
     /// </summary>
     public static IHostApplicationBuilder AddInboundHost(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.AddAzureServiceDefaults()
+        var health = builder.AddAzureServiceDefaults()
             .AddInboundStoreCheck()
             .AddReadinessCheck<ListenerHealthCheck>("listener");
         var store = builder.Configuration[$"{InboundListenerOptions.SectionName}:{nameof(InboundListenerOptions.Store)}"];
@@ -32,7 +38,16 @@ public static class InboundHostExtensions
             builder.AddKeyVaultServerCertificate();
         }
 
-        builder.AddInboundListener(25, 587);
+        builder.AddInboundListener(25);
+        if (builder.Configuration.GetValue<bool>($"{SubmissionListenerOptions.SectionName}:{nameof(SubmissionListenerOptions.Enabled)}"))
+        {
+            health.AddMessagePortChecks();
+            builder.AddAzureMessageStores();
+            builder.AddServiceBusDeliveryQueue();
+            builder.Services.AddClaimCheckAcceptor();
+            builder.AddSubmissionListener();
+        }
+
         return builder;
     }
 }

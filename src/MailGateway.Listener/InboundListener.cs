@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using MailGateway.Listener.Smtp;
 using MailGateway.Listener.Storage;
+using MailGateway.Listener.Submission;
 using Microsoft.Extensions.Logging;
 using SmtpServer;
 using SmtpServer.Authentication;
@@ -31,6 +32,7 @@ public sealed class InboundListener : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly List<IPEndPoint> _localEndpoints = [];
     private readonly InboundMetrics _metrics;
+    private readonly SubmissionServices? _submission;
     private CancellationTokenSource? _stopping;
     private ConnectionLimiter? _limiter;
     private SmtpServer.SmtpServer? _server;
@@ -51,6 +53,19 @@ public sealed class InboundListener : IAsyncDisposable
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = loggerFactory.CreateLogger("MailGateway.Listener");
         _metrics = new InboundMetrics(meterFactory);
+    }
+
+    /// <summary>
+    /// Creates a listener in the submission role: clients authenticate with an API key (over TLS only, so a certificate
+    /// is required), MAIL FROM and the header From must be in the key's sender domains, and each message goes through
+    /// Core's accept port (<see cref="SubmissionServices"/>) before 250. Every endpoint requires authentication.
+    /// </summary>
+    public InboundListener(
+        InboundListenerOptions options, SubmissionServices submission, X509Certificate2 certificate, TimeProvider timeProvider, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
+        : this(options, new SubmissionBufferStore(), certificate ?? throw new ArgumentNullException(nameof(certificate)), timeProvider, loggerFactory, meterFactory)
+    {
+        _submission = submission ?? throw new ArgumentNullException(nameof(submission));
+        _logger = loggerFactory.CreateLogger("MailGateway.Listener.Submission");
     }
 
     /// <summary>The bound endpoints, in configuration order (port 0 resolved).</summary>
@@ -77,10 +92,10 @@ public sealed class InboundListener : IAsyncDisposable
         }
 
         // Every store call is bounded, whatever the store (StoreTimeout); at start too, so a hung store stops the start.
-        var store = new TimeBoundedStore(_store, _options.StoreTimeout, _timeProvider);
+        IInboundMessageStore store = _submission is null ? new TimeBoundedStore(_store, _options.StoreTimeout, _timeProvider) : _store;
         await store.InitializeAsync(cancellationToken);
         _limiter = new ConnectionLimiter(_options.MaxConnections, _options.MaxConnectionsPerClient, _options.MaxConnectionsPerIPv6Prefix, _options.StressThreshold);
-        var shared = new ListenerContext(_options, store, _timeProvider, _logger, _metrics, _limiter);
+        var shared = new ListenerContext(_options, store, _timeProvider, _logger, _metrics, _limiter, _submission is not null);
         var sockets = new Dictionary<IEndpointDefinition, Socket>();
         var builder = new SmtpServerOptionsBuilder()
             .ServerName(_options.ServerName)
@@ -98,7 +113,7 @@ public sealed class InboundListener : IAsyncDisposable
                 var definition = new EndpointDefinitionBuilder()
                     .Endpoint(local)
                     .IsSecure(endpoint.ImplicitTls)
-                    .AuthenticationRequired(endpoint.RequireAuthentication)
+                    .AuthenticationRequired(endpoint.RequireAuthentication || _submission is not null)
                     .AllowUnsecureAuthentication(false)
                     .SessionTimeout(_options.SessionTimeout + LibraryGrace)
                     .SupportedSslProtocols(SslProtocols.None);
@@ -125,13 +140,23 @@ public sealed class InboundListener : IAsyncDisposable
             throw;
         }
 
-        var authenticator = new InboundUserAuthenticator(shared);
         var services = new SmtpServiceProvider();
         services.Add(new InboundEndpointListenerFactory(sockets, shared));
-        services.Add((IMailboxFilter)new InboundMailboxFilter(shared));
-        services.Add((IUserAuthenticator)authenticator);
-        services.Add((IMessageStore)new InboundMessageStoreAdapter(shared));
-        services.Add((ISmtpCommandFactory)new InboundCommandFactory(authenticator.HasUsers));
+        if (_submission is null)
+        {
+            var authenticator = new InboundUserAuthenticator(shared);
+            services.Add((IMailboxFilter)new InboundMailboxFilter(shared));
+            services.Add((IUserAuthenticator)authenticator);
+            services.Add((IMessageStore)new InboundMessageStoreAdapter(shared));
+            services.Add((ISmtpCommandFactory)new InboundCommandFactory(authenticator.HasUsers));
+        }
+        else
+        {
+            services.Add((IMailboxFilter)new SubmissionMailboxFilter(shared, _submission));
+            services.Add((IUserAuthenticator)new SubmissionAuthenticator(shared, _submission));
+            services.Add((IMessageStore)new SubmissionMessageAdapter(shared, _submission));
+            services.Add((ISmtpCommandFactory)new InboundCommandFactory(hasUsers: true));
+        }
 
         if (_options.AcceptAllRecipients)
         {

@@ -51,6 +51,9 @@ internal static partial class Log
     [LoggerMessage(15, LogLevel.Warning, "AUTH from {Client} refused without a password check: too many failed attempts from its address; answered 454 and closed")]
     public static partial void AuthenticationLockedOut(ILogger logger, IPAddress client);
 
+    [LoggerMessage(17, LogLevel.Information, "Submission from {Client}: key {KeyId} may not use this MAIL FROM")]
+    public static partial void SenderRefused(ILogger logger, IPAddress client, string keyId);
+
     [LoggerMessage(16, LogLevel.Warning, "{Connections} connections open: under stress, sessions wait at most {Timeout} for a command")]
     public static partial void StressBegins(ILogger logger, int connections, TimeSpan timeout);
 }

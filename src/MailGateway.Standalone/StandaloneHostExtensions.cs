@@ -9,6 +9,8 @@ using MailGateway.Core.Keys;
 using MailGateway.Core.Queue;
 using MailGateway.Embedded;
 using MailGateway.Listener;
+using MailGateway.Listener.Submission;
+using MailGateway.Core.Inbound;
 using MailGateway.ServiceDefaults;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.ServiceDefaults.Telemetry;
@@ -26,6 +28,12 @@ public static class StandaloneHostExtensions
 
     /// <summary>The inbound receiver's port when <c>MailGateway:Inbound:Endpoints</c> lists none.</summary>
     public const int DefaultInboundPort = 2525;
+
+    /// <summary>The SMTP submission ports (STARTTLS, implicit TLS) on 127.0.0.1 when <c>MailGateway:Submission:Endpoints</c> lists none (587 and 465 need privileges).</summary>
+    public const int DefaultSubmissionPort = 2587;
+
+    /// <summary>The implicit-TLS submission port when <c>MailGateway:Submission:Endpoints</c> lists none.</summary>
+    public const int DefaultSubmissionTlsPort = 2465;
 
     /// <summary>Registers every part of the standalone gateway.</summary>
     public static WebApplicationBuilder AddStandaloneGateway(this WebApplicationBuilder builder)
@@ -101,6 +109,11 @@ public static class StandaloneHostExtensions
                     AllowedSenderDomains = [.. standalone.Value.DevSenderDomains],
                 }));
         }
+
+        // SMTP submission on loopback (the development certificate is generated for loopback only).
+        services.AddSingleton<DevSmtpCertificate>();
+        services.AddKeyedSingleton<IServerCertificateSource>(SubmissionListenerService.CertificateKey, (sp, _) => sp.GetRequiredService<DevSmtpCertificate>());
+        builder.AddSubmissionListener("127.0.0.1", DefaultSubmissionPort, DefaultSubmissionTlsPort);
 
         services.AddSingleton(new StandaloneFlags(relayConfigured, keysConfigured, listener));
         builder.AddDashboard();

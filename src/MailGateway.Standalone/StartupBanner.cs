@@ -3,6 +3,7 @@ using MailGateway.Embedded;
 using MailGateway.Listener;
 using MailGateway.Core.Inbound;
 using MailGateway.Listener.Storage;
+using MailGateway.Listener.Submission;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -67,6 +68,18 @@ internal sealed class StartupBanner(
         {
             var domains = string.Join(", ", services.GetRequiredService<IOptions<InboundListenerOptions>>().Value.Domains);
             lines.Add($"  Inbound SMTP:   {ListenerEndpoints()} for {domains} (messages saved under {ListenerFolder()})");
+        }
+
+        var submission = services.GetRequiredService<SubmissionListenerService>();
+        if (submission.Enabled)
+        {
+            var options = services.GetRequiredService<IOptions<SubmissionListenerOptions>>().Value;
+            var endpoints = submission.LocalEndpoints.Select((e, i) => $"{e} ({(i < options.Endpoints.Count && options.Endpoints[i].ImplicitTls ? "implicit TLS" : "STARTTLS")})");
+            lines.Add($"  Submission SMTP: {string.Join(", ", endpoints)}; AUTH PLAIN/LOGIN over TLS, user = API key id, password = the key");
+            if (services.GetRequiredService<DevSmtpCertificate>().PemPath is { } pem)
+            {
+                lines.Add($"                  (development TLS certificate for loopback; trust {pem})");
+            }
         }
 
         if (!flags.KeysConfigured)

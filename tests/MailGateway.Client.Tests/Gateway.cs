@@ -58,6 +58,10 @@ internal sealed class Gateway : IAsyncDisposable
             ["MailGateway:Api:Keys:1:AllowedSenderDomains:0"] = "other.example",
             ["MailGateway:DeliveryWorker:IdlePollInterval"] = "00:00:00.200",
             ["MailGateway:Relay:ConnectRetries"] = "0",
+
+            // SMTP submission is on by default: on ports the system picks, so parallel gateways never collide.
+            ["MailGateway:Submission:Endpoints:0:Address"] = "127.0.0.1",
+            ["MailGateway:Submission:Endpoints:0:Port"] = "0",
         };
         TestRelay? relay = null;
         if (capture)

@@ -144,22 +144,28 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
     }
 
     [Fact]
-    public void The_inbound_listener_exposes_25_and_587_over_TCP_and_keeps_a_replica()
+    public void The_inbound_listener_exposes_25_and_submission_587_and_465_over_TCP_and_keeps_a_replica()
     {
         var app = snapshot.ContainerApp("inbound").GetProperty("properties");
         var ingress = app.GetProperty("configuration").GetProperty("ingress");
         Assert.True(ingress.GetProperty("external").GetBoolean());
         Assert.Equal("tcp", ingress.GetProperty("transport").GetString());
         Assert.Equal(25, ingress.GetProperty("exposedPort").GetInt32());
-        var additional = Assert.Single(ingress.GetProperty("additionalPortMappings").EnumerateArray());
-        Assert.Equal(587, additional.GetProperty("exposedPort").GetInt32());
-        Assert.True(additional.GetProperty("external").GetBoolean());
+        var additional = ingress.GetProperty("additionalPortMappings").EnumerateArray().ToList();
+        Assert.Equal([587, 465], additional.Select(a => a.GetProperty("exposedPort").GetInt32()));
+        Assert.All(additional, a => Assert.True(a.GetProperty("external").GetBoolean()));
         Assert.True(app.GetProperty("template").GetProperty("scale").GetProperty("minReplicas").GetInt32() >= 1);
 
-        // The app listens where the ingress sends the traffic.
+        // The app listens where the ingress sends the traffic: inbound on 25's target, submission (the snapshot has a
+        // TLS certificate) with STARTTLS on 587's and implicit TLS on 465's.
         var env = snapshot.ContainerEnvironment("inbound").ToDictionary(e => e.Name, e => e.Value);
-        Assert.Equal(ingress.GetProperty("targetPort").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture), env["MailGateway__Inbound__Endpoints__0__Port"]);
-        Assert.Equal(additional.GetProperty("targetPort").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture), env["MailGateway__Inbound__Endpoints__1__Port"]);
+        static string Target(System.Text.Json.JsonElement mapping) => mapping.GetProperty("targetPort").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(Target(ingress), env["MailGateway__Inbound__Endpoints__0__Port"]);
+        Assert.DoesNotContain("MailGateway__Inbound__Endpoints__1__Port", env.Keys);
+        Assert.Equal("true", env["MailGateway__Submission__Enabled"]);
+        Assert.Equal(Target(additional[0]), env["MailGateway__Submission__Endpoints__0__Port"]);
+        Assert.Equal(Target(additional[1]), env["MailGateway__Submission__Endpoints__1__Port"]);
+        Assert.Equal("true", env["MailGateway__Submission__Endpoints__1__ImplicitTls"]);
     }
 
     [Fact]
@@ -277,9 +283,13 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
                 "deployer: Key Vault Certificates Officer @ Microsoft.KeyVault/vaults",
                 "inbound: AcrPull @ Microsoft.ContainerRegistry/registries",
+                "inbound: Azure Service Bus Data Sender @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "inbound: Key Vault Certificate User @ Microsoft.KeyVault/vaults",
                 "inbound: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "inbound: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:inbound",
+                "inbound: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:outbound",
+                "inbound: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
+                "inbound: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
             }.Order(StringComparer.Ordinal),
             actual);
     }

@@ -55,6 +55,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             ["MailGateway:DeliveryWorker:IdlePollInterval"] = "00:00:00.200",
             ["MailGateway:Relay:ConnectRetries"] = "0",
         };
+        SubmissionOnFreePorts(settings);
         if (relay is not null)
         {
             settings["MailGateway:Relay:Host"] = "127.0.0.1";
@@ -67,6 +68,17 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
         }
 
+        return settings;
+    }
+
+    /// <summary>SMTP submission (on by default) on ports the system picks, so parallel hosts never collide on 2587/2465.</summary>
+    public static Dictionary<string, string?> SubmissionOnFreePorts(Dictionary<string, string?> settings)
+    {
+        settings["MailGateway:Submission:Endpoints:0:Address"] = "127.0.0.1";
+        settings["MailGateway:Submission:Endpoints:0:Port"] = "0";
+        settings["MailGateway:Submission:Endpoints:1:Address"] = "127.0.0.1";
+        settings["MailGateway:Submission:Endpoints:1:Port"] = "0";
+        settings["MailGateway:Submission:Endpoints:1:ImplicitTls"] = "true";
         return settings;
     }
 

@@ -168,12 +168,12 @@ public sealed class RateLimitTests
         var data = GatewayHost.NewDataDirectory();
         try
         {
-            using var gateway = await GatewayProcess.StartAsync(Path.GetTempPath(), new Dictionary<string, string?>
+            using var gateway = await GatewayProcess.StartAsync(Path.GetTempPath(), GatewayHost.SubmissionOnFreePorts(new Dictionary<string, string?>
             {
                 ["urls"] = "http://127.0.0.1:0",
                 ["MailGateway:Storage:DataDirectory"] = data,
                 ["MailGateway:Capture:Port"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            }, environment);
+            }), environment);
             using var client = new HttpClient { BaseAddress = gateway.BaseAddress };
             using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/messages") { Content = GatewayHost.Json(GatewayHost.Message()) };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);

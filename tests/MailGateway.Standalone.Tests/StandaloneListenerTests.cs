@@ -76,7 +76,10 @@ public sealed class StandaloneListenerTests
         Assert.False(Directory.Exists(Path.Combine(host.DataDirectory, "capture")));
         var banner = Banner(host);
         Assert.Contains("Relay:          127.0.0.1", banner, StringComparison.Ordinal);
-        Assert.DoesNotContain("SMTP:", banner, StringComparison.Ordinal);
+
+        // No inbound or capture listener; SMTP submission (its own role) runs unless switched off.
+        Assert.DoesNotContain("Inbound SMTP:", banner, StringComparison.Ordinal);
+        Assert.DoesNotContain("Capture SMTP:", banner, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -164,6 +164,13 @@ internal sealed class GuardedPipeReader : PipeReader
             line = line[..^1];
         }
 
+        if (_connection.Shared.IsSubmission && !_connection.IsSecure && IsAuth(line))
+        {
+            // RFC 4954 section 4: credentials never travel in clear; answered here, so the library never reads them.
+            _inner.AdvanceTo(next);
+            return new LineDecision(null, Replies.EncryptionRequired);
+        }
+
         var verb = EnvelopeCommand.VerbOf(line);
         var refusal = CommandLineCheck.Check(line, isPath: verb is not null);
         if (refusal is null && verb is null)
@@ -198,6 +205,9 @@ internal sealed class GuardedPipeReader : PipeReader
         _mode = Mode.Rewritten;
         return new LineDecision(new ReadResult(new ReadOnlySequence<byte>(parse.LibraryLine!), false, false), null);
     }
+
+    private static bool IsAuth(ReadOnlySpan<byte> line) =>
+        line.Length >= 4 && System.Text.Ascii.EqualsIgnoreCase(line[..4], "AUTH"u8) && (line.Length == 4 || line[4] is (byte)' ' or (byte)'\t');
 
     public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
 

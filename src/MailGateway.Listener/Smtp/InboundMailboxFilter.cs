@@ -43,7 +43,7 @@ internal sealed class InboundMailboxFilter(ListenerContext shared) : IMailboxFil
         return Task.FromResult(true);
     }
 
-    private static EnvelopePath Bind(InboundSession session, IMailbox mailbox)
+    internal static EnvelopePath Bind(InboundSession session, IMailbox mailbox)
     {
         // Our factory made the mailbox and our reader read its path from the line being executed.
         if (mailbox is not EnvelopeAddress address || session.PendingPath is not { } path)

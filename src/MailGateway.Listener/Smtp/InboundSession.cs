@@ -22,6 +22,9 @@ internal sealed class InboundSession
 
     public string? Helo { get; set; }
 
+    /// <summary>Submission: the API key the client authenticated with.</summary>
+    public MailGateway.Core.Keys.VerifiedApiKey? ApiKey { get; set; }
+
     public bool Esmtp { get; set; }
 
     /// <summary>Recipients accepted in the current transaction (MAIL starts one; DATA and RSET end it).</summary>

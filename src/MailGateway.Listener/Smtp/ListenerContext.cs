@@ -5,8 +5,11 @@ namespace MailGateway.Listener.Smtp;
 
 /// <summary>What every session of one listener shares.</summary>
 internal sealed class ListenerContext(
-    InboundListenerOptions options, IInboundMessageStore store, TimeProvider timeProvider, ILogger logger, InboundMetrics metrics, ConnectionLimiter limiter)
+    InboundListenerOptions options, IInboundMessageStore store, TimeProvider timeProvider, ILogger logger, InboundMetrics metrics, ConnectionLimiter limiter, bool submission = false)
 {
+    /// <summary>The submission role (authenticated clients, API keys, the accept port) rather than inbound.</summary>
+    public bool IsSubmission { get; } = submission;
+
     public InboundListenerOptions Options { get; } = options;
 
     public IInboundMessageStore Store { get; } = store;

@@ -47,6 +47,9 @@ internal sealed class ReceivedMessage : IMessageOutput, IDisposable
 
     public long ContentSize => _contentSize;
 
+    /// <summary>The store's writer (submission reads its buffer).</summary>
+    internal IInboundMessageWriter? Writer => _writer;
+
     public async Task StartAsync(IInboundMessageStore store, CancellationToken cancellationToken)
     {
         try

@@ -19,6 +19,23 @@ internal static class Replies
     public static readonly SmtpResponse TooManyAuthenticationFailures = new(SmtpReplyCode.ClientNotPermitted, "4.7.0 Too many failed authentications from your address, try again later");
     public static readonly SmtpResponse StorageFailed = new(SmtpReplyCode.Aborted, "4.3.0 Temporary storage failure, try again later");
 
+    // Submission (RFC 6409, RFC 4954).
+    public static readonly SmtpResponse EncryptionRequired = new((SmtpReplyCode)538, "5.7.11 Encryption required for requested authentication mechanism: use STARTTLS first");
+    public static readonly SmtpResponse AuthenticationRequired = new(SmtpReplyCode.AuthenticationRequired, "5.7.0 Authentication required");
+    public static readonly SmtpResponse MissingSendScope = new(SmtpReplyCode.MailboxUnavailable, "5.7.1 This API key does not have the send scope");
+    public static readonly SmtpResponse MailFromNotAllowed = new(SmtpReplyCode.MailboxUnavailable, "5.7.1 Sender address rejected: MAIL FROM is not in a domain this API key may send from (AllowedSenderDomains)");
+    public static readonly SmtpResponse HeaderFromNotAllowed = new(SmtpReplyCode.MailboxUnavailable, "5.7.1 Message refused: the header From is not in a domain this API key may send from (AllowedSenderDomains)");
+    public static readonly SmtpResponse TooManyInvalidKeys = new(SmtpReplyCode.ClientNotPermitted, "4.7.0 Too many attempts without a valid API key from your address (MailGateway:RateLimits:FailedAuthPerAddress), try again later");
+
+    public static SmtpResponse KeyRateLimited(string seconds) => new(SmtpReplyCode.Aborted, $"4.7.0 Rate limit of this API key exceeded (MailGateway:RateLimits), try again in {seconds} s");
+
+    /// <summary>550 5.6.0 with the accept entry's reason: one line of printable ASCII, bounded.</summary>
+    public static SmtpResponse InvalidMessage(string reason)
+    {
+        var text = new string([.. reason.Take(300).Select(c => c is >= ' ' and < (char)127 ? c : '?')]);
+        return new(SmtpReplyCode.MailboxUnavailable, "5.6.0 Message refused: " + text);
+    }
+
     public static SmtpResponse Queued(string id) => new(SmtpReplyCode.Ok, "2.0.0 Ok: queued as " + id);
 
     public static string Greeting(string serverName) => $"220 {serverName} ESMTP ready";

@@ -1,11 +1,11 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace MailGateway.Api;
+namespace MailGateway.Core.Keys;
 
 /// <summary>
-/// Rate limits of the HTTP API (configuration section <c>MailGateway:RateLimits</c>), every <c>/api</c> endpoint of
-/// every host: requests without a valid API key per client address (guessing keys), and requests per API key.
-/// Read at start.
+/// Rate limits of every entry point that takes an API key (configuration section <c>MailGateway:RateLimits</c>): every
+/// <c>/api</c> endpoint of every host and SMTP submission. Requests without a valid API key per client address (guessing
+/// keys; for SMTP a failed AUTH), and requests per API key (for SMTP one message). Read at start.
 /// </summary>
 public sealed class RateLimitOptions
 {
