@@ -1,20 +1,19 @@
 using MailGateway.Api;
 using MailGateway.Core;
 using MailGateway.Core.Bounces;
-using MailGateway.Core.Inbound;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using MailGateway.Core.Hosting;
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Hosting;
+using MailGateway.Core.Inbound;
 using MailGateway.Core.Keys;
 using MailGateway.Core.Queue;
 using MailGateway.Embedded;
 using MailGateway.Listener;
 using MailGateway.Listener.Submission;
-using MailGateway.Core.Inbound;
 using MailGateway.ServiceDefaults;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.ServiceDefaults.Telemetry;
 using MailGateway.Standalone.Dashboard;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
