@@ -76,6 +76,29 @@ public sealed class SqliteSuppressionListTests : IDisposable
     }
 
     [Fact]
+    public async Task A_retry_whose_waiting_recipient_was_suppressed_meanwhile_ends_delivered_when_another_recipient_was()
+    {
+        var handler = Handler(List);
+        await _f.AcceptAsync("m1", recipients: ["a@example.net", "b@example.net"]);
+        _f.Engine.Then(r => new DeliveryOutcome
+        {
+            Kind = DeliveryOutcomeKind.Deferred,
+            Reason = "one deferred",
+            Recipients = [new RecipientResult("a@example.net", RecipientState.Delivered, null), new RecipientResult("b@example.net", RecipientState.Deferred, new SmtpReply(451, "4.2.0", "later"))],
+        });
+        await HandleNextAsync(handler);
+        await List.AddAsync(new SuppressionEntry("k", "b@example.net", SuppressionReasons.Manual, _f.Time.GetUtcNow(), null), CancellationToken.None);
+        _f.Time.Advance(TimeSpan.FromHours(1));
+        await HandleNextAsync(handler);
+
+        var record = (await _f.Status.GetAsync("m1", CancellationToken.None))!;
+        Assert.Equal(MessageState.Delivered, record.State);
+        Assert.Equal([RecipientState.Delivered, RecipientState.Suppressed], record.Recipients.Select(r => r.State));
+        Assert.Single(_f.Engine.Requests);
+        Assert.Empty(await _f.Queue.LeaseAsync(1, TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_5_1_1_refusal_suppresses_the_recipient_but_a_5_7_1_or_a_sender_problem_does_not()
     {
         var handler = Handler(List);

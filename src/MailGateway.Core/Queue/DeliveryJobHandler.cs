@@ -231,8 +231,10 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
     }
 
     /// <summary>
-    /// Every recipient is suppressed: the message ends <c>suppressed</c> without contacting the relay. The check is
-    /// recorded as an attempt without a port (so each recipient's <c>suppressed</c> event has its attempt number).
+    /// Every recipient of this job is suppressed: the relay is not contacted. The message ends <c>suppressed</c>, or
+    /// <c>delivered</c> when an earlier attempt delivered some of its recipients (a retry of the others found them
+    /// suppressed). The check is recorded as an attempt without a port (so each recipient's <c>suppressed</c> event
+    /// has its attempt number).
     /// </summary>
     private async Task SuppressAllAsync(IDeliveryJobContext context, MessageRecord before, List<RecipientResult> suppressed, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -240,8 +242,9 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         const string reply = "Not sent: every recipient is on the suppression list.";
         var attempt = new DeliveryAttemptRecord(before.Attempts.Count + 1, now, TimeSpan.Zero, DeliveryOutcomeKind.Failed, null, null, reply);
         var recipients = Merge(before.Recipients, suppressed);
+        var state = recipients.Any(r => r.State == RecipientState.Delivered) ? MessageState.Delivered : MessageState.Suppressed;
         LogSuppressed(job.MessageId, suppressed.Count);
-        await KeepOutcomeAsync(job.MessageId, ct => _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Suppressed, recipients, null, reply, ct), cancellationToken);
+        await KeepOutcomeAsync(job.MessageId, ct => _status.RecordAttemptAsync(job.MessageId, attempt, state, recipients, null, reply, ct), cancellationToken);
         await context.CompleteAsync(cancellationToken);
     }
 
