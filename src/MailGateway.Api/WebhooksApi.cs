@@ -81,6 +81,9 @@ public sealed partial class WebhooksApi(
 
     private const int MaxIdLength = 64;
 
+    /// <summary>The most entries of <c>eventTypes</c> (there are 8 types; a longer list is refused as a whole, not entry by entry).</summary>
+    public const int MaxEventTypes = 32;
+
     /// <summary>Lists the endpoints.</summary>
     public async Task<IResult> ListAsync(HttpContext context)
     {
@@ -369,6 +372,12 @@ public sealed partial class WebhooksApi(
     private static List<string> EventTypes(List<string?>? requested, List<FieldError> errors)
     {
         var types = new List<string>();
+        if (requested?.Count > MaxEventTypes)
+        {
+            errors.Add(new FieldError("eventTypes", ApiErrorCodes.InvalidType, $"At most {MaxEventTypes} entries ({string.Join(", ", MessageEventTypes.All)})."));
+            return types;
+        }
+
         for (var i = 0; i < (requested?.Count ?? 0); i++)
         {
             var type = requested![i];

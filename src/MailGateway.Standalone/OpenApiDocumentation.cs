@@ -592,7 +592,7 @@ internal static class OpenApiDocumentation
 
         var createWebhook = Obj("A webhook endpoint to create. It receives the events of this API key's messages only.", ["url"],
             ("url", new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri", MaxLength = 2048 }, "The receiver: `https` to a public address (`http` only to loopback with `AllowLoopback`, development); no user info or fragment (else `invalid_url`)."),
-            ("eventTypes", Arr(Str(null, values: MessageEventTypes.All), "The event types to send; none or empty: all (an unknown type: `invalid_type`)."), null),
+            ("eventTypes", Arr(Str(null, values: MessageEventTypes.All), $"The event types to send, at most {WebhooksApi.MaxEventTypes} entries; none or empty: all (an unknown type or a longer list: `invalid_type`)."), null),
             ("enabled", new OpenApiSchema { Type = JsonSchemaType.Boolean }, "False creates it disabled; default true."));
         Closed(createWebhook);
         yield return ("CreateWebhookRequest", createWebhook);

@@ -198,6 +198,7 @@ public sealed class WebhookApiTests : IAsyncLifetime
         { """{"url": "https://hooks.example.com/", "eventTypes": ["accepted", "opened"]}""", "eventTypes[1]", "invalid_type" },
         { """{"url": "https://hooks.example.com/", "eventTypes": [null]}""", "eventTypes[0]", "invalid_type" },
         { """{"url": "https://hooks.example.com/", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}""", "secret", "invalid_json" },
+        { "{\"url\": \"https://hooks.example.com/\", \"eventTypes\": [" + string.Join(',', Enumerable.Repeat("\"opened\"", 1000)) + "]}", "eventTypes", "invalid_type" },
         { """{"url": 5}""", "url", "invalid_json" },
         { """[]""", "", "invalid_json" },
         { """null""", "", "invalid_json" },
