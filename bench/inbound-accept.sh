@@ -59,9 +59,13 @@ for size in 4 100; do
       r_sink=$(send "$sink" "$size" "$msgs" "$sessions" $reuse)
       r_pf=$(send "$pf_smtpd" "$size" "$msgs" "$sessions" $reuse)
       wait_postfix_queue_empty 120 || echo "postfix queue did not drain" >&2
+      log_lines=$(wc -l <"$work/inbound.log")
       r_ours=$(send "$ours_port" "$size" "$msgs" "$sessions" $reuse)
       n=$(stored)
-      [ "$n" -ge "$msgs" ] || echo "warning: $n of $msgs messages stored by MailGateway" >&2
+      if [ "$n" -lt "$msgs" ]; then
+        echo "warning: $n of $msgs messages stored by MailGateway; the listener's warnings:" >&2
+        tail -n +"$((log_lines + 1))" "$work/inbound.log" | grep -E "warn|fail|error" -i -A2 | tail -40 >&2 || echo "(none logged)" >&2
+      fi
       rm -rf "${store:?}/inbound"/*
       conn="new per message"; [ -n "$reuse" ] && conn="reused (-d)"
       rows+=("| $size KB | $sessions | $conn | $msgs | $r_sink | $r_pf | $r_ours | $(ratio "$r_ours" "$r_sink") | $(ratio "$r_ours" "$r_pf") |")

@@ -16,6 +16,9 @@ apt_packages=(
   libauthen-sasl-perl     # swaks: AUTH mechanisms beyond PLAIN and LOGIN
   postfix                 # smtp-sink and smtp-source (test relays, delivery faults)
   python3-dkim            # dkimverify: the independent DKIM verifier
+  chromium                # the dashboard's browser tests (Playwright drives it: ExecutablePath, no browser download)
+  fonts-dejavu-core       # chromium: text in the dashboard's screenshots
+  fonts-liberation        # chromium: the sans-serif and monospace fallbacks
 )
 need_apt=()
 for package in "${apt_packages[@]}"; do
@@ -42,11 +45,15 @@ sink_usage="$(/usr/sbin/smtp-sink 2>&1 || true)"
 grep -q 'usage:' <<<"$sink_usage" || tool_problems+=("/usr/sbin/smtp-sink does not run: $sink_usage")
 postconf -d mail_version >/dev/null 2>&1 || tool_problems+=("postconf does not run (postfix)")
 dkimverify --help >/dev/null 2>&1 || tool_problems+=("dkimverify does not run (python3-dkim)")
+chromium_version="$(chromium --headless --no-sandbox --version 2>/dev/null | grep -i '^chromium' || true)"
+[ -n "$chromium_version" ] || tool_problems+=("chromium does not run headless (chromium --headless --version)")
+chromium_dom="$(timeout 60 chromium --headless --no-sandbox --disable-gpu --dump-dom 'data:text/html,<p>ok-from-chromium</p>' 2>/dev/null || true)"
+grep -q 'ok-from-chromium' <<<"$chromium_dom" || tool_problems+=("chromium --headless cannot render a page (--dump-dom)")
 if [ ${#tool_problems[@]} -gt 0 ]; then
   printf '== a test tool does not work: %s\n' "${tool_problems[@]}" >&2
   exit 1
 fi
-echo "== tools: $(swaks --version 2>&1 | head -1), postfix $(postconf -dh mail_version), dkimverify ok"
+echo "== tools: $(swaks --version 2>&1 | head -1), postfix $(postconf -dh mail_version), dkimverify ok, $chromium_version"
 
 # Azurite for the Blob/Table tests, installed locally under tests/azurite (pinned in its package-lock.json).
 if [ ! -x tests/azurite/node_modules/.bin/azurite ]; then

@@ -19,24 +19,8 @@ internal static class EngineBenchmark
         var sizeKb = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 4;
 
         using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var engine = new SmtpDeliveryEngine(Options.Create(new SmtpRelayOptions
-        {
-            Host = target[0],
-            Endpoints = [new RelayEndpoint { Port = int.Parse(target[1], CultureInfo.InvariantCulture), Tls = RelayTlsMode.StartTls }],
-            TlsPolicy = RelayTlsPolicy.None,
-            ConnectRetries = 0,
-            MaxIdleConnections = concurrency,
-        }), TimeProvider.System, NullLogger<SmtpDeliveryEngine>.Instance, new DeliveryMetrics(meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
-
-        var composer = new MessageComposer(Options.Create(new MessageLimitsOptions()), TimeProvider.System);
-        var body = string.Join("\r\n", Enumerable.Repeat(new string('x', 76), sizeKb * 1024 / 78));
-        var composed = composer.Compose(new OutboundMessage
-        {
-            From = new EmailAddress("bench@example.test"),
-            To = [new EmailAddress("sink@example.test")],
-            Subject = "bench",
-            Text = body,
-        }, "bench");
+        using var engine = CreateEngine(target[0], int.Parse(target[1], CultureInfo.InvariantCulture), concurrency, meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var composed = Compose(sizeKb);
 
         async Task<int> Worker(int count)
         {
@@ -63,5 +47,30 @@ internal static class EngineBenchmark
         Console.WriteLine(FormattableString.Invariant(
             $"engine: {sent} messages of {composed.Bytes.Length} bytes, {concurrency} in flight: {sent / stopwatch.Elapsed.TotalSeconds:F0} msg/s ({failed} not delivered)"));
         return failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>The engine as the benchmarks use it: one relay endpoint, TLS off by explicit option, no connect retries, a pool of <paramref name="concurrency"/>.</summary>
+    internal static SmtpDeliveryEngine CreateEngine(string host, int port, int concurrency, System.Diagnostics.Metrics.IMeterFactory meterFactory) =>
+        new(Options.Create(new SmtpRelayOptions
+        {
+            Host = host,
+            Endpoints = [new RelayEndpoint { Port = port, Tls = RelayTlsMode.StartTls }],
+            TlsPolicy = RelayTlsPolicy.None,
+            ConnectRetries = 0,
+            MaxIdleConnections = concurrency,
+        }), TimeProvider.System, NullLogger<SmtpDeliveryEngine>.Instance, new DeliveryMetrics(meterFactory));
+
+    /// <summary>A text message of about <paramref name="sizeKb"/> KB, composed as the API composes it.</summary>
+    internal static ComposedMessage Compose(int sizeKb)
+    {
+        var composer = new MessageComposer(Options.Create(new MessageLimitsOptions()), TimeProvider.System);
+        var body = string.Join("\r\n", Enumerable.Repeat(new string('x', 76), sizeKb * 1024 / 78));
+        return composer.Compose(new OutboundMessage
+        {
+            From = new EmailAddress("bench@example.test"),
+            To = [new EmailAddress("sink@example.test")],
+            Subject = "bench",
+            Text = body,
+        }, "bench");
     }
 }

@@ -79,6 +79,9 @@ public static class ApiErrorCodes
     /// <summary>A batch with more than <see cref="MessagesApi.MaxBatchMessages"/> messages.</summary>
     public const string TooManyMessages = "too_many_messages";
 
+    /// <summary>A <c>POST /api/v1/suppressions</c> with more than <see cref="SuppressionsApi.MaxAddresses"/> addresses.</summary>
+    public const string TooManyAddresses = "too_many_addresses";
+
     /// <summary>Every code an answer of the API can carry in <c>errors[].code</c>: Core's validation codes and the API's own, sorted.</summary>
     public static IReadOnlyList<string> All { get; } =
         [.. new[] { typeof(ValidationCodes), typeof(ApiErrorCodes) }

@@ -172,6 +172,18 @@ public sealed record DeadLetterResponse(
 /// <param name="NextCursor">Pass as <c>cursor</c> for the next page; absent on the last page.</param>
 public sealed record DeadLetterListResponse(IReadOnlyList<DeadLetterResponse> Items, string? NextCursor);
 
+/// <summary>What a bulk operation did to one dead letter.</summary>
+/// <param name="Id">The dead letter's id.</param>
+/// <param name="MessageId">Its message.</param>
+/// <param name="Outcome"><c>replayed</c>, <c>purged</c>, <c>not_replayable</c> (left as it is), or <c>gone</c> (a concurrent replay or purge took it first).</param>
+public sealed record DeadLetterBulkItem(string Id, string MessageId, string Outcome);
+
+/// <summary>The answer of <c>POST /api/v1/dead-letters/replay</c> and <c>…/purge</c>.</summary>
+/// <param name="Done">How many were replayed (or purged) by this call.</param>
+/// <param name="Items">Every dead letter the call looked at, newest first, with what happened to it.</param>
+/// <param name="More">True when more dead letters match the filter than <c>limit</c>: call again.</param>
+public sealed record DeadLetterBulkResponse(int Done, IReadOnlyList<DeadLetterBulkItem> Items, bool More);
+
 /// <summary>One item of <c>POST /api/v1/messages/batch</c>.</summary>
 public sealed class BatchItemDto
 {
@@ -353,6 +365,7 @@ public sealed class OffsetRequiredException : JsonException
 [JsonSerializable(typeof(MessageListResponse))]
 [JsonSerializable(typeof(DeadLetterResponse))]
 [JsonSerializable(typeof(DeadLetterListResponse))]
+[JsonSerializable(typeof(DeadLetterBulkResponse))]
 [JsonSerializable(typeof(FieldError))]
 [JsonSerializable(typeof(List<FieldError>))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

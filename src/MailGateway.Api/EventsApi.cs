@@ -221,7 +221,7 @@ public static class EventsApiExtensions
             .WithTags("Events")
             .WithName("ListEvents")
             .WithSummary("The event feed of this API key's messages, oldest first")
-            .WithDescription("Keyset pagination: pass the previous page's 'next' as 'after'. Optional 'types' (comma-separated: accepted, scheduled, deferred, delivered, failed, expired, unknown, canceled) and 'limit' (1-1000, default 100).")
+            .WithDescription("Keyset pagination: pass the previous page's 'next' as 'after'. Optional 'types' (comma-separated: accepted, scheduled, deferred, delivered, failed, expired, unknown, canceled, suppressed, bounced) and 'limit' (1-1000, default 100).")
             .Produces<EventPageResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using MailGateway.Core.Keys;
 using MailGateway.Core.Queue;
@@ -15,6 +16,12 @@ public sealed partial class MessagesApi
     /// <summary>The query parameters of <c>GET /api/v1/dead-letters</c>.</summary>
     public static readonly IReadOnlyList<string> DeadLetterParameters = ["reason", "since", "until", "cursor", "limit"];
 
+    /// <summary>The query parameters of <c>POST /api/v1/dead-letters/replay</c> and <c>…/purge</c>.</summary>
+    public static readonly IReadOnlyList<string> DeadLetterBulkParameters = ["reason", "since", "until", "limit"];
+
+    /// <summary>The most dead letters one bulk replay or purge handles (more: call again while <c>more</c> is true).</summary>
+    public const int MaxBulkLimit = 1000;
+
     private static readonly string[] Reasons =
     [
         DeadLetterReasons.Failed, DeadLetterReasons.Expired, DeadLetterReasons.Unknown, DeadLetterReasons.ContentMissing,
@@ -30,52 +37,11 @@ public sealed partial class MessagesApi
             return refusal;
         }
 
-        var parameters = context.Request.Query;
-        var errors = CheckParameters(parameters, DeadLetterParameters);
-        string? reason = null;
-        if (QueryValue(parameters, "reason") is { } r)
+        if (!TryReadDeadLetterQuery(context.Request.Query, DeadLetterParameters, caller, 50, DeadLetterQuery.MaxLimit, out var query, out var invalid))
         {
-            reason = Reasons.FirstOrDefault(x => string.Equals(x, r, StringComparison.OrdinalIgnoreCase));
-            if (reason is null)
-            {
-                errors.Add(new FieldError("reason", ApiErrorCodes.InvalidReason, $"One of {string.Join(", ", Reasons)}."));
-            }
+            return invalid;
         }
 
-        var since = QueryTime(parameters, "since", errors);
-        var until = QueryTime(parameters, "until", errors);
-        if (since is { } s && until is { } u && u <= s)
-        {
-            errors.Add(new FieldError("until", ApiErrorCodes.BeforeSince, "'until' must be later than 'since'."));
-        }
-
-        var cursor = QueryValue(parameters, "cursor");
-        if (cursor is not null && !IsDeadLetterId(cursor))
-        {
-            errors.Add(new FieldError("cursor", ApiErrorCodes.InvalidCursor, "Not a cursor from a previous page's nextCursor."));
-        }
-
-        var limit = 50;
-        if (QueryValue(parameters, "limit") is { } text
-            && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > DeadLetterQuery.MaxLimit))
-        {
-            errors.Add(new FieldError("limit", ApiErrorCodes.InvalidLimit, $"A whole number from 1 to {DeadLetterQuery.MaxLimit} (default 50)."));
-        }
-
-        if (errors.Count > 0)
-        {
-            return ValidationProblem(errors);
-        }
-
-        var query = new DeadLetterQuery
-        {
-            Owner = caller.Has(ApiKeyScopes.Admin) ? null : caller.Id,
-            Reason = reason,
-            Since = since,
-            Until = until,
-            After = cursor,
-            Limit = limit,
-        };
         return await GuardDeadLettersAsync(async () =>
         {
             var page = await _deadLetters.ListAsync(query, context.RequestAborted);
@@ -164,6 +130,134 @@ public sealed partial class MessagesApi
             LogPurged(entry.MessageId, id, caller.Id);
             return new NoContentResult();
         });
+    }
+
+    /// <summary>
+    /// <c>POST /api/v1/dead-letters/replay</c>: replays up to <c>limit</c> dead letters matching the filter (reason,
+    /// since, until), newest first, each as <see cref="ReplayDeadLetterAsync"/> does (atomic: a dead letter taken by a
+    /// concurrent replay or purge is reported <c>gone</c>, never replayed twice). Scope send (own) or admin (any).
+    /// </summary>
+    public Task<IResult> ReplayDeadLettersAsync(HttpContext context) => BulkAsync(context, replay: true);
+
+    /// <summary><c>POST /api/v1/dead-letters/purge</c>: purges up to <c>limit</c> dead letters matching the filter, with their content.</summary>
+    public Task<IResult> PurgeDeadLettersAsync(HttpContext context) => BulkAsync(context, replay: false);
+
+    private async Task<IResult> BulkAsync(HttpContext context, bool replay)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!TryAuthorize(context.Request, ApiKeyScopes.Send, orAdmin: true, out var caller, out var refusal))
+        {
+            return refusal;
+        }
+
+        if (!TryReadDeadLetterQuery(context.Request.Query, DeadLetterBulkParameters, caller, 100, MaxBulkLimit, out var query, out var invalid))
+        {
+            return invalid;
+        }
+
+        return await GuardDeadLettersAsync(async () =>
+        {
+            // Once started, not cancelled by the caller going away: each item is one atomic store operation.
+            var items = new List<DeadLetterBulkItem>();
+            var done = 0;
+            var more = false;
+            var after = (string?)null;
+            var reason = $"Replayed in bulk with API key '{caller.Id}'.";
+            while (items.Count < query.Limit)
+            {
+                var page = await _deadLetters.ListAsync(
+                    query with { After = after, Limit = Math.Min(DeadLetterQuery.MaxLimit, query.Limit - items.Count) }, CancellationToken.None);
+                foreach (var entry in page.Items)
+                {
+                    string outcome;
+                    if (replay)
+                    {
+                        var result = await _deadLetters.ReplayAsync(entry.Id, reason, CancellationToken.None);
+                        outcome = result.Outcome switch
+                        {
+                            ReplayOutcome.Replayed => "replayed",
+                            ReplayOutcome.NotReplayable => ApiErrorCodes.NotReplayable,
+                            _ => "gone",
+                        };
+                        if (result.Outcome == ReplayOutcome.Replayed)
+                        {
+                            LogReplayed(entry.MessageId, entry.Id, caller.Id, result.Job!.Attempt);
+                        }
+                    }
+                    else
+                    {
+                        var purged = await _deadLetters.PurgeAsync(entry.Id, CancellationToken.None);
+                        outcome = purged ? "purged" : "gone";
+                        if (purged)
+                        {
+                            LogPurged(entry.MessageId, entry.Id, caller.Id);
+                        }
+                    }
+
+                    done += outcome is "replayed" or "purged" ? 1 : 0;
+                    items.Add(new DeadLetterBulkItem(entry.Id, entry.MessageId, outcome));
+                }
+
+                after = page.Next;
+                if (after is null)
+                {
+                    break;
+                }
+
+                more = items.Count >= query.Limit;
+            }
+
+            return ApiResults.Json(new DeadLetterBulkResponse(done, items, more), ApiJsonContext.Default.DeadLetterBulkResponse, StatusCodes.Status200OK);
+        });
+    }
+
+    // The filter of the list and of the bulk operations; an admin key's reaches every key's dead letters.
+    private static bool TryReadDeadLetterQuery(
+        IQueryCollection parameters, IReadOnlyList<string> allowed, VerifiedApiKey caller, int defaultLimit, int maxLimit,
+        out DeadLetterQuery query, [NotNullWhen(false)] out IResult? invalid)
+    {
+        var errors = CheckParameters(parameters, allowed);
+        string? reason = null;
+        if (QueryValue(parameters, "reason") is { } r)
+        {
+            reason = Reasons.FirstOrDefault(x => string.Equals(x, r, StringComparison.OrdinalIgnoreCase));
+            if (reason is null)
+            {
+                errors.Add(new FieldError("reason", ApiErrorCodes.InvalidReason, $"One of {string.Join(", ", Reasons)}."));
+            }
+        }
+
+        var since = QueryTime(parameters, "since", errors);
+        var until = QueryTime(parameters, "until", errors);
+        if (since is { } s && until is { } u && u <= s)
+        {
+            errors.Add(new FieldError("until", ApiErrorCodes.BeforeSince, "'until' must be later than 'since'."));
+        }
+
+        var cursor = QueryValue(parameters, "cursor");
+        if (cursor is not null && !IsDeadLetterId(cursor))
+        {
+            errors.Add(new FieldError("cursor", ApiErrorCodes.InvalidCursor, "Not a cursor from a previous page's nextCursor."));
+        }
+
+        var limit = defaultLimit;
+        if (QueryValue(parameters, "limit") is { } text
+            && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > maxLimit))
+        {
+            errors.Add(new FieldError("limit", ApiErrorCodes.InvalidLimit, $"A whole number from 1 to {maxLimit} (default {defaultLimit})."));
+        }
+
+        query = new DeadLetterQuery
+        {
+            Owner = caller.Has(ApiKeyScopes.Admin) ? null : caller.Id,
+            Reason = reason,
+            Since = since,
+            Until = until,
+            After = cursor,
+            Limit = limit,
+        };
+        invalid = errors.Count > 0 ? ValidationProblem(errors) : null;
+        return errors.Count == 0;
     }
 
     private async Task<IResult> GuardDeadLettersAsync(Func<Task<IResult>> call)

@@ -25,6 +25,23 @@ internal sealed class GatewayConnection(Func<HttpClient> httpClient, Func<MailGa
         return await ReadAsync(response, answer, idempotencyKey, cancellationToken);
     }
 
+    /// <summary>A call answered without a body (204); false for a 404, which a retried DELETE can meet after its first try succeeded.</summary>
+    public async Task<bool> SendWithoutAnswerAsync(HttpMethod method, string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendCoreAsync(method, path, null, null, retry: true, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ToExceptionAsync(response, null, cancellationToken);
+        }
+
+        return true;
+    }
+
     /// <summary>A probe: 200 is healthy, 503 with a problem is an answer too (not ready), anything else throws.</summary>
     public async Task<GatewayHealth> ProbeAsync(string path, CancellationToken cancellationToken)
     {

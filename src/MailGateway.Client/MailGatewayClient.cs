@@ -7,7 +7,7 @@ namespace MailGateway.Client;
 /// groups arrive with the API), health probes sit on the client itself. Thread-safe: use one instance for the whole
 /// application (<c>services.AddMailGatewayClient(…)</c> registers it as a singleton).
 /// </summary>
-public class MailGatewayClient : IDisposable
+public partial class MailGatewayClient : IDisposable
 {
     /// <summary>The name of the <see cref="HttpClient"/> that <c>AddMailGatewayClient</c> registers with IHttpClientFactory.</summary>
     public const string HttpClientName = "MailGateway.Client";

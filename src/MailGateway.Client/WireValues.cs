@@ -44,8 +44,11 @@ public readonly struct MessageStatus : IEquatable<MessageStatus>, IWireValue<Mes
     /// <summary>Canceled by an operator before an attempt started; never sent.</summary>
     public static MessageStatus Canceled { get; } = new("canceled");
 
-    /// <summary>True for a status after which the gateway does nothing more with the message (delivered, failed, expired, unknown, canceled).</summary>
-    public bool IsFinal => this == Delivered || this == Failed || this == Expired || this == Unknown || this == Canceled;
+    /// <summary>Every recipient is on the key's suppression list: never sent, the relay was not contacted.</summary>
+    public static MessageStatus Suppressed { get; } = new("suppressed");
+
+    /// <summary>True for a status after which the gateway does nothing more with the message (delivered, failed, expired, unknown, canceled, suppressed).</summary>
+    public bool IsFinal => this == Delivered || this == Failed || this == Expired || this == Unknown || this == Canceled || this == Suppressed;
 
     /// <summary>Equality by the status string (ordinal, ignoring case).</summary>
     public static bool operator ==(MessageStatus left, MessageStatus right) => left.Equals(right);
@@ -91,6 +94,12 @@ public readonly struct RecipientStatus : IEquatable<RecipientStatus>, IWireValue
 
     /// <summary>Its transaction's final reply was lost.</summary>
     public static RecipientStatus Unknown { get; } = new("unknown");
+
+    /// <summary>On the key's suppression list: not sent.</summary>
+    public static RecipientStatus Suppressed { get; } = new("suppressed");
+
+    /// <summary>The relay took it, then a delivery status notification reported it failed.</summary>
+    public static RecipientStatus Bounced { get; } = new("bounced");
 
     /// <summary>Equality by the status string (ordinal, ignoring case).</summary>
     public static bool operator ==(RecipientStatus left, RecipientStatus right) => left.Equals(right);

@@ -37,6 +37,7 @@ public static class EmbeddedServiceCollectionExtensions
         services.TryAddSingleton<IMessageOperations, SqliteMessageOperations>();
         services.TryAddSingleton<IDeadLetterStore, SqliteDeadLetterStore>();
         services.TryAddSingleton<SqliteMessageEventStore>();
+        services.TryAddSingleton<SqliteOperationsOverview>();
         services.TryAddSingleton<IMessageEventStore>(sp => sp.GetRequiredService<SqliteMessageEventStore>());
         services.TryAddSingleton<FileMessageContentStore>();
         services.TryAddSingleton<SqliteMessageContentStore>();
@@ -46,6 +47,9 @@ public static class EmbeddedServiceCollectionExtensions
                 : sp.GetRequiredService<SqliteMessageContentStore>());
         services.TryAddSingleton<IMessageAcceptor, SqliteMessageAcceptor>();
         services.TryAddSingleton<IDeliveryRecorder, SqliteDeliveryRecorder>();
+        services.TryAddSingleton<SqliteSuppressionList>();
+        services.TryAddSingleton<MailGateway.Core.Suppressions.ISuppressionList>(sp => sp.GetRequiredService<SqliteSuppressionList>());
+        services.TryAddSingleton<MailGateway.Core.Bounces.IBounceRecorder, SqliteBounceRecorder>();
         return services;
     }
 

@@ -84,6 +84,16 @@ public sealed class SqliteDatabase : IDisposable
             disabled INTEGER NOT NULL DEFAULT 0,
             updated_at INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS suppressions (
+            owner TEXT NOT NULL,
+            address TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            detail TEXT,
+            message_id TEXT,
+            PRIMARY KEY (owner, address)
+        );
         """;
 
     // What the readiness probe writes (and removes again) while writes fail: enough to need new pages, as real work does.

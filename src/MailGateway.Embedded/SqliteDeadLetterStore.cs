@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MailGateway.Core.Events;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
@@ -173,6 +174,9 @@ public sealed class SqliteDeadLetterStore(SqliteDatabase database, SqliteDeliver
         {
             update.ExecuteNonQuery();
         }
+
+        // The replay is a state change like any other: its deferred event (reply: who replayed it) in the same transaction.
+        SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForState(replayed));
 
         using var delete = Command(connection, transaction, "DELETE FROM dead_letters WHERE seq = $seq", ("$seq", seq));
         delete.ExecuteNonQuery();

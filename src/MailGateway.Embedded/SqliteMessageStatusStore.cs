@@ -170,6 +170,8 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
         return command.ExecuteScalar() is string json ? Deserialize(json) : null;
     }
 
+    internal static void WriteRecord(SqliteConnection connection, SqliteTransaction transaction, MessageRecord record) => Write(connection, transaction, record);
+
     private static void Write(SqliteConnection connection, SqliteTransaction transaction, MessageRecord record)
     {
         using var command = Command(connection, transaction,

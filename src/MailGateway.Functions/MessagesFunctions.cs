@@ -70,6 +70,24 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(request, () => api.ListDeadLettersAsync(request.HttpContext));
     }
 
+    /// <summary><c>POST /api/v1/dead-letters/replay</c> (501 like the rest of the dead-letter routes here).</summary>
+    [Function("ReplayDeadLetters")]
+    public Task<IResult> ReplayDeadLettersAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/dead-letters/replay")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => api.ReplayDeadLettersAsync(request.HttpContext));
+    }
+
+    /// <summary><c>POST /api/v1/dead-letters/purge</c>.</summary>
+    [Function("PurgeDeadLetters")]
+    public Task<IResult> PurgeDeadLettersAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/dead-letters/purge")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => api.PurgeDeadLettersAsync(request.HttpContext));
+    }
+
     /// <summary><c>GET /api/v1/dead-letters/{id}</c>.</summary>
     [Function("GetDeadLetter")]
     public Task<IResult> GetDeadLetterAsync(
@@ -125,6 +143,33 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
     {
         ArgumentNullException.ThrowIfNull(request);
         return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+    }
+
+    /// <summary><c>GET /api/v1/suppressions</c>: 501 here (no suppression list in the Azure hosts yet; the standalone host has one).</summary>
+    [Function("ListSuppressions")]
+    public Task<IResult> ListSuppressionsAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/suppressions")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(SuppressionsApi.NotImplemented()));
+    }
+
+    /// <summary><c>POST /api/v1/suppressions</c>: 501 here, as <see cref="ListSuppressionsAsync"/>.</summary>
+    [Function("AddSuppressions")]
+    public Task<IResult> AddSuppressionsAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/suppressions")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(SuppressionsApi.NotImplemented()));
+    }
+
+    /// <summary><c>DELETE /api/v1/suppressions/{address}</c>: 501 here, as <see cref="ListSuppressionsAsync"/>.</summary>
+    [Function("RemoveSuppression")]
+    public Task<IResult> RemoveSuppressionAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/suppressions/{address}")] HttpRequest request, string address)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return GuardAsync(request, () => Task.FromResult(SuppressionsApi.NotImplemented()));
     }
 
     /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>

@@ -42,8 +42,11 @@ public static class InboundListenerHostingExtensions
         return builder;
     }
 
-    private static FileSystemInboundMessageStore CreateFileStore(IServiceProvider services) =>
-        new(services.GetRequiredService<IOptions<InboundListenerOptions>>().Value.FileSystem.Path);
+    private static FileSystemInboundMessageStore CreateFileStore(IServiceProvider services)
+    {
+        var files = services.GetRequiredService<IOptions<InboundListenerOptions>>().Value.FileSystem;
+        return new(files.Path, files.Commit);
+    }
 
     // Read from the registrations, not by resolving the store: the store is built from the options being validated.
     private static bool UsesFileStore(IServiceCollection services) =>

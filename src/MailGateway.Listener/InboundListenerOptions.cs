@@ -325,4 +325,25 @@ public sealed class FileSystemStoreOptions
 {
     /// <summary>Root folder; messages go to <c>{Path}/inbound/yyyy/MM/dd/{id}.eml</c>. Default <c>data</c>.</summary>
     public string Path { get; set; } = "data";
+
+    /// <summary>
+    /// How a message is made durable before its 250. <see cref="FileSystemCommit.SyncFileSystem"/> (the default on
+    /// Linux): one <c>syncfs(2)</c> shared by every message that finished DATA meanwhile (group commit). Use
+    /// <see cref="FileSystemCommit.SyncFiles"/> when the folder shares its filesystem with a process that keeps much
+    /// unwritten data (<c>syncfs</c> writes that too, so each commit would wait for it).
+    /// </summary>
+    public FileSystemCommit Commit { get; set; } = OperatingSystem.IsLinux() ? FileSystemCommit.SyncFileSystem : FileSystemCommit.SyncFiles;
+}
+
+/// <summary>How the filesystem store makes a message durable (<see cref="FileSystemStoreOptions.Commit"/>).</summary>
+public enum FileSystemCommit
+{
+    /// <summary>
+    /// Group commit: both temp files written without fsync, one <c>syncfs(2)</c> shared by every waiting commit, the
+    /// renames, a second shared <c>syncfs</c>. Linux only.
+    /// </summary>
+    SyncFileSystem,
+
+    /// <summary>Per message: an fsync of each temp file, the renames, a folder fsync shared by concurrent commits.</summary>
+    SyncFiles,
 }

@@ -101,10 +101,34 @@ internal static class OpenApiDocumentation
             }
         }
 
+        // So do the suppression endpoints.
+        if (operation.OperationId is "ListSuppressions" or "RemoveSuppression")
+        {
+            operation.Parameters ??= [];
+            foreach (var name in operation.OperationId == "ListSuppressions" ? new[] { "address", "apiKey", "cursor", "limit" } : ["apiKey"])
+            {
+                operation.Parameters.Add(new OpenApiParameter { Name = name, In = ParameterLocation.Query, Required = false });
+            }
+        }
+
+        if (operation.OperationId == "AddSuppressions")
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Description = $"1-{SuppressionsApi.MaxAddresses} addresses (at most {SuppressionsApi.MaxBodyBytes} bytes). Unknown properties are refused (400 `invalid_json`).",
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference("AddSuppressionsRequest", document) } },
+            };
+        }
+
         var deadLetterPath = path.StartsWith(MessagesApi.DeadLettersPath, StringComparison.Ordinal);
         foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
         {
-            if (parameter is { Name: "id", In: ParameterLocation.Path })
+            if (parameter is { Name: "address", In: ParameterLocation.Path })
+            {
+                parameter.Description = "The suppressed address (URL-encoded; compared case-insensitively).";
+            }
+            else if (parameter is { Name: "id", In: ParameterLocation.Path })
             {
                 parameter.Description = deadLetterPath
                     ? "The dead letter's id (`id` of `GET /api/v1/dead-letters`): digits, not the message id."
@@ -204,9 +228,14 @@ internal static class OpenApiDocumentation
         ("ListEvents" or "ListMessageEvents", "after") => ("The `next` of the previous page: an event id (`evt_` and 16 digits); without it the page starts at the first event.", new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^evt_[0-9]{16}$" }),
         ("ListEvents" or "ListMessageEvents", "types") => ("Only these event types, comma-separated (at most 256 characters).", new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 256, Description = string.Join(", ", MessageEventTypes.All) }),
         ("ListEvents" or "ListMessageEvents", "limit") => ($"The page size, 1-{EventsApi.MaxLimit} (default {EventsApi.DefaultLimit}).", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = EventsApi.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
-        ("ListDeadLetters", "reason") => ("Only dead letters with this reason (case-insensitive).", Str(null, values: DeadLetterReasonNames)),
-        ("ListDeadLetters", "since") => ("Dead-lettered at or after this time: ISO 8601 with `Z` or an offset.", Str(null, "date-time")),
-        ("ListDeadLetters", "until") => ("Dead-lettered before this time: ISO 8601 with `Z` or an offset; later than `since`.", Str(null, "date-time")),
+        ("ReplayDeadLetters" or "PurgeDeadLetters", "limit") => ("How many matching dead letters this call handles, 1-1000 (default 100); `more` says whether others match.", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = "1000" }),
+        ("ListDeadLetters" or "ReplayDeadLetters" or "PurgeDeadLetters", "reason") => ("Only dead letters with this reason (case-insensitive).", Str(null, values: DeadLetterReasonNames)),
+        ("ListDeadLetters" or "ReplayDeadLetters" or "PurgeDeadLetters", "since") => ("Dead-lettered at or after this time: ISO 8601 with `Z` or an offset.", Str(null, "date-time")),
+        ("ListDeadLetters" or "ReplayDeadLetters" or "PurgeDeadLetters", "until") => ("Dead-lettered before this time: ISO 8601 with `Z` or an offset; later than `since`.", Str(null, "date-time")),
+        ("ListSuppressions", "address") => ("Only this address (case-insensitive).", new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 254 }),
+        ("ListSuppressions" or "RemoveSuppression", "apiKey") => ("The key id whose list to read or change: the caller's own without it; another key's needs `admin`.", new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 128 }),
+        ("ListSuppressions", "cursor") => ("The `next` of the previous page.", Str(null)),
+        ("ListSuppressions", "limit") => ($"The page size, 1-{SuppressionsApi.MaxLimit} (default {SuppressionsApi.DefaultLimit}).", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = SuppressionsApi.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
         _ => null,
     };
 
@@ -218,7 +247,7 @@ internal static class OpenApiDocumentation
         ("SendMessage", "403") => "`from` is outside the API key's allowed sender domains (`sender_not_allowed`), or the key lacks the `send` scope (`missing_scope`).",
         ("GetMessage" or "ListMessages" or "ListDeadLetters" or "GetDeadLetter" or "ListEvents" or "ListMessageEvents" or "ListWebhooks", "403") => "The API key lacks the `read` scope (`missing_scope`).",
         ("SendMessageBatch", "403") => "The API key lacks the `send` scope (`missing_scope`); a sender outside the key's domains is a per-item 403 inside the 200.",
-        ("CancelMessage" or "ReplayDeadLetter" or "PurgeDeadLetter", "403") => "The API key has neither the `send` nor the `admin` scope (`missing_scope`).",
+        ("CancelMessage" or "ReplayDeadLetter" or "PurgeDeadLetter" or "ReplayDeadLetters" or "PurgeDeadLetters", "403") => "The API key has neither the `send` nor the `admin` scope (`missing_scope`).",
         ("SendMessageBatch", "200") => "One result per item, in order: `status` 202 with `id` and `state`, or the status a single send would have had with the item's `errors` (fields prefixed `messages[i]`), or 503 with `detail`. The accepted items are durable in one commit.",
         ("SendMessageBatch", "400") => "The whole batch is refused: not JSON, an unknown property or a wrong type anywhere (`invalid_json`, `offset_required`), no messages (`required`), more than 500 (`too_many_messages`).",
         ("SendMessageBatch", "413") => "The body is larger than `MaxRequestBodyBytes` (no `errors`).",
@@ -236,14 +265,29 @@ internal static class OpenApiDocumentation
         ("GetDeadLetter" or "ReplayDeadLetter" or "PurgeDeadLetter", "404") => "No dead letter with this id for this API key (an unknown id, another key's without `admin`, or one already replayed or purged).",
         ("ReplayDeadLetter", "202") => "The job is on the queue again as the next attempt of the same message (same id, stored MIME and `Message-ID`); `status` is `deferred`.",
         ("ReplayDeadLetter", "409") => "The dead letter is not a readable job, its message's status record is gone, or the message has a job already (`not_replayable`); purge it instead.",
+        ("ReplayDeadLetters", "200") => "What the call did to each matching dead letter it looked at (newest first, at most `limit`): `replayed`, `not_replayable` (left as it is) or `gone` (a concurrent replay or purge took it first); `done` counts the replayed ones; `more` is true when others match: call again.",
+        ("PurgeDeadLetters", "200") => "What the call did to each matching dead letter it looked at (newest first, at most `limit`): `purged` (with its content) or `gone`; `done` counts the purged ones; `more` is true when others match: call again.",
+        ("ReplayDeadLetters" or "PurgeDeadLetters", "400") => "Every bad query parameter at once: `unknown_parameter`, `repeated_parameter`, `invalid_reason`, `invalid_date_time`, `offset_required`, `before_since`, `invalid_limit`.",
         ("PurgeDeadLetter", "204") => "The dead letter and its message's stored content are removed; the status record stays.",
-        ("ListDeadLetters" or "GetDeadLetter" or "ReplayDeadLetter" or "PurgeDeadLetter", "503") => "The queue or the status store is unavailable; try again after `Retry-After`.",
+        ("ListDeadLetters" or "GetDeadLetter" or "ReplayDeadLetter" or "PurgeDeadLetter" or "ReplayDeadLetters" or "PurgeDeadLetters", "503") => "The queue or the status store is unavailable; try again after `Retry-After`.",
         ("ListEvents" or "ListMessageEvents", "200") => "The events after `after`, oldest first. `next` is the cursor to continue with (left out when there is none yet); `hasMore` is true when the page is full.",
         ("ListEvents" or "ListMessageEvents", "400") => "Every bad query parameter at once: `invalid_cursor` (after), `invalid_limit`, `invalid_type` (types), `duplicate_parameter`.",
         ("ListMessageEvents", "404") => "No message with this id was sent with this API key.",
         ("ListEvents" or "ListMessageEvents", "503") => "The event log or the status store is unavailable; try again after `Retry-After`.",
         ("ListWebhooks", "200") => "The configured endpoints this key may see (its own; `admin`: every one), with their delivery state; never a secret.",
         ("ListWebhooks", "503") => "The webhook state is unavailable; try again after `Retry-After`.",
+        ("ListSuppressions", "200") => "One page of active entries (expired ones are left out), ordered by key and address; `next` is left out on the last page.",
+        ("ListSuppressions", "400") => "Every bad query parameter at once: `unknown_parameter`, `repeated_parameter`, `invalid_address`, `invalid_value` (apiKey), `invalid_cursor`, `invalid_limit`.",
+        ("ListSuppressions", "403") => "The API key lacks the `read` scope, or names another key's list without `admin` (`missing_scope`).",
+        ("AddSuppressions" or "RemoveSuppression", "403") => "The API key has neither the `send` nor the `admin` scope, or names another key's list without `admin` (`missing_scope`).",
+        ("AddSuppressions", "200") => "The entries as stored (reason `manual`; an existing entry of the same address is replaced).",
+        ("AddSuppressions", "400") => "Every problem at once: `invalid_json`, `offset_required`, `required` (no addresses), `too_many_addresses`, the address codes (`invalid_address`, …; the first 20), `in_the_past` (expiresAt), `value_too_long` (note), `invalid_value` (apiKey).",
+        ("AddSuppressions", "413") => "The body is larger than the suppression endpoint's limit (no `errors`).",
+        ("AddSuppressions", "415") => "The body is not `application/json`.",
+        ("RemoveSuppression", "204") => "Removed: the next message to the address is sent again.",
+        ("RemoveSuppression", "400") => "The path is not an email address, or a bad query parameter (`unknown_parameter`, `repeated_parameter`, `invalid_value`).",
+        ("RemoveSuppression", "404") => "The key's list has no such address.",
+        ("ListSuppressions" or "AddSuppressions" or "RemoveSuppression", "503") => "The suppression list is unavailable; try again after `Retry-After`.",
         (_, "429") => "A rate limit of `MailGateway:RateLimits` was reached: the API key's requests (`PerKeyBurst`, `PerKeyRate` per `PerKeyPeriod`), or requests without a valid API key from this client address (`FailedAuthPerAddress` per `FailedAuthWindow`). Nothing was done; try again after `Retry-After`.",
         ("SendMessage", "413") => "The body is larger than `MaxRequestBodyBytes` (refused from `Content-Length` before reading, or as soon as a chunked body passes the limit; no `errors`), or the composed message is larger than `MaxMessageBytes` (`message_too_large`).",
         ("SendMessage", "415") => "The body is not `application/json`.",
@@ -285,6 +329,7 @@ internal static class OpenApiDocumentation
                 "Dead letters" => "Jobs the worker gave up on: list, read, replay, purge.",
                 "Events" => "The event log of this key's messages (also sent as webhooks).",
                 "Webhooks" => "The configured webhook endpoints and their delivery state.",
+                "Suppressions" => "Addresses a key does not send to: added by hand, by a 5.1.x refusal at RCPT and by bounces (DSNs, complaints).",
                 "Health" => "Liveness and readiness, for probes and load balancers (no API key).",
                 _ => null,
             };
@@ -383,7 +428,7 @@ internal static class OpenApiDocumentation
         yield return ("MessageStatusResponse", Obj("The status of a message. Fields without a value are left out.",
             ["id", "status", "createdAt", "updatedAt", "attempts", "recipients", "tags", "metadata"],
             ("id", Str("The message id."), null),
-            ("status", Str("`queued` (waiting for its first attempt), `scheduled` (`sendAt` in the future), `sending`, `delivered`, `deferred` (a transient failure; retried at `nextAttemptAt`), `failed` (a permanent reply, or the stored content was lost), `expired` (not delivered within the maximum age or before `expiresAt`), `unknown` (the connection was lost after the final dot: the relay may have the message), `canceled` (canceled through the API before an attempt; never sent).",
+            ("status", Str("`queued` (waiting for its first attempt), `scheduled` (`sendAt` in the future), `sending`, `delivered`, `deferred` (a transient failure; retried at `nextAttemptAt`), `failed` (a permanent reply, or the stored content was lost), `expired` (not delivered within the maximum age or before `expiresAt`), `unknown` (the connection was lost after the final dot: the relay may have the message), `canceled` (canceled through the API before an attempt; never sent), `suppressed` (every recipient is on the key's suppression list; never sent, the relay was not contacted).",
                 values: Names<MessageState>()), null),
             ("createdAt", Str("When the message was accepted.", "date-time"), null),
             ("updatedAt", Str("When the status last changed.", "date-time"), null),
@@ -407,7 +452,7 @@ internal static class OpenApiDocumentation
 
         yield return ("RecipientResponse", Obj("The latest state of one recipient.", ["address", "status"],
             ("address", Str("The recipient address."), null),
-            ("status", Str("The recipient's state.", values: Names<RecipientState>()), null),
+            ("status", Str("The recipient's state: `delivered`, `deferred`, `failed`, `unknown`, `suppressed` (on the key's suppression list: not sent), `bounced` (a DSN reported it failed after the relay took the message).", values: Names<RecipientState>()), null),
             ("reply", Str("The relay's reply for this recipient; left out when there was none."), null)));
 
         yield return ("MessageSummaryResponse", Obj("One message of the list (the full status: `GET /api/v1/messages/{id}`). Fields without a value are left out.",
@@ -472,6 +517,16 @@ internal static class OpenApiDocumentation
             ("items", Arr(Ref("DeadLetterResponse"), "The dead letters of this page."), null),
             ("nextCursor", Str("Pass as `cursor` for the next page; left out on the last page."), null)));
 
+        yield return ("DeadLetterBulkItem", Obj("What a bulk replay or purge did to one dead letter.", ["id", "messageId", "outcome"],
+            ("id", Str("The dead letter's id."), null),
+            ("messageId", Str("Its message."), null),
+            ("outcome", Str("What happened to it.", values: ["replayed", "purged", "not_replayable", "gone"]), null)));
+
+        yield return ("DeadLetterBulkResponse", Obj("The answer of a bulk replay or purge.", ["done", "items", "more"],
+            ("done", Int("How many were replayed (or purged) by this call.", "int32", "0"), null),
+            ("items", Arr(Ref("DeadLetterBulkItem"), "Every dead letter the call looked at, newest first."), null),
+            ("more", new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "True when other dead letters match: call again." }, null)));
+
         yield return ("MessageEventResponse", Obj("An event (the feed's and the webhooks' wire format). Fields without a value are left out.",
             ["id", "type", "time", "messageId", "tags", "metadata"],
             ("id", Str("The event id (`evt_` and 16 digits): the feed's cursor and the webhook's `webhook-id`."), null),
@@ -505,6 +560,25 @@ internal static class OpenApiDocumentation
 
         yield return ("WebhookListResponse", Obj("The webhook endpoints this key may see.", ["webhooks"],
             ("webhooks", Arr(Ref("WebhookResponse"), "The endpoints."), null)));
+
+        yield return ("AddSuppressionsRequest", Closed(Obj("Addresses to add to a suppression list (reason `manual`).", ["addresses"],
+            ("addresses", new OpenApiSchema { Type = JsonSchemaType.Array, Items = Str(null), MinItems = 1, MaxItems = SuppressionsApi.MaxAddresses }, $"1-{SuppressionsApi.MaxAddresses} email addresses."),
+            ("expiresAt", Str("When the entries stop applying: in the future, ISO 8601 with `Z` or an offset; left out for never.", "date-time"), null),
+            ("note", new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 512 }, "A note kept as the entries' `detail`."),
+            ("apiKey", new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 128 }, "The key id whose list to add to: the caller's own without it; another key's needs `admin`."))));
+
+        yield return ("SuppressionResponse", Obj("One suppression entry. Fields without a value are left out.", ["address", "apiKey", "reason", "createdAt"],
+            ("address", Str("The address, lower case."), null),
+            ("apiKey", Str("The key whose messages are not sent to it."), null),
+            ("reason", Str("`manual` (the API), `hard_bounce` (5.1.x at RCPT), `bounce` (a DSN to the bounce domain), `complaint` (an ARF report).", values: MailGateway.Core.Suppressions.SuppressionReasons.All), null),
+            ("createdAt", Str("When it was added.", "date-time"), null),
+            ("expiresAt", Str("When it stops applying; left out for never.", "date-time"), null),
+            ("detail", Str("The reply, report or note that caused it."), null),
+            ("messageId", Str("The message whose bounce caused it."), null)));
+
+        yield return ("SuppressionListResponse", Obj("Suppression entries, ordered by key and address.", ["suppressions"],
+            ("suppressions", Arr(Ref("SuppressionResponse"), "The entries."), null),
+            ("next", Str("Pass as `cursor` for the next page; left out on the last page."), null)));
 
         yield return (ProblemId, Problem("An RFC 9457 problem. Field problems list every field error in `errors`.", Ref("FieldError")));
         yield return ("FieldError", Obj("One problem with one field, header or dependency.", ["field", "code", "message"],

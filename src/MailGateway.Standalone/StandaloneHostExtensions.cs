@@ -1,5 +1,8 @@
 using MailGateway.Api;
 using MailGateway.Core;
+using MailGateway.Core.Bounces;
+using MailGateway.Core.Inbound;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MailGateway.Core.Hosting;
 using MailGateway.Core.Delivery;
 using MailGateway.Core.Keys;
@@ -7,10 +10,10 @@ using MailGateway.Core.Queue;
 using MailGateway.Embedded;
 using MailGateway.Listener;
 using MailGateway.Listener.Submission;
-using MailGateway.Core.Inbound;
 using MailGateway.ServiceDefaults;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.ServiceDefaults.Telemetry;
+using MailGateway.Standalone.Dashboard;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -47,6 +50,7 @@ public static class StandaloneHostExtensions
         services.AddMailGatewayApi();
         services.AddMailGatewayEventsApi();
         services.AddMailGatewayWebhooksApi();
+        services.AddMailGatewaySuppressionsApi();
         services.AddEmbeddedDeliveryWorker();
         services.AddEmbeddedWebhooks();
         services.AddOptions<HostOptions>()
@@ -72,7 +76,9 @@ public static class StandaloneHostExtensions
         // The SMTP listener: without a relay it is the capture the gateway delivers to; with a relay and inbound
         // domains it is the inbound receiver; otherwise there is none.
         var relayConfigured = !string.IsNullOrWhiteSpace(builder.Configuration[$"{SmtpRelayOptions.SectionName}:Host"]);
-        var inboundConfigured = builder.Configuration.GetSection($"{InboundListenerOptions.SectionName}:{nameof(InboundListenerOptions.Domains)}").GetChildren().Any();
+        var bounceDomain = builder.Configuration[$"{BounceOptions.SectionName}:{nameof(BounceOptions.Domain)}"];
+        var inboundConfigured = builder.Configuration.GetSection($"{InboundListenerOptions.SectionName}:{nameof(InboundListenerOptions.Domains)}").GetChildren().Any()
+            || !string.IsNullOrWhiteSpace(bounceDomain);
         var listener = !relayConfigured ? StandaloneListener.Capture : inboundConfigured ? StandaloneListener.Inbound : StandaloneListener.None;
         if (listener == StandaloneListener.Capture)
         {
@@ -86,6 +92,7 @@ public static class StandaloneHostExtensions
         if (listener != StandaloneListener.None)
         {
             health.AddInboundStoreCheck();
+            AddBounceProcessing(builder);
         }
 
         // No API key configured: a development key, generated once and kept in the data folder.
@@ -108,6 +115,7 @@ public static class StandaloneHostExtensions
         builder.AddSubmissionListener("127.0.0.1", DefaultSubmissionPort, DefaultSubmissionTlsPort);
 
         services.AddSingleton(new StandaloneFlags(relayConfigured, keysConfigured, listener));
+        builder.AddDashboard();
         services.AddSingleton<DataDirectoryLock>();
         services.AddHostedService<StartupBanner>();
         return builder;
@@ -150,6 +158,36 @@ public static class StandaloneHostExtensions
         }
     }
 
+    /// <summary>
+    /// Bounce processing on the listener (with <c>MailGateway:Bounces:Domain</c>): the listener also accepts the bounce
+    /// domain, and its store hands what it stored for that domain to the <see cref="BounceProcessor"/>.
+    /// </summary>
+    private static void AddBounceProcessing(WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton<BounceProcessor>();
+        services.AddOptions<InboundListenerOptions>().Configure<IOptions<BounceOptions>>((inbound, bounces) =>
+        {
+            if (bounces.Value.Enabled && !inbound.AcceptAllRecipients
+                && !inbound.Domains.Contains(bounces.Value.Domain!.Trim(), StringComparer.OrdinalIgnoreCase))
+            {
+                inbound.Domains.Add(bounces.Value.Domain!.Trim());
+            }
+        });
+
+        var store = services.Last(d => d.ServiceType == typeof(IInboundMessageStore));
+        services.Remove(store);
+        services.AddSingleton<IInboundMessageStore>(sp =>
+        {
+            var inner = store.ImplementationFactory is { } factory ? (IInboundMessageStore)factory(sp)
+                : store.ImplementationInstance is IInboundMessageStore instance ? instance
+                : (IInboundMessageStore)ActivatorUtilities.CreateInstance(sp, store.ImplementationType!);
+            return sp.GetRequiredService<IOptions<BounceOptions>>().Value.Enabled
+                ? new BounceProcessingInboundStore(inner, sp.GetRequiredService<BounceProcessor>())
+                : inner;
+        });
+    }
+
     /// <summary>Maps the API, the health endpoints, the OpenAPI document, the reference page and the error handler.</summary>
     public static WebApplication MapStandaloneGateway(this WebApplication app)
     {
@@ -160,7 +198,9 @@ public static class StandaloneHostExtensions
         app.MapMailGatewayApi();
         app.MapMailGatewayEventsApi();
         app.MapMailGatewayWebhooksApi();
+        app.MapMailGatewaySuppressionsApi();
         app.MapServiceDefaults();
+        app.MapDashboard();
         app.MapOpenApi();
         app.MapScalarApiReference(scalar => scalar
             .WithTitle(OpenApiDocumentation.Title)

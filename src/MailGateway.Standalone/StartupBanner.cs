@@ -47,6 +47,14 @@ internal sealed class StartupBanner(
             $"  OpenAPI:        {api}/openapi/v1.json",
             $"  Data:           {Path.GetFullPath(storage.Value.DataDirectory)}",
         };
+        if (services.GetRequiredService<IOptions<Dashboard.DashboardOptions>>().Value.Enabled)
+        {
+            var signIn = services.GetRequiredService<Dashboard.DashboardAccess>().SignInOptional
+                ? "no sign-in from this machine: loopback development host"
+                : "sign in with an API key that has the read or admin scope";
+            lines.Insert(5, $"  Dashboard:      {api}/ui ({signIn})");
+        }
+
         if (flags.RelayConfigured)
         {
             lines.Add($"  Relay:          {relay.Value.Host} ports {string.Join(", ", relay.Value.EffectiveEndpoints)}");

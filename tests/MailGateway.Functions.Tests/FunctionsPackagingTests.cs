@@ -36,6 +36,7 @@ public sealed class FunctionsPackagingTests
 
         Assert.Equal(
             [
+                "AddSuppressions post /api/v1/suppressions Anonymous",
                 "CancelMessage post /api/v1/messages/{id}/cancel Anonymous",
                 "GetDeadLetter get /api/v1/dead-letters/{id} Anonymous",
                 "GetMessage get /api/v1/messages/{id} Anonymous",
@@ -44,10 +45,14 @@ public sealed class FunctionsPackagingTests
                 "ListEvents get /api/v1/events Anonymous",
                 "ListMessageEvents get /api/v1/messages/{id}/events Anonymous",
                 "ListMessages get /api/v1/messages Anonymous",
+                "ListSuppressions get /api/v1/suppressions Anonymous",
                 "ListWebhooks get /api/v1/webhooks Anonymous",
                 "PurgeDeadLetter delete /api/v1/dead-letters/{id} Anonymous",
+                "PurgeDeadLetters post /api/v1/dead-letters/purge Anonymous",
                 "Ready get /readyz Anonymous",
+                "RemoveSuppression delete /api/v1/suppressions/{address} Anonymous",
                 "ReplayDeadLetter post /api/v1/dead-letters/{id}/replay Anonymous",
+                "ReplayDeadLetters post /api/v1/dead-letters/replay Anonymous",
                 "SendMessage post /api/v1/messages Anonymous",
                 "SendMessageBatch post /api/v1/messages/batch Anonymous",
             ],

@@ -30,10 +30,12 @@ public sealed partial class FunctionsRouteTests
         builder.Services.AddMailGatewayApi();
         builder.Services.AddMailGatewayEventsApi();
         builder.Services.AddMailGatewayWebhooksApi();
+        builder.Services.AddMailGatewaySuppressionsApi();
         await using var app = builder.Build();
         app.MapMailGatewayApi();
         app.MapMailGatewayEventsApi();
         app.MapMailGatewayWebhooksApi();
+        app.MapMailGatewaySuppressionsApi();
         app.MapServiceDefaults();
         var mapped = ((IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["*"])

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using MailGateway.Core.Storage;
+using MailGateway.Listener;
 using MailGateway.Listener.Storage;
 
 namespace MailGateway.Listener.Tests;
@@ -54,10 +55,12 @@ public sealed class FileSystemStoreTests : IDisposable
         Assert.Equal(content.Length, json.RootElement.GetProperty("size").GetInt64());
     }
 
-    [Fact]
-    public async Task Many_concurrent_commits_to_one_folder_are_all_stored_with_their_metadata()
+    [Theory]
+    [InlineData(FileSystemCommit.SyncFiles)]
+    [InlineData(FileSystemCommit.SyncFileSystem)]
+    public async Task Many_concurrent_commits_to_one_folder_are_all_stored_with_their_metadata(FileSystemCommit commit)
     {
-        var store = new FileSystemInboundMessageStore(_root);
+        var store = new FileSystemInboundMessageStore(_root, commit);
         await store.InitializeAsync(CancellationToken.None);
         const int count = 200;
 
@@ -73,8 +76,18 @@ public sealed class FileSystemStoreTests : IDisposable
         Assert.Equal(count, Directory.GetFiles(folder, "*.eml").Length);
         Assert.Equal(count, Directory.GetFiles(folder, "*.json").Length);
         Assert.Empty(Directory.GetFiles(folder, "*.tmp"));
-        // Every commit waited for a folder fsync; concurrent ones may share it, but there was at least one and never more than one each.
-        Assert.InRange(store.FolderSyncCount, 1, count);
+        if (commit == FileSystemCommit.SyncFiles)
+        {
+            // Every commit waited for a folder fsync; concurrent ones may share it, but there was at least one and never more than one each.
+            Assert.InRange(store.FolderSyncCount, 1, count);
+            Assert.Equal(0, store.FileSystemSyncCount);
+        }
+        else
+        {
+            // Every commit waited for two syncfs (its data, then its renames); concurrent ones share them.
+            Assert.InRange(store.FileSystemSyncCount, 2, 2 * count);
+            Assert.Equal(0, store.FolderSyncCount);
+        }
     }
 
     [Fact]

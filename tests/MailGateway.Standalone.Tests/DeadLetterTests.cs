@@ -20,7 +20,7 @@ public sealed class DeadLetterTests : IAsyncLifetime
     {
         _relay = await TestRelay.StartAsync(new TestRelayOptions
         {
-            RcptReply = to => _refuse && to.StartsWith("reject@", StringComparison.Ordinal) ? new SmtpResponse(SmtpReplyCode.MailboxUnavailable, "5.1.1 No such user") : null,
+            RcptReply = to => _refuse && to.StartsWith("reject@", StringComparison.Ordinal) ? new SmtpResponse(SmtpReplyCode.MailboxUnavailable, "5.7.1 Refused by policy") : null,
         });
         _host = await GatewayHost.StartAsync(_relay, OperatorKeys.Configure);
     }
@@ -105,6 +105,90 @@ public sealed class DeadLetterTests : IAsyncLifetime
         var content = _host.Services.GetRequiredService<IMessageContentStore>();
         await Assert.ThrowsAsync<MessageContentNotFoundException>(() => content.OpenReadAsync(SqliteReference(messageId), CancellationToken.None));
         Assert.Equal("failed", (await _host.StatusAsync(messageId)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_bulk_replay_by_filter_replays_the_matching_dead_letters_in_pages_and_two_at_once_deliver_each_once()
+    {
+        var dead = new List<(string MessageId, string DeadLetterId)>();
+        for (var i = 0; i < 5; i++)
+        {
+            dead.Add(await DeadLetterAsync());
+        }
+
+        using var other = OperatorKeys.Client(_host, GatewayHost.OtherKey);
+        var none = await GatewayHost.ReadAsync(await other.PostAsync("/api/v1/dead-letters/replay", null));
+        Assert.Equal((0, false), (none.GetProperty("done").GetInt32(), none.GetProperty("more").GetBoolean()));
+        Assert.Empty(none.GetProperty("items").EnumerateArray());
+        Assert.Empty((await GatewayHost.ReadAsync(await _host.Client.PostAsync("/api/v1/dead-letters/replay?reason=Expired", null))).GetProperty("items").EnumerateArray());
+        _refuse = false;
+
+        // The first page: the two newest; then two concurrent calls share the other three, never one twice.
+        var first = await GatewayHost.ReadAsync(await _host.Client.PostAsync("/api/v1/dead-letters/replay?reason=failed&limit=2", null));
+        Assert.Equal((2, true), (first.GetProperty("done").GetInt32(), first.GetProperty("more").GetBoolean()));
+        Assert.Equal([dead[4].DeadLetterId, dead[3].DeadLetterId], first.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()));
+        Assert.All(first.GetProperty("items").EnumerateArray(), i => Assert.Equal("replayed", i.GetProperty("outcome").GetString()));
+        var rest = await Task.WhenAll(
+            _host.Client.PostAsync("/api/v1/dead-letters/replay", null),
+            _host.Client.PostAsync("/api/v1/dead-letters/replay", null));
+        var outcomes = new List<(string? Id, string? Outcome)>();
+        foreach (var answer in rest)
+        {
+            var body = await GatewayHost.ReadAsync(answer);
+            Assert.False(body.GetProperty("more").GetBoolean());
+            outcomes.AddRange(body.GetProperty("items").EnumerateArray().Select(i => (i.GetProperty("id").GetString(), i.GetProperty("outcome").GetString())));
+        }
+
+        var replayed = outcomes.Where(o => o.Outcome == "replayed").Select(o => o.Id).ToList();
+        Assert.Equal(dead[..3].Select(d => d.DeadLetterId).Order(StringComparer.Ordinal), replayed.Order(StringComparer.Ordinal));
+        Assert.All(outcomes.Where(o => o.Outcome != "replayed"), o => Assert.Equal("gone", o.Outcome));
+
+        foreach (var (messageId, _) in dead)
+        {
+            var delivered = await _host.WaitForStatusAsync(messageId, "delivered");
+            Assert.Equal(["failed", "delivered"], delivered.GetProperty("attempts").EnumerateArray().Select(a => a.GetProperty("outcome").GetString()));
+            var events = await GatewayHost.ReadAsync(await _host.Client.GetAsync($"/api/v1/messages/{messageId}/events"));
+            Assert.Contains(events.GetProperty("events").EnumerateArray(), e =>
+                e.GetProperty("type").GetString() == "deferred" && e.TryGetProperty("reply", out var r) && r.GetString()!.Contains("Replayed in bulk with API key 'app'", StringComparison.Ordinal));
+        }
+
+        await _relay.WaitForMessagesAsync(5);
+        Assert.Equal(5, _relay.Messages.Count);
+        Assert.Empty((await GatewayHost.ReadAsync(await _host.Client.GetAsync("/api/v1/dead-letters"))).GetProperty("items").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task A_bulk_purge_removes_the_matching_dead_letters_with_their_content_and_bad_input_is_a_problem()
+    {
+        var (old, _) = await DeadLetterAsync();
+        var since = DateTimeOffset.UtcNow;
+        var (recent, _) = await DeadLetterAsync();
+        using var reader = OperatorKeys.Client(_host, OperatorKeys.ReadOnly);
+
+        var problem = await AssertProblemAsync(
+            await _host.Client.PostAsync("/api/v1/dead-letters/purge?reason=nope&cursor=1&limit=1001&since=x", null), HttpStatusCode.BadRequest);
+        Assert.Equal(
+            new HashSet<(string?, string?)> { ("reason", "invalid_reason"), ("cursor", "unknown_parameter"), ("limit", "invalid_limit"), ("since", "invalid_date_time") },
+            problem.GetProperty("errors").EnumerateArray().Select(e => (e.GetProperty("field").GetString(), e.GetProperty("code").GetString())).ToHashSet());
+        await AssertProblemAsync(await reader.PostAsync("/api/v1/dead-letters/purge", null), HttpStatusCode.Forbidden, "missing_scope");
+        await AssertProblemAsync(await reader.PostAsync("/api/v1/dead-letters/replay", null), HttpStatusCode.Forbidden, "missing_scope");
+        Assert.Equal(2, (await GatewayHost.ReadAsync(await _host.Client.GetAsync("/api/v1/dead-letters"))).GetProperty("items").GetArrayLength());
+
+        var sinceText = Uri.EscapeDataString(since.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        var purged = await GatewayHost.ReadAsync(await _host.Client.PostAsync($"/api/v1/dead-letters/purge?since={sinceText}", null));
+
+        Assert.Equal((1, false), (purged.GetProperty("done").GetInt32(), purged.GetProperty("more").GetBoolean()));
+        var item = Assert.Single(purged.GetProperty("items").EnumerateArray());
+        Assert.Equal((recent, "purged"), (item.GetProperty("messageId").GetString(), item.GetProperty("outcome").GetString()));
+        var content = _host.Services.GetRequiredService<IMessageContentStore>();
+        await Assert.ThrowsAsync<MessageContentNotFoundException>(() => content.OpenReadAsync(SqliteReference(recent), CancellationToken.None));
+        await using (var kept = await content.OpenReadAsync(SqliteReference(old), CancellationToken.None))
+        {
+            Assert.True(kept.CanRead);
+        }
+
+        var left = await GatewayHost.ReadAsync(await _host.Client.GetAsync("/api/v1/dead-letters"));
+        Assert.Equal(old, Assert.Single(left.GetProperty("items").EnumerateArray()).GetProperty("messageId").GetString());
     }
 
     private static string SqliteReference(string messageId) => MailGateway.Embedded.SqliteMessageContentStore.ReferenceFor(messageId);

@@ -94,6 +94,12 @@ public sealed class InMemoryServiceBus : IServiceBusJobSender
         return null;
     }
 
+    /// <summary>
+    /// Peek-locks the next visible message and hands it out as the processor would, unopened: for a caller that runs
+    /// the worker's own <see cref="ServiceBusJobDispatcher.DispatchAsync"/> on it (the benchmark). Null when none is visible.
+    /// </summary>
+    public ProcessMessageEventArgs? Receive() => LockNext();
+
     private BrokerArgs? LockNext()
     {
         Entry? entry;

@@ -30,6 +30,12 @@ public enum RecipientState
 
     /// <summary>Its transaction's final reply was lost.</summary>
     Unknown,
+
+    /// <summary>On the sender's suppression list: not sent, the relay was not contacted (final, like failed).</summary>
+    Suppressed,
+
+    /// <summary>Accepted by the relay, then a delivery status notification reported a permanent failure (final).</summary>
+    Bounced,
 }
 
 /// <summary>An SMTP reply: the three-digit code, the enhanced status code when present, and the text.</summary>

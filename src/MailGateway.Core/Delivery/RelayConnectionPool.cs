@@ -5,7 +5,7 @@ namespace MailGateway.Core.Delivery;
 
 /// <summary>
 /// Connected relay sessions for reuse: one per in-flight delivery, at most <see cref="SmtpRelayOptions.MaxIdleConnections"/>
-/// kept idle, checked with NOOP when idle longer than <see cref="SmtpRelayOptions.IdleCheckAfter"/>, closed when idle
+/// kept idle, each closed after <see cref="SmtpRelayOptions.MaxMessagesPerConnection"/> messages, checked with NOOP when idle longer than <see cref="SmtpRelayOptions.IdleCheckAfter"/>, closed when idle
 /// longer than <see cref="SmtpRelayOptions.MaxIdleTime"/>; new ones come from the <see cref="RelayConnector"/>.
 /// </summary>
 internal sealed class RelayConnectionPool(SmtpRelayOptions options, TimeProvider time, RelayConnector connector) : IDisposable
@@ -50,7 +50,9 @@ internal sealed class RelayConnectionPool(SmtpRelayOptions options, TimeProvider
     /// <summary>Returns a healthy session for reuse (or closes it when the pool is full or disposed).</summary>
     public void Release(RelaySession session)
     {
-        if (_disposed || !session.Client.IsConnected || _idle.Count >= options.MaxIdleConnections)
+        session.Messages++;
+        if (_disposed || !session.Client.IsConnected || _idle.Count >= options.MaxIdleConnections
+            || (options.MaxMessagesPerConnection > 0 && session.Messages >= options.MaxMessagesPerConnection))
         {
             session.Dispose();
             return;
@@ -78,6 +80,9 @@ internal sealed class RelaySession(TrackingSmtpClient client, RelayEndpoint endp
     public RelayEndpoint Endpoint { get; } = endpoint;
 
     public long LastUsed { get; set; } = lastUsed;
+
+    /// <summary>Messages sent on this connection (for <see cref="SmtpRelayOptions.MaxMessagesPerConnection"/>).</summary>
+    public int Messages { get; set; }
 
     public void Dispose() => Client.Dispose();
 }

@@ -25,6 +25,7 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
     private readonly RelayConnectionPool _pool;
     private readonly SmtpTransaction _transaction;
     private readonly DeliveryMetrics _metrics;
+    private readonly RelayRateLimiter? _rate;
     private bool _disposed;
 
     /// <summary>Creates the engine for one relay.</summary>
@@ -37,7 +38,11 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
         _metrics = metrics;
         _pool = new RelayConnectionPool(_options, timeProvider, new RelayConnector(_options, timeProvider, logger, metrics));
         _transaction = new SmtpTransaction(_options, timeProvider, logger);
+        _rate = _options.MaxMessagesPerPeriod > 0 ? new RelayRateLimiter(_options.MaxMessagesPerPeriod, _options.RateLimitPeriod, timeProvider) : null;
     }
+
+    /// <summary>How many deliveries waited for the relay's sending rate so far.</summary>
+    internal long RateLimitWaits => _rate?.Waits ?? 0;
 
     /// <inheritdoc />
     public async Task<DeliveryOutcome> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
@@ -53,6 +58,11 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
         RelaySession? session = null;
         try
         {
+            if (_rate is not null)
+            {
+                await _rate.WaitAsync(cancellationToken);
+            }
+
             session = await _pool.AcquireAsync(cancellationToken);
             (outcome, var healthy) = await _transaction.SendAsync(session, request, cancellationToken);
             if (healthy)

@@ -129,6 +129,26 @@ public sealed class SmtpRelayOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxIdleTime { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// A connection carries at most this many messages, then it is closed and a new one is opened (relays cap it:
+    /// SendGrid 5,000 per connection; Postfix's <c>smtp_connection_reuse_count_limit</c>). 0: no limit. Default 1,000.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int MaxMessagesPerConnection { get; set; } = 1000;
+
+    /// <summary>
+    /// The relay's sending rate: at most this many messages per <see cref="RateLimitPeriod"/>, gateway-wide for this
+    /// engine (a token bucket, bursts up to the number). A delivery over the rate waits for its turn before it
+    /// connects, instead of being refused and retried later. 0: no limit (the default). Example: Exchange Online's 30
+    /// messages a minute per mailbox.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int MaxMessagesPerPeriod { get; set; }
+
+    /// <summary>The period of <see cref="MaxMessagesPerPeriod"/>. Default 1 minute.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RateLimitPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The endpoints in effect: the configured ones, or the default 587 → 465 → 2525.</summary>
     public IReadOnlyList<RelayEndpoint> EffectiveEndpoints => Endpoints.Count > 0
         ? Endpoints

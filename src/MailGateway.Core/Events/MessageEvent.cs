@@ -31,8 +31,14 @@ public static class MessageEventTypes
     /// <summary>Canceled through the API before an attempt started; never sent.</summary>
     public const string Canceled = "canceled";
 
+    /// <summary>Not sent: the recipient (recipient event) or every recipient (message event) is on the suppression list.</summary>
+    public const string Suppressed = "suppressed";
+
+    /// <summary>A delivery status notification (a DSN to the bounce domain) reported the recipient as permanently failed.</summary>
+    public const string Bounced = "bounced";
+
     /// <summary>Every type, in lifecycle order.</summary>
-    public static readonly IReadOnlyList<string> All = [Accepted, Scheduled, Deferred, Delivered, Failed, Expired, Unknown, Canceled];
+    public static readonly IReadOnlyList<string> All = [Accepted, Scheduled, Deferred, Delivered, Failed, Expired, Unknown, Canceled, Suppressed, Bounced];
 
     /// <summary>The event type of a message entering <paramref name="state"/>, or null for states without one (queued, sending).</summary>
     public static string? Of(MessageState state) => state switch
@@ -44,6 +50,7 @@ public static class MessageEventTypes
         MessageState.Expired => Expired,
         MessageState.Unknown => Unknown,
         MessageState.Canceled => Canceled,
+        MessageState.Suppressed => Suppressed,
         _ => null,
     };
 
@@ -53,6 +60,8 @@ public static class MessageEventTypes
         RecipientState.Delivered => Delivered,
         RecipientState.Failed => Failed,
         RecipientState.Unknown => Unknown,
+        RecipientState.Suppressed => Suppressed,
+        RecipientState.Bounced => Bounced,
         _ => Deferred,
     };
 }
@@ -178,6 +187,13 @@ public static class MessageEvents
         return MessageEventTypes.Of(after.State) is { } type
             ? [Base(after, type, after.UpdatedAt) with { Reply = after.LastReply }]
             : [];
+    }
+
+    /// <summary>The <c>bounced</c> event of <paramref name="recipient"/> (a DSN reported it failed after the relay took it).</summary>
+    public static MessageEvent ForBounce(MessageRecord after, string recipient, string reply, DateTimeOffset time)
+    {
+        ArgumentNullException.ThrowIfNull(after);
+        return Base(after, MessageEventTypes.Bounced, time) with { Recipient = recipient, Reply = reply };
     }
 
     private static MessageEvent Base(MessageRecord record, string type, DateTimeOffset time) => new()

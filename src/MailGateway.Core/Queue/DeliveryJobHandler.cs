@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using MailGateway.Core.Bounces;
 using MailGateway.Core.Delivery;
 using MailGateway.Core.Messages;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
+using MailGateway.Core.Suppressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -35,6 +37,8 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
     private readonly DeliveryWorkerOptions _worker;
     private readonly TimeProvider _time;
     private readonly ILogger<DeliveryJobHandler> _logger;
+    private readonly ISuppressionList _suppressions;
+    private readonly BounceAddresses _bounces;
 
     // The outcomes this process holds because the store refused them, by message id: a job of the message waits for them.
     private readonly ConcurrentDictionary<string, Task> _recording = new(StringComparer.Ordinal);
@@ -52,7 +56,7 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
     {
     }
 
-    /// <summary>Creates the handler with the store's own way of recording a delivery.</summary>
+    /// <summary>Creates the handler with the store's own way of recording a delivery, no suppression list and no bounce domain.</summary>
     public DeliveryJobHandler(
         IMessageContentStore content,
         IMessageStatusStore status,
@@ -62,8 +66,29 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         IOptions<DeliveryWorkerOptions> worker,
         TimeProvider time,
         ILogger<DeliveryJobHandler> logger)
+        : this(content, status, recorder, engine, options, worker, time, logger, new NoSuppressionList(), new BounceAddresses(Options.Create(new BounceOptions())))
+    {
+    }
+
+    /// <summary>
+    /// Creates the handler with a suppression list (checked just before the relay is contacted) and the bounce
+    /// addresses (with a bounce domain, each recipient is sent in its own transaction with a signed VERP sender).
+    /// </summary>
+    public DeliveryJobHandler(
+        IMessageContentStore content,
+        IMessageStatusStore status,
+        IDeliveryRecorder recorder,
+        IDeliveryEngine engine,
+        IOptionsMonitor<DeliveryRetryOptions> options,
+        IOptions<DeliveryWorkerOptions> worker,
+        TimeProvider time,
+        ILogger<DeliveryJobHandler> logger,
+        ISuppressionList suppressions,
+        BounceAddresses bounces)
     {
         ArgumentNullException.ThrowIfNull(worker);
+        _suppressions = suppressions;
+        _bounces = bounces;
         _content = content;
         _status = status;
         _recorder = recorder;
@@ -132,6 +157,27 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
             return;
         }
 
+        // The suppression list, just before the relay (an address suppressed while the message waited still counts).
+        IReadOnlySet<string> suppressed;
+        try
+        {
+            suppressed = await _suppressions.FindAsync(before.Owner, job.Recipients, now, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSuppressionListUnavailable(ex, job.MessageId);
+            await SettleAsync(context, before, Deferred(job, "The suppression list is unavailable."), job.Recipients, [], now, deadline, options, cancellationToken);
+            return;
+        }
+
+        var suppressedResults = job.Recipients.Where(suppressed.Contains).Select(r => new RecipientResult(r, RecipientState.Suppressed, null)).ToList();
+        var toSend = suppressedResults.Count == 0 ? job.Recipients : [.. job.Recipients.Where(r => !suppressed.Contains(r))];
+        if (toSend.Count == 0)
+        {
+            await SuppressAllAsync(context, before, suppressedResults, now, cancellationToken);
+            return;
+        }
+
         // One attempt (loading the content and the SMTP session) has a deadline, so a job that cannot be handled
         // holds its delivery slot at most that long; settling the outcome is not cut short by it.
         using var attempt = new CancellationTokenSource(options.AttemptTimeout, _time);
@@ -159,19 +205,20 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         DeliveryOutcome outcome;
         try
         {
-            var request = new DeliveryRequest(job.MessageId, content, new Envelope(job.MailFrom, job.Recipients));
-            outcome = await _engine.DeliverAsync(request, attemptToken.Token);
+            outcome = _bounces.Enabled
+                ? await DeliverEachAsync(job, before, toSend, content, attemptToken.Token)
+                : await _engine.DeliverAsync(new DeliveryRequest(job.MessageId, content, new Envelope(job.MailFrom, toSend)), attemptToken.Token);
         }
         catch (OperationCanceledException) when (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             LogAttemptDeadline(job.MessageId, options.AttemptTimeout, "delivering");
-            outcome = Deferred(job, $"The attempt deadline ({options.AttemptTimeout}) passed.");
+            outcome = Deferred(toSend, $"The attempt deadline ({options.AttemptTimeout}) passed.");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The engine reports expected failures as values; anything else is treated as transient, never lost.
             LogEngineThrew(ex, job.MessageId);
-            outcome = Deferred(job, "Delivery engine error: " + ex.GetType().Name);
+            outcome = Deferred(toSend, "Delivery engine error: " + ex.GetType().Name);
         }
 
         if (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -180,7 +227,75 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         }
 
         activity?.SetTag("mailgateway.outcome", outcome.Kind.ToString());
-        await SettleAsync(context, before, outcome, now, deadline, options, cancellationToken);
+        await SettleAsync(context, before, outcome, toSend, suppressedResults, now, deadline, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Every recipient is suppressed: the message ends <c>suppressed</c> without contacting the relay. The check is
+    /// recorded as an attempt without a port (so each recipient's <c>suppressed</c> event has its attempt number).
+    /// </summary>
+    private async Task SuppressAllAsync(IDeliveryJobContext context, MessageRecord before, List<RecipientResult> suppressed, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var job = context.Job;
+        const string reply = "Not sent: every recipient is on the suppression list.";
+        var attempt = new DeliveryAttemptRecord(before.Attempts.Count + 1, now, TimeSpan.Zero, DeliveryOutcomeKind.Failed, null, null, reply);
+        var recipients = Merge(before.Recipients, suppressed);
+        LogSuppressed(job.MessageId, suppressed.Count);
+        await KeepOutcomeAsync(job.MessageId, ct => _status.RecordAttemptAsync(job.MessageId, attempt, MessageState.Suppressed, recipients, null, reply, ct), cancellationToken);
+        await context.CompleteAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// With a bounce domain: one transaction per recipient, each with its own signed VERP sender (a DSN names the one
+    /// recipient it is about). A recipient whose index in the message's envelope is unknown keeps the original sender.
+    /// The attempt deadline stops the loop: the recipients not reached yet are deferred, the results so far kept.
+    /// </summary>
+    private async Task<DeliveryOutcome> DeliverEachAsync(DeliveryJob job, MessageRecord before, IReadOnlyList<string> recipients, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        var envelope = (before.Envelope?.Recipients ?? []).ToList();
+        var results = new List<RecipientResult>(recipients.Count);
+        DeliveryOutcome? last = null;
+        var duration = TimeSpan.Zero;
+        foreach (var recipient in recipients)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                results.Add(new RecipientResult(recipient, RecipientState.Deferred, null));
+                continue;
+            }
+
+            var index = envelope.FindIndex(r => string.Equals(r, recipient, StringComparison.OrdinalIgnoreCase));
+            var from = (index >= 0 ? _bounces.For(job.MessageId, index) : null) ?? job.MailFrom;
+            DeliveryOutcome outcome;
+            try
+            {
+                outcome = await _engine.DeliverAsync(new DeliveryRequest(job.MessageId, content, new Envelope(from, [recipient])), cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                results.Add(new RecipientResult(recipient, RecipientState.Deferred, null));
+                continue;
+            }
+
+            duration += outcome.Duration;
+            results.AddRange(outcome.Recipients.Count > 0
+                ? outcome.Recipients
+                : [new RecipientResult(recipient, DeliveryOutcome.RecipientStateFor(outcome.Kind), outcome.Reply)]);
+            last = outcome.Kind == DeliveryOutcomeKind.Delivered && last is not null ? last with { Port = outcome.Port, TlsProtocol = outcome.TlsProtocol } : outcome;
+        }
+
+        var kind = DeliveryOutcome.KindOf(results);
+        return new DeliveryOutcome
+        {
+            Kind = kind,
+            Reason = last?.Reason ?? "The attempt deadline passed before the first recipient.",
+            Reply = last?.Reply,
+            Port = last?.Port,
+            TlsProtocol = last?.TlsProtocol,
+            TlsCipherSuite = last?.TlsCipherSuite,
+            Duration = duration,
+            Recipients = results,
+        };
     }
 
     private async Task<ReadOnlyMemory<byte>> ReadContentAsync(string reference, CancellationToken cancellationToken)
@@ -196,11 +311,13 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         return copy.GetBuffer().AsMemory(0, (int)copy.Length);
     }
 
-    private static DeliveryOutcome Deferred(DeliveryJob job, string reason) => new()
+    private static DeliveryOutcome Deferred(DeliveryJob job, string reason) => Deferred(job.Recipients, reason);
+
+    private static DeliveryOutcome Deferred(IReadOnlyList<string> recipients, string reason) => new()
     {
         Kind = DeliveryOutcomeKind.Deferred,
         Reason = reason,
-        Recipients = [.. job.Recipients.Select(r => new RecipientResult(r, RecipientState.Deferred, null))],
+        Recipients = [.. recipients.Select(r => new RecipientResult(r, RecipientState.Deferred, null))],
     };
 
     /// <summary>
@@ -236,6 +353,8 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         IDeliveryJobContext context,
         MessageRecord before,
         DeliveryOutcome outcome,
+        IReadOnlyList<string> attempted,
+        IReadOnlyList<RecipientResult> suppressed,
         DateTimeOffset startedAt,
         DateTimeOffset deadline,
         DeliveryRetryOptions options,
@@ -245,7 +364,8 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
         var reply = outcome.Reply?.ToString() ?? outcome.Reason;
         var attempt = new DeliveryAttemptRecord(
             before.Attempts.Count + 1, startedAt, outcome.Duration, outcome.Kind, outcome.Port, outcome.TlsProtocol, reply);
-        var results = PerRecipient(job.Recipients, outcome);
+        var results = PerRecipient(attempted, outcome);
+        results.AddRange(suppressed);
         var recipients = Merge(before.Recipients, results);
 
         LogAttempt(job.MessageId, attempt.Number, outcome.Kind, outcome.Port);
@@ -298,7 +418,41 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
                 await context.DeadLetterAsync(DeadLetterReasons.Unknown, reply, cancellationToken);
                 break;
         }
+
+        await SuppressHardBouncesAsync(before, results, startedAt, cancellationToken);
     }
+
+    /// <summary>
+    /// A recipient the relay refused as a bad address (5.1.x, but not 5.1.7/5.1.8, which are about the sender) goes on
+    /// the sending key's suppression list. After the outcome is recorded; a list that refuses the write loses only the entry.
+    /// </summary>
+    private async Task SuppressHardBouncesAsync(MessageRecord before, List<RecipientResult> results, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var result in results)
+        {
+            if (result.State != RecipientState.Failed || !IsBadAddress(result.Reply))
+            {
+                continue;
+            }
+
+            try
+            {
+                await _suppressions.AddAsync(new SuppressionEntry(
+                    before.Owner, SuppressionAddress.Normalize(result.Address), SuppressionReasons.HardBounce, now, null,
+                    SuppressionAddress.Detail(result.Reply?.ToString()), before.Id), cancellationToken);
+                LogHardBounce(before.Id);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogSuppressionListUnavailable(ex, before.Id);
+            }
+        }
+    }
+
+    private static bool IsBadAddress(SmtpReply? reply) =>
+        reply is { IsPermanent: true, EnhancedCode: { } code }
+        && code.StartsWith("5.1.", StringComparison.Ordinal)
+        && code is not ("5.1.7" or "5.1.8");
 
     /// <summary>
     /// Writes an attempt's outcome; while the store refuses it (disk full, unavailable), keeps it and retries with a
@@ -458,6 +612,15 @@ public sealed partial class DeliveryJobHandler : IDeliveryJobHandler
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A job of message {MessageId} waits: this process is still recording an earlier outcome of it")]
     private partial void LogWaitingForRecording(string messageId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId}: all {Count} recipient(s) are suppressed; not sent")]
+    private partial void LogSuppressed(string messageId, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId}: a recipient refused as a bad address (5.1.x) is now suppressed")]
+    private partial void LogHardBounce(string messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Message {MessageId}: the suppression list is unavailable")]
+    private partial void LogSuppressionListUnavailable(Exception exception, string messageId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job of message {MessageId} was handed out {Count} times without a settlement; dead-lettering")]
     private partial void LogPoison(string messageId, int count);

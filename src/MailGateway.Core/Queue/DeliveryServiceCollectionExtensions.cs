@@ -29,6 +29,12 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeliveryWorkerOptions>, RenamedSettings.DeliveryValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IDeliveryRecorder, StoreDeliveryRecorder>();
+        services.AddOptions<Bounces.BounceOptions>()
+            .BindConfiguration(Bounces.BounceOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton<Bounces.BounceAddresses>();
+        services.TryAddSingleton<Suppressions.ISuppressionList, Suppressions.NoSuppressionList>();
         services.TryAddSingleton<IDeliveryJobHandler, DeliveryJobHandler>();
         return services;
     }

@@ -5,11 +5,12 @@ public static class MessageStates
 {
     /// <summary>
     /// True for the states a message never leaves: <see cref="MessageState.Delivered"/>, <see cref="MessageState.Failed"/>,
-    /// <see cref="MessageState.Expired"/>, <see cref="MessageState.Unknown"/> and <see cref="MessageState.Canceled"/>.
+    /// <see cref="MessageState.Expired"/>, <see cref="MessageState.Unknown"/>, <see cref="MessageState.Canceled"/> and
+    /// <see cref="MessageState.Suppressed"/>.
     /// A job whose message is in one of them completes without sending (the ledger).
     /// </summary>
     public static bool IsFinal(this MessageState state) =>
-        state is MessageState.Delivered or MessageState.Failed or MessageState.Expired or MessageState.Unknown or MessageState.Canceled;
+        state is MessageState.Delivered or MessageState.Failed or MessageState.Expired or MessageState.Unknown or MessageState.Canceled or MessageState.Suppressed;
 
     /// <summary>
     /// True for the states an operator may cancel: no attempt is running (<see cref="MessageState.Queued"/>,

@@ -34,6 +34,9 @@ public enum MessageState
 
     /// <summary>Canceled by an operator before an attempt started; never sent.</summary>
     Canceled,
+
+    /// <summary>Every recipient is on the sender's suppression list; never sent (the relay was not contacted).</summary>
+    Suppressed,
 }
 
 /// <summary>One delivery attempt, for the status API.</summary>

@@ -37,6 +37,36 @@ public static partial class DurableDirectory
     }
 
     /// <summary>
+    /// syncfs(2) of the filesystem that holds <paramref name="path"/>: every file's data and metadata on it, written
+    /// in one call (Linux only; since Linux 5.8 it reports a writeback error of any file on that filesystem).
+    /// </summary>
+    public static void SyncFileSystem(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("syncfs(2) exists on Linux only.");
+        }
+
+        var fd = Open(path, 0 /* O_RDONLY */);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open {path} to sync its filesystem (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (SyncFs(fd) != 0)
+            {
+                throw new IOException($"syncfs of the filesystem of {path} failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    /// <summary>
     /// Creates a directory and its missing parents (700, <see cref="PrivateFiles"/>), each new entry fsynced in its
     /// parent: a folder made just before a crash must not vanish with the files already acknowledged in it.
     /// </summary>
@@ -65,6 +95,9 @@ public static partial class DurableDirectory
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static partial int SyncFs(int fd);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);

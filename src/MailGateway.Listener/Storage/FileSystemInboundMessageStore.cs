@@ -5,13 +5,22 @@ namespace MailGateway.Listener.Storage;
 
 /// <summary>
 /// Messages as files: <c>{root}/inbound/yyyy/MM/dd/{id}.eml</c> and <c>{id}.json</c>. Each is written to a temp
-/// file in the same folder, fsynced, renamed into place, and the folder is fsynced, so a 250 survives a crash.
-/// The .eml is renamed last: its presence means the message and its metadata are complete.
+/// file in the same folder, made durable, renamed into place, and the renames are made durable, so a 250 survives a
+/// crash. The .eml is renamed last: its presence means the message and its metadata are complete.
 /// </summary>
 /// <remarks>
-/// Per message: two data fsyncs (the .eml and .json temp files, issued concurrently) and a share of one folder
-/// fsync, which concurrent commits to the same folder have in common (<see cref="DirectoryGroupSync"/>). Folders are
-/// created once (each new one made durable in its parent) and remembered, not looked up per message.
+/// <para>
+/// <see cref="FileSystemCommit.SyncFileSystem"/> (the default on Linux), a group commit: both temp files are written
+/// without fsync; the commit waits for a <c>syncfs(2)</c> that started after its writes (shared by every commit that
+/// got that far meanwhile), renames, and waits for a second shared <c>syncfs</c> that started after its renames. Under
+/// load one <c>syncfs</c> covers the data of the messages that just finished DATA and the renames of the ones before.
+/// </para>
+/// <para>
+/// <see cref="FileSystemCommit.SyncFiles"/>: per message two data fsyncs (the .eml and .json temp files, issued
+/// concurrently) and a share of one folder fsync, which concurrent commits to the same folder have in common
+/// (<see cref="DirectoryGroupSync"/>).
+/// </para>
+/// <para>Folders are created once (each new one made durable in its parent) and remembered, not looked up per message.</para>
 /// </remarks>
 public sealed class FileSystemInboundMessageStore : IInboundMessageStore
 {
@@ -20,12 +29,39 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
     // The yyyy/MM/dd folders this store made or found (one a day), with their group syncs.
     private readonly DurableFolders _folders = new();
 
-    /// <summary>Creates the store under a root folder.</summary>
+    // The group commit of the whole filesystem (SyncFileSystem mode), null in SyncFiles mode.
+    private readonly DirectoryGroupSync? _fileSystemSync;
+
+    /// <summary>Creates the store under a root folder, with the default commit of the platform.</summary>
     public FileSystemInboundMessageStore(string root)
+        : this(root, new FileSystemStoreOptions().Commit)
+    {
+    }
+
+    /// <summary>Creates the store under a root folder.</summary>
+    public FileSystemInboundMessageStore(string root, FileSystemCommit commit)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         _root = System.IO.Path.GetFullPath(root);
+        if (commit == FileSystemCommit.SyncFileSystem)
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                throw new PlatformNotSupportedException("The SyncFileSystem commit (syncfs) exists on Linux only; use SyncFiles.");
+            }
+
+            var inbound = System.IO.Path.Combine(_root, "inbound");
+            _fileSystemSync = new DirectoryGroupSync(() => DurableDirectory.SyncFileSystem(inbound));
+        }
+
+        Commit = commit;
     }
+
+    /// <summary>How messages are made durable.</summary>
+    public FileSystemCommit Commit { get; }
+
+    /// <summary><c>syncfs</c> calls run so far (SyncFileSystem mode; for tests: commits share them).</summary>
+    internal long FileSystemSyncCount => _fileSystemSync?.SyncCount ?? 0;
 
     /// <summary>The absolute root folder.</summary>
     public string Root => _root;
@@ -74,8 +110,9 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
         var folder = System.IO.Path.Combine(_root, InboundStoragePaths.Folder(receivedAt));
         var emlPath = System.IO.Path.Combine(folder, id + ".eml");
         var stream = _folders.CreateIn(folder, () => OpenTemp(emlPath + ".tmp"));
-        var syncer = _folders.SyncOf(folder);
-        return ValueTask.FromResult<IInboundMessageWriter>(new Writer(syncer, emlPath, System.IO.Path.Combine(folder, id + ".json"), stream));
+        var syncer = _fileSystemSync ?? _folders.SyncOf(folder);
+        return ValueTask.FromResult<IInboundMessageWriter>(
+            new Writer(syncer, groupCommit: _fileSystemSync is not null, emlPath, System.IO.Path.Combine(folder, id + ".json"), stream));
     }
 
     // 600 and folders 700 (PrivateFiles): received mail is readable by the listener's user only.
@@ -84,7 +121,9 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
 
     private sealed class Writer : IInboundMessageWriter
     {
-        private readonly DirectoryGroupSync _folderSync;
+        // SyncFiles: the folder's group fsync; SyncFileSystem: the store's group syncfs.
+        private readonly DirectoryGroupSync _sync;
+        private readonly bool _groupCommit;
         private readonly string _emlPath;
         private readonly string _emlTemp;
         private readonly string _jsonPath;
@@ -92,9 +131,10 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
         private FileStream? _stream;
         private bool _committed;
 
-        public Writer(DirectoryGroupSync folderSync, string emlPath, string jsonPath, FileStream stream)
+        public Writer(DirectoryGroupSync sync, bool groupCommit, string emlPath, string jsonPath, FileStream stream)
         {
-            _folderSync = folderSync;
+            _sync = sync;
+            _groupCommit = groupCommit;
             _emlPath = emlPath;
             _jsonPath = jsonPath;
             _emlTemp = _emlPath + ".tmp";
@@ -112,6 +152,10 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
         {
             ObjectDisposedException.ThrowIf(_stream is null, this);
             await _stream.FlushAsync(cancellationToken);
+            if (_groupCommit)
+            {
+                return await GroupCommitAsync(metadata);
+            }
 
             // Both temp files must be durable before either rename: after a crash a visible .eml must have its
             // complete .json (and its own complete content), and nothing short of syncfs(2) makes two files' data
@@ -143,7 +187,29 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
 
             // Group commit: returns once a folder fsync that started after these renames has completed; not cancelled,
             // as the old per-message folder fsync was not.
-            await _folderSync.SyncAsync(CancellationToken.None);
+            await _sync.SyncAsync(CancellationToken.None);
+            return _emlPath;
+        }
+
+        // Not cancelled once started: a commit either completes or fails on the store, as the fsync path does.
+        private async Task<string> GroupCommitAsync(InboundMessageMetadata metadata)
+        {
+            await _stream!.DisposeAsync();
+            _stream = null;
+            var json = InboundMetadataJson.Serialize(metadata);
+            using (var file = new FileStream(_jsonTemp, PrivateFiles.Create(FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0)))
+            {
+                RandomAccess.Write(file.SafeFileHandle, json, 0);
+            }
+
+            // Both temp files' data (and their folder entries) durable before either rename is visible.
+            await _sync.SyncAsync(CancellationToken.None);
+            File.Move(_jsonTemp, _jsonPath, overwrite: false);
+            File.Move(_emlTemp, _emlPath, overwrite: false);
+            _committed = true;
+
+            // The renames durable (the .json's before the .eml's: ext4 commits its journal in order).
+            await _sync.SyncAsync(CancellationToken.None);
             return _emlPath;
         }
 

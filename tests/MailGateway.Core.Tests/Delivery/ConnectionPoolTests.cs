@@ -64,6 +64,58 @@ public sealed class ConnectionPoolTests
     }
 
     [Fact]
+    public async Task A_connection_is_replaced_after_the_most_messages_it_may_carry()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        var options = Options((relay.Port(RelayEndpointKind.StartTls), RelayTlsMode.StartTls));
+        options.MaxMessagesPerConnection = 2;
+        using var engine = Engine(options);
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(DeliveryOutcomeKind.Delivered, (await engine.DeliverAsync(Request(Compose($"m{i}"), $"m{i}"), CancellationToken.None)).Kind);
+        }
+
+        Assert.Equal(5, relay.Messages.Count);
+        Assert.Equal(3, relay.SessionCount);
+    }
+
+    [Fact]
+    public async Task Over_the_relays_sending_rate_a_delivery_waits_for_its_turn_before_it_connects()
+    {
+        await using var relay = await TestRelay.StartAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = Options((relay.Port(RelayEndpointKind.StartTls), RelayTlsMode.StartTls));
+        options.MaxMessagesPerPeriod = 2;
+        options.RateLimitPeriod = TimeSpan.FromMinutes(1);
+        using var engine = Engine(options, time);
+
+        // The bucket starts full: a burst of two goes at once.
+        Assert.Equal(DeliveryOutcomeKind.Delivered, (await engine.DeliverAsync(Request(Compose("m0"), "m0"), CancellationToken.None)).Kind);
+        Assert.Equal(DeliveryOutcomeKind.Delivered, (await engine.DeliverAsync(Request(Compose("m1"), "m1"), CancellationToken.None)).Kind);
+        Assert.Equal(0, engine.RateLimitWaits);
+
+        // The third waits for a token (half a minute at 2 a minute), without a connection and without a refusal.
+        var third = engine.DeliverAsync(Request(Compose("m2"), "m2"), CancellationToken.None);
+        await Poll.UntilAsync(() => engine.RateLimitWaits == 1);
+        time.Advance(TimeSpan.FromSeconds(29));
+        Assert.False(third.IsCompleted);
+        Assert.Equal(2, relay.Messages.Count);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(DeliveryOutcomeKind.Delivered, (await third).Kind);
+        Assert.Equal(3, relay.Messages.Count);
+
+        // A waiting delivery that is cancelled is deferred, never sent.
+        using var cancel = new CancellationTokenSource();
+        var fourth = engine.DeliverAsync(Request(Compose("m3"), "m3"), cancel.Token);
+        await Poll.UntilAsync(() => engine.RateLimitWaits == 2);
+        await cancel.CancelAsync();
+        Assert.Equal(DeliveryOutcomeKind.Deferred, (await fourth).Kind);
+        Assert.Equal(3, relay.Messages.Count);
+    }
+
+    [Fact]
     public async Task Uses_one_connection_per_concurrent_delivery()
     {
         await using var relay = await TestRelay.StartAsync();

@@ -1,16 +1,21 @@
 using MailGateway.Core.Inbound;
+using MailGateway.Listener;
 using MailGateway.Listener.Storage;
 using MailGateway.Testing.Contracts;
 
 namespace MailGateway.Listener.Tests.Storage;
 
-/// <summary>The inbound store contract against the filesystem store, each test in its own temp folder.</summary>
-public sealed class FileSystemInboundMessageStoreContractTests : InboundMessageStoreContract, IDisposable
+/// <summary>The inbound store contract against the filesystem store (group commit, the default on Linux), each test in its own temp folder.</summary>
+public class FileSystemInboundMessageStoreContractTests : InboundMessageStoreContract, IDisposable
 {
+    /// <summary>How the store under test commits.</summary>
+    protected virtual FileSystemCommit Commit => FileSystemCommit.SyncFileSystem;
+
     private readonly List<string> _roots = [];
 
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         foreach (var root in _roots.Where(Directory.Exists))
         {
             Directory.Delete(root, recursive: true);
@@ -21,7 +26,7 @@ public sealed class FileSystemInboundMessageStoreContractTests : InboundMessageS
     {
         var root = Path.Combine(Path.GetTempPath(), "mailgateway-inbound-contract-" + Guid.NewGuid().ToString("N"));
         _roots.Add(root);
-        return new FileSystemInboundMessageStore(root);
+        return new FileSystemInboundMessageStore(root, Commit);
     }
 
     protected override Task<IReadOnlyList<string>> ListAsync(IInboundMessageStore store)
@@ -37,4 +42,11 @@ public sealed class FileSystemInboundMessageStoreContractTests : InboundMessageS
         File.Exists(location)
             ? new StoredInboundMessage(await File.ReadAllBytesAsync(location), await File.ReadAllBytesAsync(Path.ChangeExtension(location, ".json")))
             : null;
+}
+
+/// <summary>The same contract with a data fsync per file and a shared folder fsync.</summary>
+public sealed class FileSystemSyncFilesStoreContractTests : FileSystemInboundMessageStoreContractTests
+{
+    /// <inheritdoc />
+    protected override FileSystemCommit Commit => FileSystemCommit.SyncFiles;
 }

@@ -26,8 +26,12 @@ public static class ContractCases
     public const string DeadLetters = "/api/v1/dead-letters";
     public const string DeadLetter = "/api/v1/dead-letters/{id}";
     public const string Replay = "/api/v1/dead-letters/{id}/replay";
+    public const string BulkReplay = "/api/v1/dead-letters/replay";
+    public const string BulkPurge = "/api/v1/dead-letters/purge";
     public const string Events = "/api/v1/events";
     public const string Webhooks = "/api/v1/webhooks";
+    public const string Suppressions = "/api/v1/suppressions";
+    public const string Suppression = "/api/v1/suppressions/{address}";
     public const string Liveness = "/healthz";
     public const string Readiness = "/readyz";
 
@@ -256,6 +260,47 @@ public static class ContractCases
         RateLimited("GET", Webhooks, Webhooks),
         StoresDown("GET", Webhooks, Webhooks),
 
+        // GET /api/v1/suppressions
+        new("suppressions: the key's list, one page of two", "GET", Suppressions, 200, async h =>
+        {
+            var client = (await h.MainAsync()).Client;
+            (await client.SendAsync(JsonRequest(HttpMethod.Post, Suppressions, new { addresses = new[] { "list-a@example.net", "list-b@example.net" }, expiresAt = DateTimeOffset.UtcNow.AddDays(1), note = "contract" }))).Dispose();
+            return await client.GetAsync($"{Suppressions}?limit=1");
+        }),
+        new("suppressions: every bad parameter at once", "GET", Suppressions, 400, async h => await (await h.MainAsync()).Client.GetAsync($"{Suppressions}?address=nope&cursor=%21&limit=0&colour=red")),
+        NoKey("GET", Suppressions, Suppressions),
+        WrongScope("GET", Suppressions, Suppressions, OperatorKeys.SendOnly),
+        RateLimited("GET", Suppressions, Suppressions),
+        StoresDown("GET", Suppressions, Suppressions),
+
+        // POST /api/v1/suppressions
+        new("suppressions: add with every field", "POST", Suppressions, 200, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Suppressions, new { addresses = new[] { "Add@Example.net" }, expiresAt = DateTimeOffset.UtcNow.AddDays(1), note = "by hand", apiKey = "app" }))),
+        new("suppressions: every problem at once", "POST", Suppressions, 400, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Suppressions, new { addresses = new[] { "not an address", "" }, expiresAt = DateTimeOffset.UtcNow.AddDays(-1), note = new string('n', 600) }))),
+        new("suppressions: a body over the limit", "POST", Suppressions, 413, async h => await (await h.MainAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Suppressions, new string(' ', MailGateway.Api.SuppressionsApi.MaxBodyBytes + 1)))),
+        new("suppressions: not JSON", "POST", Suppressions, 415, async h => await (await h.MainAsync()).Client.PostAsync(Suppressions, new StringContent("a@example.net"))),
+        NoKey("POST", Suppressions, Suppressions),
+        WrongScope("POST", Suppressions, Suppressions, OperatorKeys.ReadOnly),
+        RateLimited("POST", Suppressions, Suppressions),
+        new("suppressions: add while the list is down", "POST", Suppressions, 503, async h => await (await h.StoresDownAsync()).Client.SendAsync(
+            JsonRequest(HttpMethod.Post, Suppressions, new { addresses = new[] { "down@example.net" } }))),
+
+        // DELETE /api/v1/suppressions/{address}
+        new("suppressions: remove an entry", "DELETE", Suppression, 204, async h =>
+        {
+            var client = (await h.MainAsync()).Client;
+            (await client.SendAsync(JsonRequest(HttpMethod.Post, Suppressions, new { addresses = new[] { "remove@example.net" } }))).Dispose();
+            return await client.DeleteAsync($"{Suppressions}/remove@example.net");
+        }),
+        new("suppressions: remove a path that is no address", "DELETE", Suppression, 400, async h => await (await h.MainAsync()).Client.DeleteAsync($"{Suppressions}/not-an-address?colour=red")),
+        new("suppressions: remove an address not on the list", "DELETE", Suppression, 404, async h => await (await h.MainAsync()).Client.DeleteAsync($"{Suppressions}/never@example.net")),
+        NoKey("DELETE", Suppression, $"{Suppressions}/a@example.net"),
+        WrongScope("DELETE", Suppression, $"{Suppressions}/a@example.net", OperatorKeys.ReadOnly),
+        RateLimited("DELETE", Suppression, $"{Suppressions}/a@example.net"),
+        StoresDown("DELETE", Suppression, $"{Suppressions}/a@example.net"),
+
         // GET /api/v1/dead-letters
         new("dead letters: the list", "GET", DeadLetters, 200, async h =>
         {
@@ -296,6 +341,33 @@ public static class ContractCases
         new("purge: an unknown id", "DELETE", DeadLetter, 404, async h => await (await h.MainAsync()).Client.DeleteAsync($"{DeadLetters}/999999999")),
         RateLimited("DELETE", DeadLetter, $"{DeadLetters}/1"),
         StoresDown("DELETE", DeadLetter, $"{DeadLetters}/1"),
+
+        // POST /api/v1/dead-letters/replay and /purge: the cases run one after the other, so the dead letter made
+        // after 'since' is the only one the call can see.
+        new("bulk replay: the dead letters of a time window", "POST", BulkReplay, 200, async h =>
+        {
+            var since = Uri.EscapeDataString(DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            await h.NewDeadLetterAsync();
+            return await (await h.MainAsync()).Client.PostAsync($"{BulkReplay}?reason=failed&since={since}&limit=1", null);
+        }),
+        new("bulk replay: every bad parameter at once", "POST", BulkReplay, 400, async h => await (await h.MainAsync()).Client.PostAsync(
+            $"{BulkReplay}?reason=nope&since=2026-01-01&until=2026-01-01T00:00:00&cursor=1&limit=1001", null)),
+        NoKey("POST", BulkReplay, BulkReplay),
+        WrongScope("POST", BulkReplay, BulkReplay, OperatorKeys.ReadOnly),
+        RateLimited("POST", BulkReplay, BulkReplay),
+        StoresDown("POST", BulkReplay, BulkReplay),
+        new("bulk purge: the dead letters of a time window", "POST", BulkPurge, 200, async h =>
+        {
+            var since = Uri.EscapeDataString(DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            await h.NewDeadLetterAsync();
+            return await (await h.MainAsync()).Client.PostAsync($"{BulkPurge}?since={since}&limit=1", null);
+        }),
+        new("bulk purge: every bad parameter at once", "POST", BulkPurge, 400, async h => await (await h.MainAsync()).Client.PostAsync(
+            $"{BulkPurge}?reason=nope&limit=0&colour=blue", null)),
+        NoKey("POST", BulkPurge, BulkPurge),
+        WrongScope("POST", BulkPurge, BulkPurge, OperatorKeys.ReadOnly),
+        RateLimited("POST", BulkPurge, BulkPurge),
+        StoresDown("POST", BulkPurge, BulkPurge),
 
         // Scope on the existing operations
         WrongScope("POST", Messages, Messages, OperatorKeys.ReadOnly),

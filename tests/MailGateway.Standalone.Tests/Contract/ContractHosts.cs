@@ -43,7 +43,7 @@ public sealed class ContractHosts : IAsyncLifetime
             // The relay refuses reject@ recipients: their messages fail and become dead letters.
             var relay = await TestRelay.StartAsync(new TestRelayOptions
             {
-                RcptReply = to => to.StartsWith("reject@", StringComparison.Ordinal) ? new SmtpServer.Protocol.SmtpResponse(SmtpServer.Protocol.SmtpReplyCode.MailboxUnavailable, "5.1.1 No such user") : null,
+                RcptReply = to => to.StartsWith("reject@", StringComparison.Ordinal) ? new SmtpServer.Protocol.SmtpResponse(SmtpServer.Protocol.SmtpReplyCode.MailboxUnavailable, "5.7.1 Refused by policy") : null,
             });
             var host = await GatewayHost.StartAsync(relay, s =>
             {
@@ -94,6 +94,7 @@ public sealed class ContractHosts : IAsyncLifetime
                 services.AddSingleton(FailingCalls<IDeadLetterStore>.Create());
                 services.AddSingleton(FailingCalls<IMessageEventStore>.Create());
                 services.AddSingleton(FailingCalls<IWebhookStateStore>.Create());
+                services.AddSingleton(FailingCalls<MailGateway.Core.Suppressions.ISuppressionList>.Create());
             }));
         // One request per key per day: the second request of a key is refused (the bucket never refills during the test).
         _rateLimited = new(() => GatewayHost.StartAsync(null, s =>

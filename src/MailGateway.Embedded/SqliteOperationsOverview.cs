@@ -1,0 +1,166 @@
+using System.Globalization;
+
+namespace MailGateway.Embedded;
+
+/// <summary>The queue as the dashboard shows it: how many jobs, how old, how many leased, when the waiting ones are due.</summary>
+/// <param name="Jobs">Every job in the queue.</param>
+/// <param name="Ready">Due now and not leased.</param>
+/// <param name="InFlight">Leased by a worker (being delivered).</param>
+/// <param name="Waiting">Not due yet (scheduled, or deferred to a later attempt).</param>
+/// <param name="OldestEnqueuedAt">When the oldest job was enqueued, or null for an empty queue.</param>
+/// <param name="DeadLetters">Dead letters kept.</param>
+/// <param name="DueIn">The waiting jobs by when they are due, in <see cref="SqliteOperationsOverview.DueBuckets"/> order.</param>
+public sealed record QueueOverview(long Jobs, long Ready, long InFlight, long Waiting, DateTimeOffset? OldestEnqueuedAt, long DeadLetters, IReadOnlyList<long> DueIn);
+
+/// <summary>Outcomes in one time bucket of the chart.</summary>
+public sealed record OutcomeBucket(DateTimeOffset Start, int Delivered, int Deferred, int Failed);
+
+/// <summary>The outcome and latency charts' data.</summary>
+/// <param name="Buckets">Outcomes per bucket, oldest first.</param>
+/// <param name="Latencies">Accept-to-delivered latencies of the delivered messages in the window, in the <see cref="SqliteOperationsOverview.LatencyBuckets"/> histogram.</param>
+/// <param name="EventsRead">How many events were read (the window is also bounded by count).</param>
+public sealed record OutcomeHistory(IReadOnlyList<OutcomeBucket> Buckets, IReadOnlyList<int> Latencies, int EventsRead);
+
+/// <summary>
+/// Read-only summaries of the SQLite database for the dashboard: the queue (table <c>jobs</c>) and the outcomes of the
+/// recent past (table <c>events</c>, read newest first by its key and bounded by <see cref="MaxEvents"/>, so the cost
+/// does not grow with the size of the log).
+/// </summary>
+public sealed class SqliteOperationsOverview(SqliteDatabase database, TimeProvider time)
+{
+    /// <summary>The most events the charts read.</summary>
+    public const int MaxEvents = 20_000;
+
+    /// <summary>The upper bounds of the due-in buckets (the last one is "later").</summary>
+    public static readonly IReadOnlyList<TimeSpan> DueBuckets =
+        [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1), TimeSpan.FromHours(4), TimeSpan.MaxValue];
+
+    /// <summary>The upper bounds of the latency histogram (the last one is "slower").</summary>
+    public static readonly IReadOnlyList<TimeSpan> LatencyBuckets =
+        [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), TimeSpan.MaxValue];
+
+    /// <summary>The queue now.</summary>
+    public async Task<QueueOverview> QueueAsync(CancellationToken cancellationToken)
+    {
+        var now = UnixTime.Ms(time.GetUtcNow());
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT count(*),
+                   coalesce(sum(visible_at <= $now), 0),
+                   coalesce(sum(lease_token IS NOT NULL AND visible_at > $now), 0),
+                   coalesce(sum(lease_token IS NULL AND visible_at > $now), 0),
+                   min(enqueued_at),
+                   {string.Join(",\n", DueBuckets.Select((_, i) => DueSum(i)))}
+            FROM jobs;
+            SELECT count(*) FROM dead_letters;
+            """;
+        command.Parameters.AddWithValue("$now", now);
+        for (var i = 0; i < DueBuckets.Count - 1; i++)
+        {
+            command.Parameters.AddWithValue("$due" + i.ToString(CultureInfo.InvariantCulture), now + (long)DueBuckets[i].TotalMilliseconds);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var due = new long[DueBuckets.Count];
+        for (var i = 0; i < due.Length; i++)
+        {
+            due[i] = reader.GetInt64(5 + i);
+        }
+
+        var queue = new QueueOverview(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
+            reader.IsDBNull(4) ? null : UnixTime.From(reader.GetInt64(4)), 0, due);
+        await reader.NextResultAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return queue with { DeadLetters = reader.GetInt64(0) };
+    }
+
+    // The waiting, unleased jobs due before bucket i's bound and at or after the previous one's.
+    private static string DueSum(int i)
+    {
+        var index = i.ToString(CultureInfo.InvariantCulture);
+        var previous = (i - 1).ToString(CultureInfo.InvariantCulture);
+        var lower = i == 0 ? "visible_at > $now" : $"visible_at >= $due{previous}";
+        var upper = i == DueBuckets.Count - 1 ? "1" : $"visible_at < $due{index}";
+        return $"coalesce(sum(lease_token IS NULL AND visible_at > $now AND {lower} AND {upper}), 0)";
+    }
+
+    /// <summary>
+    /// Delivered, deferred and failed (and expired) messages per bucket over <paramref name="window"/> up to now, and
+    /// the latency from accept to delivery; at most <see cref="MaxEvents"/> of the newest events are read.
+    /// </summary>
+    public async Task<OutcomeHistory> OutcomesAsync(TimeSpan window, int bucketCount, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bucketCount, 1);
+        var end = time.GetUtcNow();
+        var start = end - window;
+        var width = window.Ticks / bucketCount;
+        var buckets = new (int Delivered, int Deferred, int Failed)[bucketCount];
+        var latencies = new int[LatencyBuckets.Count];
+        var read = 0;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        // Newest first by the key: the scan stops at the window's start or after MaxEvents rows, whichever comes first.
+        command.CommandText = """
+            SELECT e.type, e.created_at, m.created_at
+            FROM (SELECT type, created_at, message_id, body FROM events ORDER BY seq DESC LIMIT $max) AS e
+            LEFT JOIN messages AS m ON m.id = e.message_id AND e.type = 'delivered'
+            WHERE e.created_at >= $start AND e.type IN ('delivered', 'deferred', 'failed', 'expired')
+              AND json_extract(e.body, '$.recipient') IS NULL
+            """;
+        command.Parameters.AddWithValue("$max", MaxEvents);
+        command.Parameters.AddWithValue("$start", UnixTime.Ms(start));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            read++;
+            var at = UnixTime.From(reader.GetInt64(1));
+            var index = (int)Math.Clamp((at - start).Ticks / Math.Max(1, width), 0, bucketCount - 1);
+            switch (reader.GetString(0))
+            {
+                case "delivered":
+                    buckets[index].Delivered++;
+                    if (!reader.IsDBNull(2))
+                    {
+                        var latency = at - UnixTime.From(reader.GetInt64(2));
+                        var slot = 0;
+                        while (slot < LatencyBuckets.Count - 1 && latency >= LatencyBuckets[slot])
+                        {
+                            slot++;
+                        }
+
+                        latencies[slot]++;
+                    }
+
+                    break;
+                case "deferred":
+                    buckets[index].Deferred++;
+                    break;
+                default:
+                    buckets[index].Failed++;
+                    break;
+            }
+        }
+
+        return new OutcomeHistory(
+            [.. buckets.Select((b, i) => new OutcomeBucket(start + TimeSpan.FromTicks(width * i), b.Delivered, b.Deferred, b.Failed))],
+            latencies, read);
+    }
+
+    /// <summary>The number of status records per state (a scan of the state index).</summary>
+    public async Task<IReadOnlyDictionary<string, long>> StatesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT state, count(*) FROM messages GROUP BY state";
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return counts;
+    }
+}
