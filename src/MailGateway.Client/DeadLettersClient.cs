@@ -66,6 +66,48 @@ public sealed class DeadLetterQuery
     public int? Limit { get; init; }
 }
 
+/// <summary>The filter of a bulk replay or purge (<see cref="DeadLettersClient.ReplayMatchingAsync"/>).</summary>
+public sealed class DeadLetterFilter
+{
+    /// <summary>Only this reason (Failed, Expired, Unknown, ContentMissing, MalformedJob, TooManyDeliveries).</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>Dead-lettered at or after.</summary>
+    public DateTimeOffset? Since { get; init; }
+
+    /// <summary>Dead-lettered before.</summary>
+    public DateTimeOffset? Until { get; init; }
+
+    /// <summary>At most this many per call, 1-1000 (the gateway's default 100).</summary>
+    public int? Limit { get; init; }
+}
+
+/// <summary>What a bulk call did to one dead letter.</summary>
+public sealed class DeadLetterBulkItem
+{
+    /// <summary>The dead letter's id.</summary>
+    public string Id { get; init; } = "";
+
+    /// <summary>Its message.</summary>
+    public string MessageId { get; init; } = "";
+
+    /// <summary><c>replayed</c>, <c>purged</c>, <c>not_replayable</c> (left in place) or <c>gone</c> (a concurrent replay or purge took it first).</summary>
+    public string Outcome { get; init; } = "";
+}
+
+/// <summary>The answer of a bulk replay or purge.</summary>
+public sealed class DeadLetterBulkResult
+{
+    /// <summary>How many were replayed (or purged) by this call.</summary>
+    public int Done { get; init; }
+
+    /// <summary>Every dead letter the call looked at, newest first.</summary>
+    public IReadOnlyList<DeadLetterBulkItem> Items { get => field ?? []; init; }
+
+    /// <summary>True when more dead letters match: call again.</summary>
+    public bool More { get; init; }
+}
+
 /// <summary>
 /// Dead letters (<c>/api/v1/dead-letters</c>): the key's own (scope <c>read</c> to list, <c>send</c> to replay or
 /// purge) or every key's (<c>admin</c>).
@@ -131,6 +173,30 @@ public class DeadLettersClient
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
         return _connection.SendAsync(HttpMethod.Post, $"{Path}/{Uri.EscapeDataString(id)}/replay", null, ClientJsonContext.Default.AcceptedMessage, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// <c>POST /api/v1/dead-letters/replay</c>: replays up to <see cref="DeadLetterFilter.Limit"/> dead letters matching
+    /// the filter, each atomically as <see cref="ReplayAsync"/>; call again while <see cref="DeadLetterBulkResult.More"/>.
+    /// </summary>
+    /// <exception cref="MailGatewayException">400 for a bad filter, 401, 403.</exception>
+    public virtual Task<DeadLetterBulkResult> ReplayMatchingAsync(DeadLetterFilter? filter = null, CancellationToken cancellationToken = default) =>
+        BulkAsync("replay", filter, cancellationToken);
+
+    /// <summary><c>POST /api/v1/dead-letters/purge</c>: purges up to <see cref="DeadLetterFilter.Limit"/> matching dead letters with their content.</summary>
+    /// <exception cref="MailGatewayException">400 for a bad filter, 401, 403.</exception>
+    public virtual Task<DeadLetterBulkResult> PurgeMatchingAsync(DeadLetterFilter? filter = null, CancellationToken cancellationToken = default) =>
+        BulkAsync("purge", filter, cancellationToken);
+
+    private Task<DeadLetterBulkResult> BulkAsync(string action, DeadLetterFilter? filter, CancellationToken cancellationToken)
+    {
+        filter ??= new DeadLetterFilter();
+        var path = $"{Path}/{action}" + GatewayConnection.Query(
+            ("reason", filter.Reason),
+            ("since", filter.Since?.ToString("O", CultureInfo.InvariantCulture)),
+            ("until", filter.Until?.ToString("O", CultureInfo.InvariantCulture)),
+            ("limit", filter.Limit?.ToString(CultureInfo.InvariantCulture)));
+        return _connection.SendAsync(HttpMethod.Post, path, null, ClientJsonContext.Default.DeadLetterBulkResult, null, cancellationToken);
     }
 
     /// <summary><c>DELETE /api/v1/dead-letters/{id}</c>: removes the dead letter and its message's stored content (the status stays).</summary>

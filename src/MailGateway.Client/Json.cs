@@ -15,6 +15,7 @@ namespace MailGateway.Client;
 [JsonSerializable(typeof(WebhookSecret))]
 [JsonSerializable(typeof(DeadLetter))]
 [JsonSerializable(typeof(DeadLetterPage))]
+[JsonSerializable(typeof(DeadLetterBulkResult))]
 [JsonSerializable(typeof(MailGatewayProblem))]
 [JsonSerializable(typeof(HealthAnswer))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;

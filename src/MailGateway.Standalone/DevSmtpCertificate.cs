@@ -14,7 +14,7 @@ namespace MailGateway.Standalone;
 /// The TLS certificate of the standalone host's SMTP submission: the listener's PFX (<c>MailGateway:Inbound:Tls</c>)
 /// when one is configured; otherwise, and only while every submission endpoint is on loopback, a development
 /// certificate for localhost / 127.0.0.1 / ::1 generated once and kept in the data folder
-/// (<c>dev-smtp-certificate.pfx</c>, readable by the owner only; its public part as <c>dev-smtp-certificate.pem</c>, for
+/// (<c>dev-smtp-certificate.pfx</c>; its public part as <c>dev-smtp-certificate.pem</c>, both 600 like every file there, for
 /// clients to trust: <c>swaks --tls-ca-path</c>, MailKit, <c>openssl s_client -CAfile</c>).
 /// </summary>
 internal sealed class DevSmtpCertificate(
@@ -84,21 +84,18 @@ internal sealed class DevSmtpCertificate(
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, critical: true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
         using var created = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(1));
-        Write(pfx, created.Export(X509ContentType.Pfx), privateFile: true);
-        Write(pem, System.Text.Encoding.ASCII.GetBytes(created.ExportCertificatePem() + "\n"), privateFile: false);
+        Write(pfx, created.Export(X509ContentType.Pfx));
+        Write(pem, System.Text.Encoding.ASCII.GetBytes(created.ExportCertificatePem() + "\n"));
         return X509CertificateLoader.LoadPkcs12FromFile(pfx, null);
     }
 
-    private static void Write(string path, byte[] bytes, bool privateFile)
+    // 600 from creation, as every file in the data folder (PrivateFiles): the folder is 700, so a 644 certificate would
+    // be readable by nobody else anyway; the gateway's user copies it for a client that runs as another user.
+    private static void Write(string path, byte[] bytes)
     {
         var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        using (var stream = new FileStream(temp, PrivateFiles.Create(FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.None)))
         {
-            if (privateFile && !OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
             stream.Write(bytes);
             stream.Flush(flushToDisk: true);
         }

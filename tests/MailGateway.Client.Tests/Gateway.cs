@@ -42,7 +42,7 @@ internal sealed class Gateway : IAsyncDisposable
     /// <summary>The relay the gateway delivers to (null in capture mode).</summary>
     public TestRelay? Relay { get; }
 
-    /// <summary>Starts a gateway; the relay refuses every recipient that starts with <c>reject@</c> (5.1.1), so such a message fails and becomes a dead letter.</summary>
+    /// <summary>Starts a gateway; the relay refuses every recipient that starts with <c>reject@</c> (5.7.1: a policy refusal, which does not put the address on the suppression list as a 5.1.1 would), so such a message fails and becomes a dead letter.</summary>
     public static async Task<Gateway> StartAsync(Action<Dictionary<string, string?>>? configure = null, bool capture = false)
     {
         var data = Path.Combine(Path.GetTempPath(), "mgw-client-" + Guid.NewGuid().ToString("N"));
@@ -74,7 +74,7 @@ internal sealed class Gateway : IAsyncDisposable
             {
                 Endpoints = [RelayEndpointKind.PlainOnly],
                 RcptReply = to => to.StartsWith("reject@", StringComparison.Ordinal)
-                    ? new SmtpServer.Protocol.SmtpResponse(SmtpServer.Protocol.SmtpReplyCode.MailboxUnavailable, "5.1.1 No such user")
+                    ? new SmtpServer.Protocol.SmtpResponse(SmtpServer.Protocol.SmtpReplyCode.MailboxUnavailable, "5.7.1 Refused by policy")
                     : null,
             });
             settings["MailGateway:Relay:Host"] = "127.0.0.1";

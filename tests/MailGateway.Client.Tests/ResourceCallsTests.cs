@@ -206,6 +206,41 @@ public sealed class ResourceCallsTests
         Assert.Equal(400, badFilter.StatusCode);
     }
 
+    [Fact]
+    public async Task Dead_letters_are_replayed_and_purged_in_bulk_by_filter()
+    {
+        await using var gateway = await Gateway.StartAsync();
+        using var client = gateway.Client();
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var refused = await client.Messages.SendAsync(Message(to: "reject@example.net"));
+            await WaitForAsync(client, refused.Id, MessageStatus.Failed);
+            ids.Add(refused.Id);
+        }
+
+        await Poll.UntilAsync(() => client.DeadLetters.ListAsync(), p => p.Items.Count == 3);
+
+        var none = await client.DeadLetters.ReplayMatchingAsync(new DeadLetterFilter { Reason = "Expired" });
+        var firstTwo = await client.DeadLetters.ReplayMatchingAsync(new DeadLetterFilter { Reason = "Failed", Limit = 2 });
+        var badFilter = await Assert.ThrowsAsync<MailGatewayException>(() => client.DeadLetters.PurgeMatchingAsync(new DeadLetterFilter { Limit = 1001 }));
+
+        // The relay refuses the replayed ones again: three dead letters once more, all purged in one call.
+        await Poll.UntilAsync(() => client.DeadLetters.ListAsync(), p => p.Items.Count == 3 && p.Items.Count(d => ids.Contains(d.MessageId)) == 3
+            && p.Items.Select(d => d.MessageId).Distinct().Count() == 3 && p.Items.All(d => d.Attempt >= 1));
+        var purged = await client.DeadLetters.PurgeMatchingAsync();
+
+        Assert.Equal((0, false), (none.Done, none.More));
+        Assert.Empty(none.Items);
+        Assert.Equal((2, true), (firstTwo.Done, firstTwo.More));
+        Assert.Equal([ids[2], ids[1]], firstTwo.Items.Select(i => i.MessageId));
+        Assert.All(firstTwo.Items, i => Assert.Equal("replayed", i.Outcome));
+        Assert.Equal(400, badFilter.StatusCode);
+        Assert.Equal((3, false), (purged.Done, purged.More));
+        Assert.All(purged.Items, i => Assert.Equal("purged", i.Outcome));
+        Assert.Empty((await client.DeadLetters.ListAsync()).Items);
+    }
+
     /// <summary>A webhook receiver on real Kestrel: keeps the raw headers and body of every request to <c>/hook</c>, answers 204.</summary>
     private sealed class Receiver : IAsyncDisposable
     {

@@ -37,7 +37,7 @@ public sealed class DashboardBrowser : IAsyncLifetime
     {
         Relay = await TestRelay.StartAsync(new TestRelayOptions
         {
-            RcptReply = to => _refuse && to.StartsWith("reject", StringComparison.Ordinal) ? new SmtpResponse(SmtpReplyCode.MailboxUnavailable, "5.1.1 No such user") : null,
+            RcptReply = to => _refuse && to.StartsWith("reject", StringComparison.Ordinal) ? new SmtpResponse(SmtpReplyCode.MailboxUnavailable, "5.7.1 Refused by policy") : null,
         });
         Host = await GatewayHost.StartAsync(Relay, settings =>
         {

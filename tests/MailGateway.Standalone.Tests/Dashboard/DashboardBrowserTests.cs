@@ -124,7 +124,7 @@ public sealed class DashboardBrowserTests(DashboardBrowser fixture) : IClassFixt
         await page.GotoAsync("/ui/dead-letters");
         var replayRow = page.Locator("#dead-letters tbody tr", new() { HasText = replayed });
         var purgeRow = page.Locator("#dead-letters tbody tr", new() { HasText = purged });
-        await Expect(replayRow).ToContainTextAsync("5.1.1 No such user");
+        await Expect(replayRow).ToContainTextAsync("5.7.1 Refused by policy");
         await DashboardBrowser.ScreenshotAsync(page, "dead-letters");
         fixture.Refuse = false;
         try
