@@ -4,6 +4,7 @@
 # durable queue (discard transport, so it does not relay). 4 KB and 100 KB, 20 and 200 sessions, a new connection
 # per message and connections reused (smtp-source -d); peak RSS (VmHWM) of our process.
 # Usage: bench/inbound-accept.sh [messages_4kb=4000] [messages_100kb=1000]
+# COMMIT=SyncFiles runs the store with an fsync per file (default SyncFileSystem: the syncfs group commit).
 # GROUP_COMMIT=1 runs the listener library with the prototype group-commit store of bench/MailGateway.Bench instead of
 # MailGateway.Inbound's filesystem store (a what-if for a src/ fix, not the product).
 source "$(dirname "$0")/lib.sh"
@@ -30,6 +31,7 @@ if [ "${GROUP_COMMIT:-}" = 1 ]; then
 fi
 (cd "$work" && exec dotnet "${host[@]}" \
   --MailGateway:Inbound:Store=FileSystem --MailGateway:Inbound:FileSystem:Path="$store" \
+  --MailGateway:Inbound:FileSystem:Commit="${COMMIT:-SyncFileSystem}" \
   --MailGateway:Inbound:Domains:0=example.test \
   --MailGateway:Inbound:Endpoints:0:Address=127.0.0.1 --MailGateway:Inbound:Endpoints:0:Port="$ours_port" \
   --MailGateway:Inbound:MaxConnections=1000 --MailGateway:Inbound:MaxConnectionsPerClient=1000 \

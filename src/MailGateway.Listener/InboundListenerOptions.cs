@@ -235,6 +235,11 @@ public sealed class InboundListenerOptions : IValidatableObject
         {
             yield return new ValidationResult($"{p}FileSystem:Path is required with the FileSystem store.", [nameof(FileSystem)]);
         }
+
+        if (FileSystem.Commit == FileSystemCommit.SyncFileSystem && !OperatingSystem.IsLinux())
+        {
+            yield return new ValidationResult($"{p}FileSystem:Commit=SyncFileSystem needs Linux (syncfs); use SyncFiles.", [nameof(FileSystem)]);
+        }
     }
 
     /// <summary>Why <see cref="AcceptAllRecipients"/> is not allowed with these endpoints, or null when it is off or allowed.</summary>
@@ -327,12 +332,12 @@ public sealed class FileSystemStoreOptions
     public string Path { get; set; } = "data";
 
     /// <summary>
-    /// How a message is made durable before its 250. <see cref="FileSystemCommit.SyncFileSystem"/> (the default on
-    /// Linux): one <c>syncfs(2)</c> shared by every message that finished DATA meanwhile (group commit). Use
-    /// <see cref="FileSystemCommit.SyncFiles"/> when the folder shares its filesystem with a process that keeps much
-    /// unwritten data (<c>syncfs</c> writes that too, so each commit would wait for it).
+    /// How a message is made durable before its 250. <see cref="FileSystemCommit.SyncFiles"/> (the default): an fsync
+    /// per file and a folder fsync shared by concurrent commits. <see cref="FileSystemCommit.SyncFileSystem"/> (Linux):
+    /// one <c>syncfs(2)</c> shared by every message that finished DATA meanwhile (group commit) — for a folder on its own
+    /// volume: <c>syncfs</c> also writes every other process's unwritten data on that filesystem, and each commit waits for it.
     /// </summary>
-    public FileSystemCommit Commit { get; set; } = OperatingSystem.IsLinux() ? FileSystemCommit.SyncFileSystem : FileSystemCommit.SyncFiles;
+    public FileSystemCommit Commit { get; set; } = FileSystemCommit.SyncFiles;
 }
 
 /// <summary>How the filesystem store makes a message durable (<see cref="FileSystemStoreOptions.Commit"/>).</summary>

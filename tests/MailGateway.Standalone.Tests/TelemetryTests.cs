@@ -14,6 +14,7 @@ using OpenTelemetry.Trace;
 namespace MailGateway.Standalone.Tests;
 
 /// <summary>The standalone host's OpenTelemetry (MailGateway.ServiceDefaults): what it records and where it sends it.</summary>
+[Collection(ProcessWideTelemetryCollection.Name)]
 public sealed partial class TelemetryTests
 {
     [Fact]

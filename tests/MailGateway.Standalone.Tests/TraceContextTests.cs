@@ -10,6 +10,7 @@ namespace MailGateway.Standalone.Tests;
 /// (a column of the SQLite queue), and the delivery is a child of the request span — also when the job is read back
 /// after a restart.
 /// </summary>
+[Collection(ProcessWideTelemetryCollection.Name)]
 public sealed class TraceContextTests : IAsyncLifetime, IDisposable
 {
     private readonly ConcurrentBag<Activity> _stopped = [];

@@ -10,13 +10,13 @@ namespace MailGateway.Listener.Storage;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <see cref="FileSystemCommit.SyncFileSystem"/> (the default on Linux), a group commit: both temp files are written
+/// <see cref="FileSystemCommit.SyncFileSystem"/> (Linux, opt-in), a group commit: both temp files are written
 /// without fsync; the commit waits for a <c>syncfs(2)</c> that started after its writes (shared by every commit that
 /// got that far meanwhile), renames, and waits for a second shared <c>syncfs</c> that started after its renames. Under
 /// load one <c>syncfs</c> covers the data of the messages that just finished DATA and the renames of the ones before.
 /// </para>
 /// <para>
-/// <see cref="FileSystemCommit.SyncFiles"/>: per message two data fsyncs (the .eml and .json temp files, issued
+/// <see cref="FileSystemCommit.SyncFiles"/> (the default): per message two data fsyncs (the .eml and .json temp files, issued
 /// concurrently) and a share of one folder fsync, which concurrent commits to the same folder have in common
 /// (<see cref="DirectoryGroupSync"/>).
 /// </para>
@@ -32,7 +32,7 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
     // The group commit of the whole filesystem (SyncFileSystem mode), null in SyncFiles mode.
     private readonly DirectoryGroupSync? _fileSystemSync;
 
-    /// <summary>Creates the store under a root folder, with the default commit of the platform.</summary>
+    /// <summary>Creates the store under a root folder, with the default commit (<see cref="FileSystemCommit.SyncFiles"/>).</summary>
     public FileSystemInboundMessageStore(string root)
         : this(root, new FileSystemStoreOptions().Commit)
     {

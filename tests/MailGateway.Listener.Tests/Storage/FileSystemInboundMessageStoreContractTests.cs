@@ -5,7 +5,7 @@ using MailGateway.Testing.Contracts;
 
 namespace MailGateway.Listener.Tests.Storage;
 
-/// <summary>The inbound store contract against the filesystem store (group commit, the default on Linux), each test in its own temp folder.</summary>
+/// <summary>The inbound store contract against the filesystem store (the syncfs group commit), each test in its own temp folder.</summary>
 public class FileSystemInboundMessageStoreContractTests : InboundMessageStoreContract, IDisposable
 {
     /// <summary>How the store under test commits.</summary>
