@@ -10,9 +10,10 @@ namespace MailGateway.Embedded;
 
 /// <summary>
 /// Search and cancel on the SQLite database. The list walks one of the <c>created_at</c> indexes newest first
-/// (keyset: <c>created_at, id</c> below the cursor), narrowed by owner and state through the index; tag, recipient
-/// and sender are checked on the stored record of each row the index yields, so they do not make a page cheaper
-/// to find. A cancel is one transaction of the single writer — the conditional state change and the removal of the
+/// (keyset: <c>created_at, id</c> below the cursor), narrowed by owner and state through the index; a recipient, tag
+/// or sender filter walks instead its side table (<c>message_recipients</c>, <c>message_tags</c>,
+/// <c>message_senders</c>: value, created_at, id; see <see cref="SqliteDatabase"/>), so a page costs about its rows
+/// whatever share of the messages match. A cancel is one transaction of the single writer — the conditional state change and the removal of the
 /// waiting job — serialized with the worker's begin-sending step, which then finds a final state.
 /// </summary>
 public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvider time) : IMessageOperations
@@ -24,63 +25,85 @@ public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvide
         var limit = Math.Clamp(query.Limit, 1, MessageQuery.MaxLimit);
         var where = new List<string>();
         var parameters = new List<(string, object)>();
+
+        // A recipient, tag or sender filter walks its side table's primary key (value, created_at, id) newest first and
+        // looks each row up in messages; the other filters are checked on that row (owner, state) or by a point lookup
+        // in their own side table. Without one, the walk is one of the created_at indexes of messages.
+        var filters = new List<(string Table, string Column, string Parameter, string Value)>();
+        if (query.Recipient is { } recipient)
+        {
+            filters.Add(("message_recipients", "address", "$recipient", recipient.ToLowerInvariant()));
+        }
+
+        if (query.Tag is { } tag)
+        {
+            filters.Add(("message_tags", "tag", "$tag", tag));
+        }
+
+        if (query.From is { } from)
+        {
+            filters.Add(("message_senders", "address", "$from", from.ToLowerInvariant()));
+        }
+
+        var sql = new StringBuilder();
+        var key = "m";
+        if (filters.Count > 0)
+        {
+            var (table, column, parameter, value) = filters[0];
+            sql.Append(CultureInfo.InvariantCulture, $"SELECT m.record FROM {table} AS f CROSS JOIN messages AS m ON m.id = f.id");
+            where.Add($"f.{column} = {parameter}");
+            parameters.Add((parameter, value));
+            key = "f";
+        }
+        else
+        {
+            sql.Append("SELECT m.record FROM messages AS m");
+        }
+
+        foreach (var (table, column, parameter, value) in filters.Skip(1))
+        {
+            where.Add($"EXISTS (SELECT 1 FROM {table} AS s WHERE s.{column} = {parameter} AND s.created_at = m.created_at AND s.id = m.id)");
+            parameters.Add((parameter, value));
+        }
+
         if (query.Owner is { } owner)
         {
-            where.Add("owner = $owner");
+            where.Add("m.owner = $owner");
             parameters.Add(("$owner", owner));
         }
 
         if (query.State is { } state)
         {
-            where.Add("state = $state");
+            where.Add("m.state = $state");
             parameters.Add(("$state", state.ToString()));
         }
 
         if (query.Since is { } since)
         {
-            where.Add("created_at >= $since");
+            where.Add($"{key}.created_at >= $since");
             parameters.Add(("$since", UnixTime.Ms(since)));
         }
 
         if (query.Until is { } until)
         {
-            where.Add("created_at < $until");
+            where.Add($"{key}.created_at < $until");
             parameters.Add(("$until", UnixTime.Ms(until)));
         }
 
         if (query.After is { } after)
         {
             // A row value, not "a < x OR (a = x AND b < y)": SQLite turns only the row value into a range of the index.
-            where.Add("(created_at, id) < ($afterCreated, $afterId)");
+            where.Add($"({key}.created_at, {key}.id) < ($afterCreated, $afterId)");
             parameters.Add(("$afterCreated", after.CreatedAtMs));
             parameters.Add(("$afterId", after.Id));
         }
 
-        if (query.Tag is { } tag)
-        {
-            where.Add("EXISTS (SELECT 1 FROM json_each(record, '$.tags') WHERE value = $tag)");
-            parameters.Add(("$tag", tag));
-        }
-
-        if (query.Recipient is { } recipient)
-        {
-            where.Add("EXISTS (SELECT 1 FROM json_each(record, '$.envelope.recipients') WHERE lower(value) = $recipient)");
-            parameters.Add(("$recipient", recipient.ToLowerInvariant()));
-        }
-
-        if (query.From is { } from)
-        {
-            where.Add("lower(json_extract(record, '$.envelope.mailFrom')) = $from");
-            parameters.Add(("$from", from.ToLowerInvariant()));
-        }
-
-        var sql = new StringBuilder("SELECT record FROM messages");
         if (where.Count > 0)
         {
             sql.Append(" WHERE ").AppendJoin(" AND ", where);
         }
 
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY created_at DESC, id DESC LIMIT {limit + 1}");
+        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {key}.created_at DESC, {key}.id DESC LIMIT {limit + 1}");
 
         await using var connection = await database.OpenAsync(cancellationToken);
         using var command = Command(connection, null, sql.ToString(), [.. parameters]);
