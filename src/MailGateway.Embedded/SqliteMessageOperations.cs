@@ -26,9 +26,10 @@ public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvide
         var where = new List<string>();
         var parameters = new List<(string, object)>();
 
-        // A recipient, tag or sender filter walks its side table's primary key (value, created_at, id) newest first and
-        // looks each row up in messages; the other filters are checked on that row (owner, state) or by a point lookup
-        // in their own side table. Without one, the walk is one of the created_at indexes of messages.
+        // A recipient, tag or sender filter walks its side table newest first (a key's search: the (owner, value,
+        // created_at, id) index; every key's: the primary key (value, created_at, id)) and looks each row up in
+        // messages; the state is checked on that row, the other two filters by a point lookup in their side tables.
+        // Without one, the walk is one of the created_at indexes of messages.
         var filters = new List<(string Table, string Column, string Parameter, string Value)>();
         if (query.Recipient is { } recipient)
         {
@@ -60,13 +61,20 @@ public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvide
             sql.Append("SELECT m.record FROM messages AS m");
         }
 
+        if (filters.Count > 0 && query.Owner is { } filterOwner)
+        {
+            // Makes the walk the side table's (owner, value, created_at, id) index: only this key's rows.
+            where.Add("f.owner = $owner");
+            parameters.Add(("$owner", filterOwner));
+        }
+
         foreach (var (table, column, parameter, value) in filters.Skip(1))
         {
             where.Add($"EXISTS (SELECT 1 FROM {table} AS s WHERE s.{column} = {parameter} AND s.created_at = m.created_at AND s.id = m.id)");
             parameters.Add((parameter, value));
         }
 
-        if (query.Owner is { } owner)
+        if (filters.Count == 0 && query.Owner is { } owner)
         {
             where.Add("m.owner = $owner");
             parameters.Add(("$owner", owner));
