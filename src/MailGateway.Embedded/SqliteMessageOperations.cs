@@ -29,7 +29,8 @@ public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvide
         // A recipient, tag or sender filter walks its side table newest first (a key's search: the (owner, value,
         // created_at, id) index; every key's: the primary key (value, created_at, id)) and looks each row up in
         // messages; the state is checked on that row, the other two filters by a point lookup in their side tables.
-        // Without one, the walk is one of the created_at indexes of messages.
+        // Without one, or with a state rarer than the value (StateIsRarerAsync), the walk is one of the created_at
+        // indexes of messages and every filter a point lookup.
         var filters = new List<(string Table, string Column, string Parameter, string Value)>();
         if (query.Recipient is { } recipient)
         {
@@ -46,9 +47,12 @@ public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvide
             filters.Add(("message_senders", "address", "$from", from.ToLowerInvariant()));
         }
 
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var drive = filters.Count > 0 && (query.State is not { } probedState
+            || !await StateIsRarerAsync(connection, filters[0], query.Owner, probedState, cancellationToken));
         var sql = new StringBuilder();
         var key = "m";
-        if (filters.Count > 0)
+        if (drive)
         {
             var (table, column, parameter, value) = filters[0];
             sql.Append(CultureInfo.InvariantCulture, $"SELECT m.record FROM {table} AS f CROSS JOIN messages AS m ON m.id = f.id");
@@ -61,20 +65,20 @@ public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvide
             sql.Append("SELECT m.record FROM messages AS m");
         }
 
-        if (filters.Count > 0 && query.Owner is { } filterOwner)
+        if (drive && query.Owner is { } filterOwner)
         {
             // Makes the walk the side table's (owner, value, created_at, id) index: only this key's rows.
             where.Add("f.owner = $owner");
             parameters.Add(("$owner", filterOwner));
         }
 
-        foreach (var (table, column, parameter, value) in filters.Skip(1))
+        foreach (var (table, column, parameter, value) in filters.Skip(drive ? 1 : 0))
         {
             where.Add($"EXISTS (SELECT 1 FROM {table} AS s WHERE s.{column} = {parameter} AND s.created_at = m.created_at AND s.id = m.id)");
             parameters.Add((parameter, value));
         }
 
-        if (filters.Count == 0 && query.Owner is { } owner)
+        if (!drive && query.Owner is { } owner)
         {
             where.Add("m.owner = $owner");
             parameters.Add(("$owner", owner));
@@ -113,7 +117,6 @@ public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvide
 
         sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {key}.created_at DESC, {key}.id DESC LIMIT {limit + 1}");
 
-        await using var connection = await database.OpenAsync(cancellationToken);
         using var command = Command(connection, null, sql.ToString(), [.. parameters]);
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var items = new List<MessageRecord>(limit + 1);
@@ -131,6 +134,32 @@ public sealed class SqliteMessageOperations(SqliteDatabase database, TimeProvide
         items.RemoveAt(limit);
         return new MessagePage(items, MessageCursor.Of(items[^1]));
     }
+
+    /// <summary>
+    /// True when the state's rows (of the key) are fewer than <see cref="ProbeLimit"/> and the side table's rows of the
+    /// value are not: then the walk is the state's index, with the value looked up per row (a common sender with a
+    /// rare state would otherwise walk all of the sender's rows). Two bounded counts, each at most that many index
+    /// entries.
+    /// </summary>
+    private async Task<bool> StateIsRarerAsync(SqliteConnection connection, (string Table, string Column, string Parameter, string Value) filter, string? owner, MessageState state, CancellationToken cancellationToken)
+    {
+        var ownerCondition = owner is null ? string.Empty : " AND owner = $owner";
+        using var side = Command(connection, null,
+            $"SELECT count(*) FROM (SELECT 1 FROM {filter.Table} WHERE {filter.Column} = $value{ownerCondition} LIMIT {ProbeLimit})",
+            ("$value", filter.Value), ("$owner", owner ?? string.Empty));
+        if ((long)(await side.ExecuteScalarAsync(cancellationToken))! < ProbeLimit)
+        {
+            return false;
+        }
+
+        using var states = Command(connection, null,
+            $"SELECT count(*) FROM (SELECT 1 FROM messages WHERE state = $state{ownerCondition} LIMIT {ProbeLimit})",
+            ("$state", state.ToString()), ("$owner", owner ?? string.Empty));
+        return (long)(await states.ExecuteScalarAsync(cancellationToken))! < ProbeLimit;
+    }
+
+    /// <summary>The bound of the two counts of <see cref="StateIsRarerAsync"/> (a test makes it small).</summary>
+    internal int ProbeLimit { get; init; } = 2000;
 
     /// <inheritdoc />
     public Task<CancelResult> CancelAsync(string id, string reason, CancellationToken cancellationToken)
