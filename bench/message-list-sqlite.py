@@ -97,7 +97,16 @@ for label, old, new, args in [
     ("tag nobody has", scan_tag + page, side.format("message_tags", "tag") + fpage, ("none",)),
     ("from (25 %)", scan_from + page, side.format("message_senders", "address") + fpage, ("news@example.com",)),
     ("from, status=failed", scan_from + " AND state = ?" + page, side.format("message_senders", "address") + " AND m.state = ?" + fpage, ("news@example.com", "Failed")),
+    ("from, status=sending (none)", scan_from + " AND state = ?" + page, side.format("message_senders", "address") + " AND m.state = ?" + fpage, ("news@example.com", "Sending")),
     ("from of another key (none)", scan_from + " AND owner = ?" + page, side.format("message_senders", "address") + " AND f.owner = ?" + fpage, ("news@example.com", "app")),
 ]:
     bench(label + " scan", old, args, runs=3)
     bench(label + " side table", new, args)
+
+# A state rarer than the value: ListAsync's two bounded counts pick the state's index, the value looked up per row.
+probe = "SELECT (SELECT count(*) FROM (SELECT 1 FROM message_senders WHERE address = ? LIMIT 2000)), (SELECT count(*) FROM (SELECT 1 FROM messages WHERE state = ? LIMIT 2000))"
+by_state = ("SELECT m.record FROM messages AS m WHERE EXISTS (SELECT 1 FROM message_senders AS s WHERE s.address = ? AND s.created_at = m.created_at"
+            " AND s.id = m.id) AND m.state = ? ORDER BY m.created_at DESC, m.id DESC LIMIT 51")
+for label, state in [("status=sending (none)", "Sending"), ("status=canceled (1 %)", "Canceled")]:
+    bench("from, " + label + " probe", probe, ("news@example.com", state))
+    bench("from, " + label + " by state index", by_state, ("news@example.com", state))
