@@ -64,6 +64,12 @@ internal static class SubmissionTarget
             throw new ContractViolation("the stored envelope or id is not the submitted one");
         }
 
+        if (Environment.GetEnvironmentVariable("FUZZ_DUMP") is "1")
+        {
+            // For looking at a finding: the stored message as the acceptor got it.
+            Console.OpenStandardOutput().Write(stored.Content.Span);
+        }
+
         Check(stored.Content.Span);
     }
 
@@ -107,10 +113,10 @@ internal static class SubmissionTarget
                 {
                     inHeaders = false;
                 }
-                else if (line[0] is not ((byte)' ' or (byte)'\t'))
+                else if (line[0] is not ((byte)' ' or (byte)'\t') && line.IndexOf((byte)':') is var colon and > 0)
                 {
-                    var colon = line.IndexOf((byte)':');
-                    var name = Encoding.ASCII.GetString(colon < 0 ? line : line[..colon]).Trim();
+                    // A line without a colon is not a field (MimeKit keeps it as sent, as an invalid header).
+                    var name = Encoding.ASCII.GetString(line[..colon]).Trim();
                     if (name.Equals("Bcc", StringComparison.OrdinalIgnoreCase) || name.Equals("Resent-Bcc", StringComparison.OrdinalIgnoreCase))
                     {
                         throw new ContractViolation($"a {name} header in the stored message");

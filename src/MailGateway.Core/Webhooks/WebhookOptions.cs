@@ -131,7 +131,10 @@ public sealed class WebhookOptions : IValidatableObject
             return "an absolute https URL of at most 2048 characters is required.";
         }
 
-        if (!string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment))
+        // An '@' in the authority as written: Uri.UserInfo is empty for "https://@host/".
+        var authority = url.AsSpan(url.IndexOf(':', StringComparison.Ordinal) + 1).TrimStart("/\\");
+        var authorityEnd = authority.IndexOfAny("/\\?#");
+        if (!string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment) || (authorityEnd < 0 ? authority : authority[..authorityEnd]).Contains('@'))
         {
             return "a URL with user info or a fragment is refused.";
         }
