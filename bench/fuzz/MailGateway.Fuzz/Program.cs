@@ -26,6 +26,9 @@ public static class Program
         ["envelope"] = EnvelopeTarget,
         ["data"] = DataTarget,
         ["job"] = JobTarget,
+        ["dsn"] = BounceTarget.Run,
+        ["submission"] = SubmissionTarget.Run,
+        ["webhook-url"] = WebhookUrlTarget.Run,
     };
 
     public static int Main(string[] args)

@@ -34,16 +34,20 @@ public sealed record BounceReport(BounceReportKind Kind, string? Status = null, 
     public static BounceReport Read(Stream message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        MimeMessage parsed;
         try
         {
-            parsed = MimeMessage.Load(message, cancellationToken);
+            return ReadParsed(MimeMessage.Load(message, cancellationToken));
         }
         catch (FormatException)
         {
+            // MimeKit parses the report parts' fields lazily (MessageFeedbackReport.Fields, StatusGroups): a bad one
+            // throws there, not in Load.
             return NoReport;
         }
+    }
 
+    private static BounceReport ReadParsed(MimeMessage parsed)
+    {
         var report = parsed.Body as MultipartReport
             ?? parsed.BodyParts.OfType<MultipartReport>().FirstOrDefault()
             ?? (parsed.Body as Multipart)?.OfType<MultipartReport>().FirstOrDefault();

@@ -141,10 +141,13 @@ public sealed partial class MimeMessageSubmission(
                 "The header section has 8-bit octets; encode non-ASCII text as RFC 2047 encoded words.");
         }
 
+        // A last line without CRLF is completed: MimeKit would keep a last header's value without its line ending and
+        // glue the Message-ID and Date added below onto it.
+        var complete = content.IsEmpty || content.EndsWith("\r\n"u8) ? request.Content : WithCrlf(content);
         MimeMessage mime;
         try
         {
-            mime = MimeMessage.Load(AsStream(request.Content), cancellationToken);
+            mime = MimeMessage.Load(AsStream(complete), cancellationToken);
         }
         catch (FormatException)
         {
@@ -186,7 +189,7 @@ public sealed partial class MimeMessageSubmission(
         }
 
         byte[] bytes;
-        using (var buffer = new MemoryStream(request.Content.Length + 256))
+        using (var buffer = new MemoryStream(complete.Length + 256))
         {
             mime.WriteTo(MessageComposer.WireFormat, buffer, cancellationToken);
             bytes = buffer.ToArray();
@@ -221,6 +224,8 @@ public sealed partial class MimeMessageSubmission(
 
     private static (Submission?, SubmissionResult?) Refuse(SubmissionOutcome outcome, string field, string code, string message) =>
         (null, new SubmissionResult(outcome, Errors: [new ValidationError(field, code, message)]));
+
+    private static byte[] WithCrlf(ReadOnlySpan<byte> content) => [.. content, (byte)'\r', (byte)'\n'];
 
     private static MemoryStream AsStream(ReadOnlyMemory<byte> content) =>
         MemoryMarshal.TryGetArray(content, out var segment)

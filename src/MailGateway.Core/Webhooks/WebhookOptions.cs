@@ -131,7 +131,10 @@ public sealed class WebhookOptions : IValidatableObject
             return "an absolute https URL of at most 2048 characters is required.";
         }
 
-        if (!string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment))
+        // An '@' in the authority as written: Uri.UserInfo is empty for "https://@host/".
+        var authority = url.AsSpan(url.IndexOf(':', StringComparison.Ordinal) + 1).TrimStart("/\\");
+        var authorityEnd = authority.IndexOfAny("/\\?#");
+        if (!string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment) || (authorityEnd < 0 ? authority : authority[..authorityEnd]).Contains('@'))
         {
             return "a URL with user info or a fragment is refused.";
         }
@@ -142,7 +145,8 @@ public sealed class WebhookOptions : IValidatableObject
             return "plain http is refused except to a loopback address with AllowLoopback (development).";
         }
 
-        if (IPAddress.TryParse(uri.DnsSafeHost, out var address) && !WebhookAddressPolicy.Allows(address, this))
+        // Without its trailing dots: "127.0.0.1." is the address to a resolver, but not to IPAddress.TryParse.
+        if (IPAddress.TryParse(uri.DnsSafeHost.TrimEnd('.'), out var address) && !WebhookAddressPolicy.Allows(address, this))
         {
             return $"the address {address} is refused (loopback, private, link-local and metadata addresses need AllowLoopback / AllowPrivateNetworks).";
         }
@@ -196,8 +200,10 @@ public static class WebhookAddressPolicy
             || (v6[0] == 0x00 && v6[1] == 0x64 && v6[2] == 0xff && v6[3] == 0x9b); // NAT64 likewise
     }
 
+    // IPv6: multicast, and ::/96 — the deprecated IPv4-compatible addresses (RFC 4291 2.5.5.1), never a public
+    // receiver, which would otherwise carry a private IPv4 address past the IPv4 rules (::10.0.0.1).
     private static bool IsMulticastOrReserved(IPAddress address) =>
         address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
             ? address.GetAddressBytes()[0] >= 224
-            : address.IsIPv6Multicast;
+            : address.IsIPv6Multicast || address.GetAddressBytes().AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0;
 }
