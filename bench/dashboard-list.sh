@@ -8,7 +8,7 @@
 #    the bare query;
 # 3. starts the gateway again, signs in through the form with an admin key (curl, cookie jar, antiforgery token) and
 #    times each page RUNS times with curl (time_total, loopback): the first page, status filters, a deep page (the
-#    "Older messages" cursor at about N/2), recipient, tag and sender searches, and the queue page for comparison.
+#    "Older messages" cursor at about N/2), a recipient search, and the queue page for comparison.
 #
 # usage: bash bench/dashboard-list.sh [N] [RUNS]
 source "$(dirname "$0")/lib.sh"
@@ -103,9 +103,5 @@ measure "status=delivered" "/ui/messages?status=delivered"
 measure "status=canceled (1 %)" "/ui/messages?status=canceled"
 measure "deep page (Older at ~N/2)" "$deep"
 measure "recipient search" "/ui/messages?recipient=$recipient"
-measure "tag search (t7, ~0.1 %)" "/ui/messages?tag=t7"
-measure "tag nobody has" "/ui/messages?tag=none"
-measure "from search (25 %)" "/ui/messages?from=news%40example.com"
-measure "from + status=failed" "/ui/messages?from=news%40example.com&status=failed"
 measure "queue page (counts by status: a scan)" "/ui/queue"
 stop_gateway

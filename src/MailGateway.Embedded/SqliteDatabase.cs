@@ -479,74 +479,7 @@ public sealed class SqliteDatabase : IDisposable
         }
 
         await MigrateMessageListAsync(connection);
-        await MigrateListFiltersAsync(connection);
     }
-
-    /// <summary>
-    /// The side tables of the list's recipient, tag and sender filters (exact match; addresses lower-cased with SQLite's
-    /// <c>lower()</c>, as the filters have always compared), keyed <c>(value, created_at, id)</c> so that a filtered page
-    /// is a range of one primary key, newest first; with the owner (a message's key never changes) and a second index
-    /// <c>(owner, value, created_at, id)</c>, a key's search is a range too, however many other keys' messages match. Triggers on <c>messages</c> fill them from the record at insert and
-    /// empty them at delete, so every write of a message row (accept, batch, retention, any other delete) keeps them in
-    /// the same transaction. The envelope, the tags and <c>created_at</c> of a record do not change after accept, so
-    /// updates do not touch them. A database from before: tables, triggers and the backfill from the records in one
-    /// transaction, once (the table's existence is the marker).
-    /// </summary>
-    private static async Task MigrateListFiltersAsync(SqliteConnection connection)
-    {
-        await using var probe = connection.CreateCommand();
-        probe.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'message_recipients'";
-        if ((long)(await probe.ExecuteScalarAsync())! != 0)
-        {
-            return;
-        }
-
-        await using var command = connection.CreateCommand();
-        command.CommandText = "BEGIN IMMEDIATE;" + ListFilterSchema + """
-            INSERT OR IGNORE INTO message_recipients (address, created_at, id, owner)
-                SELECT lower(r.value), m.created_at, m.id, m.owner
-                FROM messages AS m, json_each(CASE WHEN json_valid(m.record) THEN m.record ELSE '{}' END, '$.envelope.recipients') AS r
-                WHERE r.type = 'text' AND m.created_at IS NOT NULL;
-            INSERT OR IGNORE INTO message_tags (tag, created_at, id, owner)
-                SELECT t.value, m.created_at, m.id, m.owner
-                FROM messages AS m, json_each(CASE WHEN json_valid(m.record) THEN m.record ELSE '{}' END, '$.tags') AS t
-                WHERE t.type = 'text' AND m.created_at IS NOT NULL;
-            INSERT OR IGNORE INTO message_senders (address, created_at, id, owner)
-                SELECT lower(json_extract(m.record, '$.envelope.mailFrom')), m.created_at, m.id, m.owner FROM messages AS m
-                WHERE json_valid(m.record) AND json_type(m.record, '$.envelope.mailFrom') = 'text' AND m.created_at IS NOT NULL;
-            COMMIT;
-            """;
-        await command.ExecuteNonQueryAsync();
-    }
-
-    // The json_valid guards: a row whose record is not JSON stays insertable and deletable (these filters do not find it).
-    private const string ListFilterSchema = """
-        CREATE TABLE message_recipients (address TEXT NOT NULL, created_at INTEGER NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (address, created_at, id)) WITHOUT ROWID;
-        CREATE INDEX message_recipients_owner ON message_recipients (owner, address, created_at, id);
-        CREATE TABLE message_tags (tag TEXT NOT NULL, created_at INTEGER NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (tag, created_at, id)) WITHOUT ROWID;
-        CREATE INDEX message_tags_owner ON message_tags (owner, tag, created_at, id);
-        CREATE TABLE message_senders (address TEXT NOT NULL, created_at INTEGER NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (address, created_at, id)) WITHOUT ROWID;
-        CREATE INDEX message_senders_owner ON message_senders (owner, address, created_at, id);
-        CREATE TRIGGER messages_filters_insert AFTER INSERT ON messages WHEN new.created_at IS NOT NULL AND json_valid(new.record)
-        BEGIN
-            INSERT OR IGNORE INTO message_recipients (address, created_at, id, owner)
-                SELECT lower(value), new.created_at, new.id, new.owner FROM json_each(new.record, '$.envelope.recipients') WHERE type = 'text';
-            INSERT OR IGNORE INTO message_tags (tag, created_at, id, owner)
-                SELECT value, new.created_at, new.id, new.owner FROM json_each(new.record, '$.tags') WHERE type = 'text';
-            INSERT OR IGNORE INTO message_senders (address, created_at, id, owner)
-                SELECT lower(json_extract(new.record, '$.envelope.mailFrom')), new.created_at, new.id, new.owner
-                WHERE json_type(new.record, '$.envelope.mailFrom') = 'text';
-        END;
-        CREATE TRIGGER messages_filters_delete AFTER DELETE ON messages WHEN old.created_at IS NOT NULL AND json_valid(old.record)
-        BEGIN
-            DELETE FROM message_recipients WHERE address IN (SELECT lower(value) FROM json_each(old.record, '$.envelope.recipients') WHERE type = 'text')
-                AND created_at = old.created_at AND id = old.id;
-            DELETE FROM message_tags WHERE tag IN (SELECT value FROM json_each(old.record, '$.tags') WHERE type = 'text')
-                AND created_at = old.created_at AND id = old.id;
-            DELETE FROM message_senders WHERE address = lower(json_extract(old.record, '$.envelope.mailFrom'))
-                AND created_at = old.created_at AND id = old.id;
-        END;
-        """;
 
     /// <summary>
     /// The message list (newest first, keyset on <c>created_at, id</c>): the column, filled in from the stored record
