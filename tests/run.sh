@@ -19,6 +19,8 @@ apt_packages=(
   chromium                # the dashboard's browser tests (Playwright drives it: ExecutablePath, no browser download)
   fonts-dejavu-core       # chromium: text in the dashboard's screenshots
   fonts-liberation        # chromium: the sans-serif and monospace fallbacks
+  libgl1-mesa-dri         # chromium: recommended (Mesa drivers for its GL/ANGLE fallback); installed here by name so a
+                          # clean machine renders screenshots like this one (its other recommends are desktop services)
 )
 need_apt=()
 for package in "${apt_packages[@]}"; do
