@@ -46,11 +46,8 @@ public static class ApiErrorCodes
     /// <summary>A query parameter the endpoint does not read.</summary>
     public const string UnknownParameter = "unknown_parameter";
 
-    /// <summary>A query parameter given more than once (list and dead-letter endpoints).</summary>
+    /// <summary>A query parameter given more than once (every endpoint that reads query parameters).</summary>
     public const string RepeatedParameter = "repeated_parameter";
-
-    /// <summary>A query parameter given more than once (event endpoints).</summary>
-    public const string DuplicateParameter = "duplicate_parameter";
 
     /// <summary><c>status</c> is not a state name.</summary>
     public const string InvalidStatus = "invalid_status";

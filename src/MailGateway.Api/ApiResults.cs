@@ -14,6 +14,10 @@ public static class ApiResults
     /// <summary>The media type of problem answers (RFC 9457).</summary>
     public const string ProblemContentType = "application/problem+json";
 
+    /// <summary>400 problem+json listing every field error of the request at once.</summary>
+    internal static IResult ValidationProblem(IReadOnlyList<FieldError> errors) =>
+        Problem(StatusCodes.Status400BadRequest, "Invalid request", $"The request has {errors.Count} problem(s); see errors.", errors);
+
     /// <summary>A JSON answer.</summary>
     public static IResult Json<T>(T value, JsonTypeInfo<T> typeInfo, int statusCode, string? location = null) =>
         new JsonResult<T>(value, typeInfo, statusCode, location);

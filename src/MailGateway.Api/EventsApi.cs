@@ -30,6 +30,12 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
     /// <summary>The path of the feed.</summary>
     public const string EventsPath = "/api/v1/events";
 
+    /// <summary>The query parameters of the feed.</summary>
+    private static readonly IReadOnlyList<string> FeedParameters = ["after", "types", "limit"];
+
+    /// <summary>The query parameters of one message's events.</summary>
+    private static readonly IReadOnlyList<string> MessageParameters = ["after", "limit"];
+
     /// <summary>The page size without <c>limit</c>.</summary>
     public const int DefaultLimit = 100;
 
@@ -54,7 +60,7 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
         }
 
         var (query, errors) = Parse(context.Request.Query, caller.Id, messageId: null, allowTypes: true);
-        return query is null ? ValidationProblem(errors) : await PageAsync(query, context.RequestAborted);
+        return query is null ? ApiResults.ValidationProblem(errors) : await PageAsync(query, context.RequestAborted);
     }
 
     /// <summary><c>GET /api/v1/messages/{id}/events?after=&amp;limit=</c>: one message's events.</summary>
@@ -75,7 +81,7 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
         var (query, errors) = Parse(context.Request.Query, caller.Id, id, allowTypes: true);
         if (query is null)
         {
-            return ValidationProblem(errors);
+            return ApiResults.ValidationProblem(errors);
         }
 
         MessageRecord? record;
@@ -118,22 +124,22 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
     /// <summary>The query parameters: <c>after</c> (an event id), <c>types</c> (comma-separated), <c>limit</c> (1-1000).</summary>
     internal static (MessageEventQuery? Query, IReadOnlyList<FieldError> Errors) Parse(IQueryCollection parameters, string owner, string? messageId, bool allowTypes)
     {
-        var errors = new List<FieldError>();
+        var errors = QueryParameters.Check(parameters, allowTypes ? FeedParameters : MessageParameters);
         long after = 0;
-        if (Single(parameters, "after", errors) is { Length: > 0 } cursor && !MessageEventIds.TryParse(cursor, out after))
+        if (QueryParameters.Value(parameters, "after") is { Length: > 0 } cursor && !MessageEventIds.TryParse(cursor, out after))
         {
             errors.Add(new FieldError("after", ApiErrorCodes.InvalidCursor, "'after' is an event id (evt_ and 16 digits) from an earlier page."));
         }
 
         var limit = DefaultLimit;
-        if (Single(parameters, "limit", errors) is { Length: > 0 } text
+        if (QueryParameters.Value(parameters, "limit") is { Length: > 0 } text
             && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
         {
             errors.Add(new FieldError("limit", ApiErrorCodes.InvalidLimit, $"'limit' is a whole number from 1 to {MaxLimit}."));
         }
 
         List<string>? types = null;
-        if (allowTypes && Single(parameters, "types", errors) is { Length: > 0 } list)
+        if (allowTypes && QueryParameters.Value(parameters, "types") is { Length: > 0 } list)
         {
             if (list.Length > MaxTypesLength)
             {
@@ -146,7 +152,7 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
                 {
                     if (!MessageEventTypes.All.Contains(type, StringComparer.Ordinal))
                     {
-                        errors.Add(new FieldError("types", ApiErrorCodes.InvalidType, $"'{Truncate(type)}' is not an event type ({string.Join(", ", MessageEventTypes.All)})."));
+                        errors.Add(new FieldError("types", ApiErrorCodes.InvalidType, $"'{QueryParameters.Truncate(type)}' is not an event type ({string.Join(", ", MessageEventTypes.All)})."));
                     }
                     else if (!types.Contains(type, StringComparer.Ordinal))
                     {
@@ -158,27 +164,6 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
 
         return errors.Count > 0 ? (null, errors) : (new MessageEventQuery(owner, after, limit, messageId, types), errors);
     }
-
-    private static string? Single(IQueryCollection parameters, string name, List<FieldError> errors)
-    {
-        if (!parameters.TryGetValue(name, out StringValues values))
-        {
-            return null;
-        }
-
-        if (values.Count > 1)
-        {
-            errors.Add(new FieldError(name, ApiErrorCodes.DuplicateParameter, $"'{name}' is given more than once."));
-            return null;
-        }
-
-        return values.ToString();
-    }
-
-    private static string Truncate(string text) => text.Length > 32 ? text[..32] + "…" : text;
-
-    private static IResult ValidationProblem(IReadOnlyList<FieldError> errors) =>
-        ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid request", $"The request has {errors.Count} problem(s); see errors.", errors);
 
     private static IResult Unauthorized() =>
         ApiResults.Problem(StatusCodes.Status401Unauthorized, "Unauthorized",

@@ -52,12 +52,12 @@ public sealed partial class MessagesApi
 
         if (dto?.Messages is not { Count: > 0 } items)
         {
-            return ValidationProblem([new FieldError("messages", ValidationCodes.Required, "A batch lists 1 or more messages.")]);
+            return ApiResults.ValidationProblem([new FieldError("messages", ValidationCodes.Required, "A batch lists 1 or more messages.")]);
         }
 
         if (items.Count > MaxBatchMessages)
         {
-            return ValidationProblem([new FieldError("messages", ApiErrorCodes.TooManyMessages, $"A batch lists at most {MaxBatchMessages} messages.")]);
+            return ApiResults.ValidationProblem([new FieldError("messages", ApiErrorCodes.TooManyMessages, $"A batch lists at most {MaxBatchMessages} messages.")]);
         }
 
         var results = new BatchItemResult?[items.Count];

@@ -216,9 +216,9 @@ public sealed partial class MessagesApi
         IQueryCollection parameters, IReadOnlyList<string> allowed, VerifiedApiKey caller, int defaultLimit, int maxLimit,
         out DeadLetterQuery query, [NotNullWhen(false)] out IResult? invalid)
     {
-        var errors = CheckParameters(parameters, allowed);
+        var errors = QueryParameters.Check(parameters, allowed);
         string? reason = null;
-        if (QueryValue(parameters, "reason") is { } r)
+        if (QueryParameters.Value(parameters, "reason") is { } r)
         {
             reason = Reasons.FirstOrDefault(x => string.Equals(x, r, StringComparison.OrdinalIgnoreCase));
             if (reason is null)
@@ -227,21 +227,21 @@ public sealed partial class MessagesApi
             }
         }
 
-        var since = QueryTime(parameters, "since", errors);
-        var until = QueryTime(parameters, "until", errors);
+        var since = QueryParameters.Time(parameters, "since", errors);
+        var until = QueryParameters.Time(parameters, "until", errors);
         if (since is { } s && until is { } u && u <= s)
         {
             errors.Add(new FieldError("until", ApiErrorCodes.BeforeSince, "'until' must be later than 'since'."));
         }
 
-        var cursor = QueryValue(parameters, "cursor");
+        var cursor = QueryParameters.Value(parameters, "cursor");
         if (cursor is not null && !IsDeadLetterId(cursor))
         {
             errors.Add(new FieldError("cursor", ApiErrorCodes.InvalidCursor, "Not a cursor from a previous page's nextCursor."));
         }
 
         var limit = defaultLimit;
-        if (QueryValue(parameters, "limit") is { } text
+        if (QueryParameters.Value(parameters, "limit") is { } text
             && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > maxLimit))
         {
             errors.Add(new FieldError("limit", ApiErrorCodes.InvalidLimit, $"A whole number from 1 to {maxLimit} (default {defaultLimit})."));
@@ -256,7 +256,7 @@ public sealed partial class MessagesApi
             After = cursor,
             Limit = limit,
         };
-        invalid = errors.Count > 0 ? ValidationProblem(errors) : null;
+        invalid = errors.Count > 0 ? ApiResults.ValidationProblem(errors) : null;
         return errors.Count == 0;
     }
 

@@ -31,7 +31,7 @@ public sealed partial class MessagesApi
         var (query, errors) = ParseListQuery(context.Request.Query);
         if (query is null)
         {
-            return ValidationProblem(errors);
+            return ApiResults.ValidationProblem(errors);
         }
 
         query = query with { Owner = caller.Has(ApiKeyScopes.Admin) ? null : caller.Id };
@@ -99,8 +99,8 @@ public sealed partial class MessagesApi
     /// <summary>Reads and validates the list's query string; every problem is reported at once.</summary>
     internal static (MessageQuery? Query, List<FieldError> Errors) ParseListQuery(IQueryCollection parameters)
     {
-        var errors = CheckParameters(parameters, ListParameters);
-        string? Value(string name) => QueryValue(parameters, name);
+        var errors = QueryParameters.Check(parameters, ListParameters);
+        string? Value(string name) => QueryParameters.Value(parameters, name);
 
         MessageState? state = null;
         if (Value("status") is { } status)
@@ -123,8 +123,8 @@ public sealed partial class MessagesApi
 
         var recipient = Address("recipient");
         var from = Address("from");
-        var since = QueryTime(parameters, "since", errors);
-        var until = QueryTime(parameters, "until", errors);
+        var since = QueryParameters.Time(parameters, "since", errors);
+        var until = QueryParameters.Time(parameters, "until", errors);
         if (since is { } s && until is { } u && u <= s)
         {
             errors.Add(new FieldError("until", ApiErrorCodes.BeforeSince, "'until' must be later than 'since'."));
@@ -171,56 +171,6 @@ public sealed partial class MessagesApi
 
             return value;
         }
-    }
-
-    /// <summary>Unknown and repeated query parameters, as field errors.</summary>
-    internal static List<FieldError> CheckParameters(IQueryCollection parameters, IReadOnlyList<string> allowed)
-    {
-        var errors = new List<FieldError>();
-        foreach (var (name, values) in parameters)
-        {
-            if (!allowed.Contains(name, StringComparer.Ordinal))
-            {
-                errors.Add(new FieldError(name, ApiErrorCodes.UnknownParameter, $"Unknown query parameter (use {string.Join(", ", allowed)})."));
-            }
-            else if (values.Count > 1)
-            {
-                errors.Add(new FieldError(name, ApiErrorCodes.RepeatedParameter, "Give this parameter once."));
-            }
-        }
-
-        return errors;
-    }
-
-    /// <summary>The one value of a query parameter, or null (absent or repeated).</summary>
-    internal static string? QueryValue(IQueryCollection parameters, string name) =>
-        parameters.TryGetValue(name, out var v) && v.Count == 1 ? v[0] : null;
-
-    /// <summary>An ISO 8601 date-time with Z or an offset, or a field error.</summary>
-    internal static DateTimeOffset? QueryTime(IQueryCollection parameters, string name, List<FieldError> errors)
-    {
-        if (QueryValue(parameters, name) is not { } value)
-        {
-            return null;
-        }
-
-        // An unencoded '+' of an offset arrives as a space; a date-time has no space in it otherwise.
-        value = value.Replace(' ', '+');
-        var t = value.IndexOfAny(['T', 't']);
-        if (value.Length > 40 || t < 0 || !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
-        {
-            errors.Add(new FieldError(name, ApiErrorCodes.InvalidDateTime, "An ISO 8601 date-time such as 2026-12-01T09:00:00Z."));
-            return null;
-        }
-
-        var tail = value.AsSpan(t + 1);
-        if (!(tail.EndsWith("Z", StringComparison.OrdinalIgnoreCase) || tail.IndexOfAny('+', '-') >= 0))
-        {
-            errors.Add(new FieldError(name, ValidationCodes.OffsetRequired, "A date-time needs a UTC offset or Z; without one its time zone is unknown."));
-            return null;
-        }
-
-        return parsed;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} canceled with API key {KeyId}")]

@@ -95,7 +95,7 @@ public sealed partial class MessagesApi
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString();
         if (idempotencyKey.Length > 0 && (idempotencyKey.Length > MaxIdempotencyKeyLength || idempotencyKey.Any(c => c is < ' ' or > '~')))
         {
-            return ValidationProblem([new FieldError("Idempotency-Key", ApiErrorCodes.InvalidIdempotencyKey,
+            return ApiResults.ValidationProblem([new FieldError("Idempotency-Key", ApiErrorCodes.InvalidIdempotencyKey,
                 $"An Idempotency-Key is 1-{MaxIdempotencyKeyLength} printable ASCII characters.")]);
         }
 
@@ -112,13 +112,13 @@ public sealed partial class MessagesApi
 
         if (dto is null)
         {
-            return ValidationProblem([new FieldError("", ApiErrorCodes.InvalidJson, "The body must be a JSON object.")]);
+            return ApiResults.ValidationProblem([new FieldError("", ApiErrorCodes.InvalidJson, "The body must be a JSON object.")]);
         }
 
         var (message, mappingErrors) = RequestMapper.ToMessage(dto, _time.GetUtcNow());
         if (message is null)
         {
-            return ValidationProblem(mappingErrors);
+            return ApiResults.ValidationProblem(mappingErrors);
         }
 
         // From here on the work is not tied to the client's connection: a request cancelled between recording the
@@ -145,7 +145,7 @@ public sealed partial class MessagesApi
                 _metrics.Accepted(replayed: result.Outcome == SubmissionOutcome.Replayed);
                 return Accepted(result.MessageId!, result.Scheduled);
             case SubmissionOutcome.Invalid:
-                return ValidationProblem([.. (result.Errors ?? []).Select(e => new FieldError(e.Field, e.Code, e.Message))]);
+                return ApiResults.ValidationProblem([.. (result.Errors ?? []).Select(e => new FieldError(e.Field, e.Code, e.Message))]);
             case SubmissionOutcome.SenderNotAllowed:
                 return ApiResults.Problem(StatusCodes.Status403Forbidden, "Sender not allowed",
                     "This API key may not send from the domain of 'from'.",
@@ -242,9 +242,6 @@ public sealed partial class MessagesApi
                 : "The body is not valid JSON for this request" + where + ".";
     }
 
-    internal static IResult ValidationProblem(IReadOnlyList<FieldError> errors) =>
-        ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid request", $"The request has {errors.Count} problem(s); see errors.", errors);
-
     /// <summary>
     /// The one authorization rule of every endpoint: a known key (else 401) with <paramref name="scope"/>, or with
     /// <c>admin</c> where <paramref name="orAdmin"/> (acting on a message: one's own with the scope, any with admin);
@@ -298,8 +295,8 @@ public sealed partial class MessagesApi
             var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : ex.Path.TrimStart('$').TrimStart('.');
             value = null;
             problem = ex is OffsetRequiredException
-                ? ValidationProblem([new FieldError(path, ValidationCodes.OffsetRequired, new OffsetRequiredException().Message)])
-                : ValidationProblem([new FieldError(path, ApiErrorCodes.InvalidJson, JsonErrorMessage(ex))]);
+                ? ApiResults.ValidationProblem([new FieldError(path, ValidationCodes.OffsetRequired, new OffsetRequiredException().Message)])
+                : ApiResults.ValidationProblem([new FieldError(path, ApiErrorCodes.InvalidJson, JsonErrorMessage(ex))]);
             return false;
         }
     }

@@ -62,6 +62,9 @@ public sealed partial class SuppressionsApi(ApiKeyAuthenticator authenticator, I
     /// <summary>The largest POST body, in bytes.</summary>
     public const int MaxBodyBytes = 512 * 1024;
 
+    /// <summary>The one query parameter of the remove operation.</summary>
+    private static readonly IReadOnlyList<string> RemoveParameters = ["apiKey"];
+
     /// <summary>The page size without <c>limit</c>.</summary>
     public const int DefaultLimit = 100;
 
@@ -81,27 +84,23 @@ public sealed partial class SuppressionsApi(ApiKeyAuthenticator authenticator, I
             return refusal;
         }
 
-        var errors = new List<FieldError>();
         var query = context.Request.Query;
-        foreach (var name in query.Keys.Where(k => !ListParameters.Contains(k, StringComparer.Ordinal)))
-        {
-            errors.Add(new FieldError(Truncate(name), ApiErrorCodes.UnknownParameter, $"Unknown query parameter; the list reads {string.Join(", ", ListParameters)}."));
-        }
+        var errors = QueryParameters.Check(query, ListParameters);
 
-        var address = Single(query, "address", errors);
+        var address = QueryParameters.Value(query, "address");
         if (address is not null && AddressSyntax.Check(address) is { } addressError)
         {
             errors.Add(new FieldError("address", addressError, "'address' is an email address."));
         }
 
-        var owner = Single(query, "apiKey", errors);
+        var owner = QueryParameters.Value(query, "apiKey");
         if (owner is not null && (owner.Length is 0 or > MaxKeyIdLength))
         {
             errors.Add(new FieldError("apiKey", ApiErrorCodes.InvalidValue, $"'apiKey' is a key id of 1-{MaxKeyIdLength} characters."));
         }
 
         (string, string)? after = null;
-        if (Single(query, "cursor", errors) is { } cursor)
+        if (QueryParameters.Value(query, "cursor") is { } cursor)
         {
             if (TryParseCursor(cursor) is { } parsed)
             {
@@ -114,7 +113,7 @@ public sealed partial class SuppressionsApi(ApiKeyAuthenticator authenticator, I
         }
 
         var limit = DefaultLimit;
-        if (Single(query, "limit", errors) is { } text
+        if (QueryParameters.Value(query, "limit") is { } text
             && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
         {
             errors.Add(new FieldError("limit", ApiErrorCodes.InvalidLimit, $"'limit' is a whole number from 1 to {MaxLimit}."));
@@ -122,7 +121,7 @@ public sealed partial class SuppressionsApi(ApiKeyAuthenticator authenticator, I
 
         if (errors.Count > 0)
         {
-            return ValidationProblem(errors);
+            return ApiResults.ValidationProblem(errors);
         }
 
         // Without admin a key sees its own list only; an admin sees every key's, or the one named by apiKey.
@@ -184,7 +183,7 @@ public sealed partial class SuppressionsApi(ApiKeyAuthenticator authenticator, I
         catch (JsonException ex)
         {
             var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : ex.Path.TrimStart('$').TrimStart('.');
-            return ValidationProblem([ex is OffsetRequiredException
+            return ApiResults.ValidationProblem([ex is OffsetRequiredException
                 ? new FieldError(path, ValidationCodes.OffsetRequired, ex.Message)
                 : new FieldError(path, ApiErrorCodes.InvalidJson, "The body is not the expected JSON object (unknown property, wrong type or not JSON).")]);
         }
@@ -228,7 +227,7 @@ public sealed partial class SuppressionsApi(ApiKeyAuthenticator authenticator, I
 
         if (errors.Count > 0)
         {
-            return ValidationProblem(errors);
+            return ApiResults.ValidationProblem(errors);
         }
 
         if (!TryOwner(caller, dto!.ApiKey, out var owner, out refusal))
@@ -273,12 +272,9 @@ public sealed partial class SuppressionsApi(ApiKeyAuthenticator authenticator, I
         }
 
         var query = context.Request.Query;
-        foreach (var name in query.Keys.Where(k => k != "apiKey"))
-        {
-            errors.Add(new FieldError(Truncate(name), ApiErrorCodes.UnknownParameter, "Unknown query parameter; only apiKey is read."));
-        }
+        errors.AddRange(QueryParameters.Check(query, RemoveParameters));
 
-        var requested = Single(query, "apiKey", errors);
+        var requested = QueryParameters.Value(query, "apiKey");
         if (requested is not null && (requested.Length is 0 or > MaxKeyIdLength))
         {
             errors.Add(new FieldError("apiKey", ApiErrorCodes.InvalidValue, $"'apiKey' is a key id of 1-{MaxKeyIdLength} characters."));
@@ -286,7 +282,7 @@ public sealed partial class SuppressionsApi(ApiKeyAuthenticator authenticator, I
 
         if (errors.Count > 0)
         {
-            return ValidationProblem(errors);
+            return ApiResults.ValidationProblem(errors);
         }
 
         if (!TryOwner(caller, requested, out var owner, out refusal))
@@ -416,27 +412,6 @@ public sealed partial class SuppressionsApi(ApiKeyAuthenticator authenticator, I
         var split = text.Split('\n');
         return split.Length == 2 && split[0].Length > 0 && split[1].Length > 0 ? (split[0], split[1]) : null;
     }
-
-    private static string? Single(IQueryCollection parameters, string name, List<FieldError> errors)
-    {
-        if (!parameters.TryGetValue(name, out StringValues values))
-        {
-            return null;
-        }
-
-        if (values.Count > 1)
-        {
-            errors.Add(new FieldError(name, ApiErrorCodes.RepeatedParameter, $"'{name}' is given more than once."));
-            return null;
-        }
-
-        return values.ToString();
-    }
-
-    private static string Truncate(string text) => text.Length > 32 ? text[..32] + "…" : text;
-
-    private static IResult ValidationProblem(IReadOnlyList<FieldError> errors) =>
-        ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid request", $"The request has {errors.Count} problem(s); see errors.", errors);
 
     private static IResult TooLarge() =>
         ApiResults.Problem(StatusCodes.Status413RequestEntityTooLarge, "Request too large", $"The request body is larger than {MaxBodyBytes} bytes.");

@@ -173,7 +173,7 @@ public sealed partial class WebhooksApi(
         var types = EventTypes(request.EventTypes, errors);
         if (errors.Count > 0)
         {
-            return MessagesApi.ValidationProblem(errors);
+            return ApiResults.ValidationProblem(errors);
         }
 
         var now = time.GetUtcNow();
@@ -234,7 +234,7 @@ public sealed partial class WebhooksApi(
         var types = request.EventTypes is null ? null : EventTypes(request.EventTypes, errors);
         if (errors.Count > 0)
         {
-            return MessagesApi.ValidationProblem(errors);
+            return ApiResults.ValidationProblem(errors);
         }
 
         try
@@ -421,7 +421,7 @@ public sealed partial class WebhooksApi(
         }
 
         return value is null
-            ? (null, MessagesApi.ValidationProblem([new FieldError("", ApiErrorCodes.InvalidJson, "The body is a JSON object.")]))
+            ? (null, ApiResults.ValidationProblem([new FieldError("", ApiErrorCodes.InvalidJson, "The body is a JSON object.")]))
             : (value, null);
     }
 

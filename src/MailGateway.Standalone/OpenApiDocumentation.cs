@@ -300,7 +300,7 @@ internal static class OpenApiDocumentation
         ("PurgeDeadLetter", "204") => "The dead letter and its message's stored content are removed; the status record stays.",
         ("ListDeadLetters" or "GetDeadLetter" or "ReplayDeadLetter" or "PurgeDeadLetter" or "ReplayDeadLetters" or "PurgeDeadLetters", "503") => "The queue or the status store is unavailable; try again after `Retry-After`.",
         ("ListEvents" or "ListMessageEvents", "200") => "The events after `after`, oldest first. `next` is the cursor to continue with (left out when there is none yet); `hasMore` is true when the page is full.",
-        ("ListEvents" or "ListMessageEvents", "400") => "Every bad query parameter at once: `invalid_cursor` (after), `invalid_limit`, `invalid_type` (types), `duplicate_parameter`.",
+        ("ListEvents" or "ListMessageEvents", "400") => "Every bad query parameter at once: `unknown_parameter`, `repeated_parameter`, `invalid_cursor` (after), `invalid_limit`, `invalid_type` (types).",
         ("ListMessageEvents", "404") => "No message with this id was sent with this API key.",
         ("ListEvents" or "ListMessageEvents", "503") => "The event log or the status store is unavailable; try again after `Retry-After`.",
         ("ListWebhooks", "200") => "The endpoints this key may see (its own, configured and created; `admin`: every one), with their delivery state; never a secret.",

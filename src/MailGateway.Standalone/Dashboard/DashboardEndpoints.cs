@@ -238,7 +238,7 @@ internal sealed partial class DashboardEndpoints(
         }
 
         var parameters = FilterParameters(context.Request.Query);
-        var errors = MessagesApi.CheckParameters(new QueryCollection(parameters), ["reason", "cursor"]);
+        var errors = QueryParameters.Check(new QueryCollection(parameters), ["reason", "cursor"]);
         string? reason = null;
         if (parameters.TryGetValue("reason", out var r) && r.Count == 1)
         {
@@ -363,7 +363,7 @@ internal sealed partial class DashboardEndpoints(
         }
 
         var parameters = FilterParameters(context.Request.Query);
-        var errors = MessagesApi.CheckParameters(new QueryCollection(parameters), ["q", "offset", "messageId"]);
+        var errors = QueryParameters.Check(new QueryCollection(parameters), ["q", "offset", "messageId"]);
         var q = parameters.TryGetValue("q", out var qv) ? qv.ToString() : null;
         if (q is not null && (q.Length > 320 || q.Any(char.IsControl)))
         {
