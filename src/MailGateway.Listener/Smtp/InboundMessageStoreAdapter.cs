@@ -29,18 +29,9 @@ internal sealed class InboundMessageStoreAdapter(ListenerContext shared) : IMess
         session.Pending = null;
         using (message)
         {
-            if (message.TooBig)
+            if (message.Refusal(shared, session.ClientAddress) is { } refusal)
             {
-                Log.MessageRefused(shared.Logger, session.ClientAddress, message.Id, "too big");
-                shared.Metrics.Message("too_big");
-                return Replies.MessageTooBig;
-            }
-
-            if (message.BareLineEnding)
-            {
-                Log.MessageRefused(shared.Logger, session.ClientAddress, message.Id, "bare CR or LF");
-                shared.Metrics.Message("bare_line_ending");
-                return Replies.BareLineEnding;
+                return refusal;
             }
 
             // The last write and the commit share one bound: the client hears within StoreTimeout of its final dot.

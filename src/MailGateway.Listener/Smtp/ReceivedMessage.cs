@@ -47,6 +47,24 @@ internal sealed class ReceivedMessage : IMessageOutput, IDisposable
 
     public long ContentSize => _contentSize;
 
+    /// <summary>
+    /// The reply for a message refused while it was read (too big, a bare CR or LF), logged and counted; null when it
+    /// can be committed. Both roles (inbound and submission) refuse the same messages with the same replies.
+    /// </summary>
+    internal SmtpServer.Protocol.SmtpResponse? Refusal(ListenerContext shared, System.Net.IPAddress client)
+    {
+        var (reply, reason, metric) = TooBig ? (Replies.MessageTooBig, "too big", "too_big")
+            : BareLineEnding ? (Replies.BareLineEnding, "bare CR or LF", "bare_line_ending")
+            : (null, null, null);
+        if (reply is not null)
+        {
+            Log.MessageRefused(shared.Logger, client, Id, reason!);
+            shared.Metrics.Message(metric!);
+        }
+
+        return reply;
+    }
+
     /// <summary>The store's writer (submission reads its buffer).</summary>
     internal IInboundMessageWriter? Writer => _writer;
 

@@ -29,18 +29,9 @@ internal sealed class SubmissionMessageAdapter(ListenerContext shared, Submissio
         session.Pending = null;
         using (message)
         {
-            if (message.TooBig)
+            if (message.Refusal(shared, session.ClientAddress) is { } refusal)
             {
-                Log.MessageRefused(shared.Logger, session.ClientAddress, message.Id, "too big");
-                shared.Metrics.Message("too_big");
-                return Replies.MessageTooBig;
-            }
-
-            if (message.BareLineEnding)
-            {
-                Log.MessageRefused(shared.Logger, session.ClientAddress, message.Id, "bare CR or LF");
-                shared.Metrics.Message("bare_line_ending");
-                return Replies.BareLineEnding;
+                return refusal;
             }
 
             try
