@@ -4,7 +4,7 @@
 
 targetScope = 'subscription'
 
-import { apiKey, relayEndpoint } from 'modules/types.bicep'
+import { apiKey, dkimKey, relayEndpoint } from 'modules/types.bicep'
 
 @minLength(1)
 @maxLength(40)
@@ -68,6 +68,9 @@ param maxMessageBytes int = 10485760
 @maxValue(10000)
 param maxRecipients int = 50
 
+@description('DKIM keys of the API and SMTP submission: domain, selector (or the secret\'s "selector" tag), secret name in the DKIM vault. Empty: nothing is signed.')
+param dkimKeys dkimKey[] = []
+
 // --- Inbound ----------------------------------------------------------------------------------------------------------
 
 @description('Domains the inbound listener accepts mail for (their MX records point to it).')
@@ -129,6 +132,8 @@ var tags = {
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var queueName = 'outbound'
 var keyVaultCertificateUserRoleId = 'db79e9a7-68ee-4b58-9aeb-b90e7c24fcba'
+var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
+var keyVaultSecretsOfficerRoleId = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 // Names known before deployment, so role assignment names (guid of scope, identity, role) are too.
 var apiIdentityName = 'id-api-${token}'
 var deliveryIdentityName = 'id-delivery-${token}'
@@ -237,8 +242,9 @@ module serviceBus 'modules/servicebus.bicep' = {
   ]
 }
 
-// Two vaults, so each identity can read only its own secret material: the relay password (the worker, on that secret)
-// and the inbound TLS certificate (the listener, on a vault that holds nothing else).
+// Three vaults, so each identity can read only its own secret material: the relay password (the worker, on that
+// secret), the inbound TLS certificate (the listener, on a vault that holds nothing else) and the DKIM private keys
+// (the API and the listener's submission, which sign at accept; a vault that holds nothing else).
 module relayVault 'modules/keyvault.bicep' = {
   name: 'keyvault-relay'
   scope: resourceGroup
@@ -264,12 +270,38 @@ module tlsVault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     workspaceId: monitoring.outputs.workspaceId
-    vaultIdentityName: inboundIdentityName
+    vaultIdentityNames: [
+      inboundIdentityName
+    ]
     vaultRoleId: keyVaultCertificateUserRoleId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
   }
   dependsOn: [
+    inboundIdentity
+  ]
+}
+
+// The operator puts the keys in (az keyvault secret set, README "DKIM signing"): the deploying user gets Secrets Officer.
+module dkimVault 'modules/keyvault.bicep' = {
+  name: 'keyvault-dkim'
+  scope: resourceGroup
+  params: {
+    name: 'kv-dkim-${take(token, 14)}'
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    vaultIdentityNames: [
+      apiIdentityName
+      inboundIdentityName
+    ]
+    vaultRoleId: keyVaultSecretsUserRoleId
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
+    operatorRoleId: keyVaultSecretsOfficerRoleId
+  }
+  dependsOn: [
+    apiIdentity
     inboundIdentity
   ]
 }
@@ -326,6 +358,8 @@ module functionApp 'modules/function-app.bicep' = {
     maxMessageBytes: maxMessageBytes
     maxRecipients: maxRecipients
     apiKeys: apiKeys
+    dkimKeyVaultUri: dkimVault.outputs.uri
+    dkimKeys: dkimKeys
   }
   dependsOn: [
     apiIdentity
@@ -396,6 +430,8 @@ module inboundListener 'modules/inbound-listener.bicep' = {
     maxMessageBytes: maxMessageBytes
     maxRecipients: maxRecipients
     apiKeys: apiKeys
+    dkimKeyVaultUri: dkimVault.outputs.uri
+    dkimKeys: dkimKeys
     minReplicas: inboundMinReplicas
     maxReplicas: inboundMaxReplicas
   }
@@ -422,6 +458,9 @@ output INBOUND_MX_HOST string = inboundServerName
 
 @description('Key Vault to import the inbound STARTTLS certificate into.')
 output INBOUND_TLS_KEY_VAULT string = tlsVault.outputs.name
+
+@description('Key Vault to put the DKIM private keys into (az keyvault secret set --vault-name …).')
+output DKIM_KEY_VAULT string = dkimVault.outputs.name
 
 @description('Name of the delivery worker container app.')
 output DELIVERY_APP_NAME string = deliveryWorker.outputs.name

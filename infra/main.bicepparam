@@ -18,6 +18,9 @@ param relayEndpoints = json(readEnvironmentVariable(
 
 // JSON, e.g. [{"id":"billing","sha256":"<64 hex>","allowedSenderDomains":["example.com"]}].
 param apiKeys = json(readEnvironmentVariable('MAILGATEWAY_API_KEYS', '[]'))
+// JSON, e.g. [{"domain":"example.com","selector":"s1","secretName":"dkim-example-com-s1"}]; the secrets go into
+// DKIM_KEY_VAULT (README "DKIM signing").
+param dkimKeys = json(readEnvironmentVariable('MAILGATEWAY_DKIM_KEYS', '[]'))
 param maxMessageBytes = int(readEnvironmentVariable('MAILGATEWAY_MAX_MESSAGE_BYTES', '10485760'))
 param maxRecipients = int(readEnvironmentVariable('MAILGATEWAY_MAX_RECIPIENTS', '50'))
 

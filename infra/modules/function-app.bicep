@@ -3,7 +3,7 @@
 // Service Bus and the message stores (AZURE_CLIENT_ID for DefaultAzureCredential). No key or connection string is in
 // its settings.
 
-import { apiKey } from 'types.bicep'
+import { apiKey, dkimKey } from 'types.bicep'
 
 @description('Name of the Function App (globally unique host name).')
 param name string
@@ -65,6 +65,12 @@ param maxRecipients int
 @description('API keys (hashes only).')
 param apiKeys apiKey[]
 
+@description('URI of the Key Vault that holds the DKIM private keys.')
+param dkimKeyVaultUri string
+
+@description('DKIM keys (their secrets are in that vault).')
+param dkimKeys dkimKey[]
+
 @description('.NET version of the isolated worker.')
 param dotnetVersion string = '10.0'
 
@@ -103,6 +109,23 @@ var apiKeySettings = reduce(
         j => 'MailGateway__Api__Keys__${i}__AllowedSenderDomains__${j}',
         j => apiKeys[i].allowedSenderDomains[j]
       )
+    )
+)
+
+// MailGateway:Dkim:Keys:N:… — the API signs at accept with these; the key itself stays in the vault.
+var dkimKeySettings = reduce(
+  range(0, length(dkimKeys)),
+  {},
+  (settings, i) =>
+    union(
+      settings,
+      {
+        'MailGateway__Dkim__Keys__${i}__Domain': dkimKeys[i].domain
+        'MailGateway__Dkim__Keys__${i}__KeyVaultUri': dkimKeyVaultUri
+        'MailGateway__Dkim__Keys__${i}__SecretName': dkimKeys[i].secretName
+        'MailGateway__Dkim__Keys__${i}__Active': (dkimKeys[i].?active ?? true) ? 'true' : 'false'
+      },
+      empty(dkimKeys[i].?selector ?? '') ? {} : { 'MailGateway__Dkim__Keys__${i}__Selector': dkimKeys[i].selector! }
     )
 )
 
@@ -197,7 +220,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       MailGateway__Messages__MaxRecipients: string(maxRecipients)
       MailGateway__Api__MaxRequestBodyBytes: string(maxRequestBodyBytes)
     },
-    apiKeySettings
+    apiKeySettings,
+    dkimKeySettings
   )
 }
 

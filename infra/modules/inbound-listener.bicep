@@ -5,7 +5,7 @@
 // status and idempotency tables, Service Bus job) with the API's keys and message limits. Liveness and readiness probe the app's HTTP health endpoints. Raw messages go to the inbound Blob container with the
 // app's identity; the STARTTLS certificate is read from Key Vault by the app with the same identity.
 
-import { apiKey } from 'types.bicep'
+import { apiKey, dkimKey } from 'types.bicep'
 
 @description('Name of the container app.')
 param name string
@@ -83,6 +83,12 @@ param maxRecipients int
 @description('The API keys; submission authenticates with them (user name = id, password = key).')
 param apiKeys apiKey[]
 
+@description('URI of the Key Vault that holds the DKIM private keys.')
+param dkimKeyVaultUri string
+
+@description('DKIM keys of submission, which signs like the API (their secrets are in that vault).')
+param dkimKeys dkimKey[]
+
 @description('Fewest replicas: at least 1, an MX must answer.')
 @minValue(1)
 param minReplicas int = 1
@@ -131,6 +137,36 @@ var apiKeyEnv = flatten(map(range(0, length(apiKeys)), i => concat(
     name: 'MailGateway__Api__Keys__${i}__AllowedSenderDomains__${j}'
     value: apiKeys[i].allowedSenderDomains[j]
   })
+)))
+
+// MailGateway:Dkim:Keys:N:… — as on the Function App: submission signs at accept like the API.
+var dkimKeyEnv = flatten(map(range(0, length(dkimKeys)), i => concat(
+  [
+    {
+      name: 'MailGateway__Dkim__Keys__${i}__Domain'
+      value: dkimKeys[i].domain
+    }
+    {
+      name: 'MailGateway__Dkim__Keys__${i}__KeyVaultUri'
+      value: dkimKeyVaultUri
+    }
+    {
+      name: 'MailGateway__Dkim__Keys__${i}__SecretName'
+      value: dkimKeys[i].secretName
+    }
+    {
+      name: 'MailGateway__Dkim__Keys__${i}__Active'
+      value: (dkimKeys[i].?active ?? true) ? 'true' : 'false'
+    }
+  ],
+  empty(dkimKeys[i].?selector ?? '')
+    ? []
+    : [
+        {
+          name: 'MailGateway__Dkim__Keys__${i}__Selector'
+          value: dkimKeys[i].selector!
+        }
+      ]
 )))
 
 // Submission needs the certificate (AUTH over TLS only): without one it is off and its ports are not exposed.
@@ -190,7 +226,8 @@ var submissionEnv = tlsEnabled
           value: string(maxRecipients)
         }
       ],
-      apiKeyEnv
+      apiKeyEnv,
+      dkimKeyEnv
     )
   : []
 

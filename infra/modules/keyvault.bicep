@@ -1,6 +1,6 @@
 // A Key Vault in RBAC mode (no access policies), purge-protected. Optionally stores one secret and grants one identity
-// Key Vault Secrets User on that secret only; optionally grants one identity a role on the whole vault (for a vault
-// that holds nothing else, such as the one for the inbound TLS certificate).
+// Key Vault Secrets User on that secret only; optionally grants identities a role on the whole vault (for a vault that
+// holds nothing else, such as the ones for the inbound TLS certificate and the DKIM keys).
 
 @description('Name of the vault (3-24 characters, globally unique).')
 param name string
@@ -24,14 +24,17 @@ param secretValue string = ''
 @description('Name of the identity granted Key Vault Secrets User on that secret; empty: none.')
 param readerIdentityName string = ''
 
-@description('Name of the identity granted vaultRoleId on the whole vault; empty: none.')
-param vaultIdentityName string = ''
+@description('Names of the identities granted vaultRoleId on the whole vault; empty: none.')
+param vaultIdentityNames string[] = []
 
-@description('Role definition (GUID) for vaultPrincipalId.')
+@description('Role definition (GUID) for vaultIdentityNames.')
 param vaultRoleId string = ''
 
-@description('Principal ID of the deploying user, granted Key Vault Certificates Officer to import certificates; empty: none.')
+@description('Principal ID of the deploying user, granted operatorRoleId to put the vault\'s content in; empty: none.')
 param operatorPrincipalId string = ''
+
+@description('Role definition (GUID) for operatorPrincipalId; default Key Vault Certificates Officer (to import certificates).')
+param operatorRoleId string = 'a4417e6f-fecd-4de8-b567-7b0420556985'
 
 @description('Principal type of the deploying user.')
 @allowed([
@@ -42,15 +45,16 @@ param operatorPrincipalId string = ''
 param operatorPrincipalType string = 'User'
 
 var secretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
-var certificatesOfficerRoleId = 'a4417e6f-fecd-4de8-b567-7b0420556985'
 
 resource readerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = if (!empty(readerIdentityName)) {
   name: empty(readerIdentityName) ? 'unused' : readerIdentityName
 }
 
-resource vaultIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = if (!empty(vaultIdentityName)) {
-  name: empty(vaultIdentityName) ? 'unused' : vaultIdentityName
-}
+resource vaultIdentities 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = [
+  for identityName in vaultIdentityNames: {
+    name: identityName
+  }
+]
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -93,21 +97,23 @@ resource secretReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if 
   }
 }
 
-resource vaultRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(vaultIdentityName) && !empty(vaultRoleId)) {
-  name: guid(vault.id, vaultIdentityName, vaultRoleId)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', vaultRoleId)
-    principalId: vaultIdentity!.properties.principalId
-    principalType: 'ServicePrincipal'
+resource vaultRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (identityName, i) in vaultIdentityNames: if (!empty(vaultRoleId)) {
+    name: guid(vault.id, identityName, vaultRoleId)
+    scope: vault
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', vaultRoleId)
+      principalId: vaultIdentities[i].properties.principalId
+      principalType: 'ServicePrincipal'
+    }
   }
-}
+]
 
 resource operatorRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
-  name: guid(vault.id, operatorPrincipalId, certificatesOfficerRoleId)
+  name: guid(vault.id, operatorPrincipalId, operatorRoleId)
   scope: vault
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', certificatesOfficerRoleId)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', operatorRoleId)
     principalId: operatorPrincipalId
     principalType: operatorPrincipalType
   }

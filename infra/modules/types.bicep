@@ -27,3 +27,19 @@ type relayEndpoint = {
   @description('How TLS starts on that port.')
   tls: ('StartTls' | 'ImplicitTls')
 }
+
+@export()
+@description('A DKIM key of the API and SMTP submission: its private key (the PEM create-dkim-key writes) is a secret in the DKIM Key Vault, never a parameter.')
+type dkimKey = {
+  @description('The signing domain (d=): mail whose header From is this domain or a subdomain of it is signed.')
+  domain: string
+
+  @description('The selector (s=). Omit it to take each secret version\'s tag "selector" (a new version with a new selector rotates without a restart).')
+  selector: string?
+
+  @description('Name of the secret in the DKIM vault (letters, digits, hyphens).')
+  secretName: string
+
+  @description('False: read and checked, but does not sign (a selector being published or retired). Default true.')
+  active: bool?
+}

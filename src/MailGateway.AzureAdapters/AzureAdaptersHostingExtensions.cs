@@ -3,11 +3,15 @@ using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Messaging.ServiceBus;
 using Azure.Security.KeyVault.Certificates;
+using Azure.Security.KeyVault.Secrets;
 using Azure.Storage.Blobs;
 using MailGateway.AzureAdapters.Certificates;
+using MailGateway.AzureAdapters.Dkim;
 using MailGateway.AzureAdapters.ServiceBus;
 using MailGateway.AzureAdapters.Status;
 using MailGateway.AzureAdapters.Storage;
+using MailGateway.Core;
+using MailGateway.Core.Dkim;
 using MailGateway.Core.Inbound;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
@@ -15,6 +19,7 @@ using MailGateway.Core.Storage;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -135,6 +140,48 @@ public static class AzureAdaptersHostingExtensions
                 new CertificateClient(services.GetRequiredService<IOptions<KeyVaultCertificateOptions>>().Value.KeyVaultUri, credential, options));
         });
         builder.Services.AddSingleton<IServerCertificateSource, KeyVaultServerCertificateSource>();
+        return builder;
+    }
+
+    /// <summary>
+    /// DKIM keys from Key Vault as well as PEM files (<see cref="KeyVaultDkimKeySource"/> as Core's
+    /// <see cref="IDkimKeySource"/>, for the hosts that sign: the API and SMTP submission): <c>MailGateway:Dkim:Keys:N</c>
+    /// with <c>KeyVaultUri</c> + <c>SecretName</c> (+ <c>SecretVersion</c>) instead of <c>PrivateKeyPath</c>, read with the
+    /// gateway's one credential (one <see cref="SecretClient"/> per vault, named by
+    /// <see cref="KeyVaultDkimKeySource.ClientName"/>) when the host starts and every <c>MailGateway:Dkim:RefreshInterval</c>;
+    /// health check <c>dkimKeys</c> (<see cref="DkimKeysHealthCheck"/>, not part of readiness).
+    /// </summary>
+    public static IHostApplicationBuilder AddKeyVaultDkimKeys(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (builder.Services.Any(d => d.ServiceType == typeof(KeyVaultDkimKeySource)))
+        {
+            return builder;
+        }
+
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.Replace(ServiceDescriptor.Singleton(DkimKeyLocations.FilesAndKeyVault));
+        builder.Services.AddSingleton<KeyVaultDkimKeySource>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IDkimKeySource>(sp => sp.GetRequiredService<KeyVaultDkimKeySource>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<KeyVaultDkimKeySource>());
+        builder.Services.AddMessageComposition();
+        builder.Services.AddHealthChecks().AddCheck<DkimKeysHealthCheck>(DkimKeysHealthCheck.Name, HealthStatus.Degraded, ["dkim"]);
+
+        // The vaults are known from the configuration now; a URI that is not one is reported by the options' validation.
+        var vaults = builder.Configuration.GetSection($"{DkimOptions.SectionName}:{nameof(DkimOptions.Keys)}").GetChildren()
+            .Select(key => key[nameof(DkimKeyOptions.KeyVaultUri)])
+            .Select(value => Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps ? uri : null)
+            .OfType<Uri>()
+            .DistinctBy(KeyVaultDkimKeySource.ClientName)
+            .ToList();
+        AddGatewayClients(builder, clients =>
+        {
+            foreach (var vault in vaults)
+            {
+                clients.AddClient<SecretClient, SecretClientOptions>((options, credential) => new SecretClient(vault, credential, options))
+                    .WithName(KeyVaultDkimKeySource.ClientName(vault));
+            }
+        });
         return builder;
     }
 

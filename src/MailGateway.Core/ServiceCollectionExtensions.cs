@@ -5,6 +5,7 @@ using MailGateway.Core.Messages;
 using MailGateway.Core.Submissions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace MailGateway.Core;
@@ -15,7 +16,8 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Message validation and composition, with <see cref="MessageLimitsOptions"/> bound to
     /// <c>MailGateway:Messages</c> and validated at start, and DKIM signing (<see cref="DkimMessageSigner"/>, keys in
-    /// <see cref="DkimOptions"/> bound to <c>MailGateway:Dkim</c>, every key loaded and checked at start).
+    /// <see cref="DkimOptions"/> bound to <c>MailGateway:Dkim</c>, every key loaded and checked at start, from PEM files
+    /// through <see cref="PemFileDkimKeySource"/> unless the host registered another <see cref="IDkimKeySource"/>).
     /// </summary>
     public static IServiceCollection AddMessageComposition(this IServiceCollection services)
     {
@@ -36,7 +38,11 @@ public static class ServiceCollectionExtensions
             .BindConfiguration(DkimOptions.SectionName)
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DkimOptions>, DkimOptionsValidator>());
-        services.TryAddSingleton<DkimMessageSigner>();
+        // PEM files unless a host registered another source first (the Azure hosts: Key Vault too).
+        services.TryAddSingleton(DkimKeyLocations.FilesOnly);
+        services.TryAddSingleton<IDkimKeySource, PemFileDkimKeySource>();
+        services.TryAddSingleton(sp => new DkimMessageSigner(
+            sp.GetRequiredService<IDkimKeySource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DkimMessageSigner>>()));
         return services;
     }
 

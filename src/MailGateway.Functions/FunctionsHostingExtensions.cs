@@ -16,7 +16,7 @@ public static class FunctionsHostingExtensions
     /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>; telemetry, Azure Monitor), the
     /// API (<c>MailGateway:Api</c>, rate limits <c>MailGateway:RateLimits</c> with the client address from
     /// <c>X-Forwarded-For</c>), the Blob and Table stores and the Service Bus queue, validated at start, and the
-    /// claim-check accept port over them.
+    /// claim-check accept port over them; DKIM keys (<c>MailGateway:Dkim</c>) from Key Vault or PEM files.
     /// </summary>
     public static IHostApplicationBuilder AddMailGatewayFunctions(this IHostApplicationBuilder builder)
     {
@@ -29,6 +29,8 @@ public static class FunctionsHostingExtensions
         builder.AddAzureMessageStores();
         builder.AddServiceBusDeliveryQueue();
         builder.Services.AddClaimCheckAcceptor();
+        // The API signs at accept: DKIM keys from Key Vault (or PEM files), read at start and re-read periodically.
+        builder.AddKeyVaultDkimKeys();
 
         // The Service Bus dead-letter sub-queue is not behind the dead-letter port yet: its endpoints answer 501.
         builder.Services.AddSingleton<IDeadLetterStore, UnsupportedDeadLetterStore>();

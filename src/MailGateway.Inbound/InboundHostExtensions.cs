@@ -18,7 +18,8 @@ public static class InboundHostExtensions
     /// <c>MailGateway:Submission:Enabled</c> true, SMTP submission on 587 and 465 (unless
     /// <c>MailGateway:Submission:Endpoints</c> says otherwise) with the same certificate, accepting through the claim-check
     /// port of the HTTP API (Blob content, Table status, Service Bus job: health checks <c>queue</c>, <c>statusStore</c>,
-    /// <c>contentStore</c>); API keys from <c>MailGateway:Api:Keys</c>.
+    /// <c>contentStore</c>); API keys from <c>MailGateway:Api:Keys</c>; DKIM keys (<c>MailGateway:Dkim</c>) from Key Vault
+    /// or PEM files.
     /// </summary>
     public static IHostApplicationBuilder AddInboundHost(this IHostApplicationBuilder builder)
     {
@@ -45,6 +46,8 @@ public static class InboundHostExtensions
             builder.AddAzureMessageStores();
             builder.AddServiceBusDeliveryQueue();
             builder.Services.AddClaimCheckAcceptor();
+            // Submission signs at accept like the API: DKIM keys from Key Vault (or PEM files).
+            builder.AddKeyVaultDkimKeys();
             builder.AddSubmissionListener();
         }
 

@@ -37,6 +37,10 @@ public sealed class InfraFolder : IDisposable
         // As after azd's first deploy: the real images, so the snapshot has the steady state (probes included).
         ["SERVICE_DELIVERY_IMAGE_NAME"] = "crsample.azurecr.io/mailgateway/delivery-ci:azd-deploy-1",
         ["SERVICE_INBOUND_IMAGE_NAME"] = "crsample.azurecr.io/mailgateway/inbound-ci:azd-deploy-1",
+        // One key with its selector, one that takes it from the secret's tag and is not active yet.
+        ["MAILGATEWAY_DKIM_KEYS"] =
+            """[{"domain":"example.com","selector":"s1","secretName":"dkim-example-com-s1"},""" +
+            """{"domain":"example.org","secretName":"dkim-example-org","active":false}]""",
         ["MAILGATEWAY_API_KEYS"] =
             """[{"id":"billing","sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","allowedSenderDomains":["example.com","*.example.org"]},""" +
             """{"id":"crm","sha256":"60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752","allowedSenderDomains":["example.com"]}]""",

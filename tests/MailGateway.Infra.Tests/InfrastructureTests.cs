@@ -17,6 +17,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
         ["4633458b-17de-408a-b874-0445c86b69e6"] = "Key Vault Secrets User",
         ["db79e9a7-68ee-4b58-9aeb-b90e7c24fcba"] = "Key Vault Certificate User",
         ["a4417e6f-fecd-4de8-b567-7b0420556985"] = "Key Vault Certificates Officer",
+        ["b86a8fe4-44ce-4948-aee5-eccb2c155cd7"] = "Key Vault Secrets Officer",
         ["3913510d-42f4-4e42-8a64-420c390055eb"] = "Monitoring Metrics Publisher",
         ["7f951dda-4ed3-4680-a7ca-43fe172d538d"] = "AcrPull",
     };
@@ -212,7 +213,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
     public void Key_Vaults_use_RBAC_and_purge_protection()
     {
         var vaults = snapshot.OfType("Microsoft.KeyVault/vaults");
-        Assert.Equal(2, vaults.Count);
+        Assert.Equal(3, vaults.Count);
         Assert.All(vaults, v =>
         {
             var p = v.GetProperty("properties");
@@ -236,6 +237,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
             [
                 "Microsoft.App/managedEnvironments",
                 "Microsoft.ContainerRegistry/registries",
+                "Microsoft.KeyVault/vaults",
                 "Microsoft.KeyVault/vaults",
                 "Microsoft.KeyVault/vaults",
                 "Microsoft.ServiceBus/namespaces",
@@ -268,6 +270,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
             new[]
             {
                 "api: Azure Service Bus Data Sender @ Microsoft.ServiceBus/namespaces/queues:outbound",
+                "api: Key Vault Secrets User @ Microsoft.KeyVault/vaults",
                 "api: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "api: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
@@ -282,9 +285,11 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
                 "deployer: Key Vault Certificates Officer @ Microsoft.KeyVault/vaults",
+                "deployer: Key Vault Secrets Officer @ Microsoft.KeyVault/vaults",
                 "inbound: AcrPull @ Microsoft.ContainerRegistry/registries",
                 "inbound: Azure Service Bus Data Sender @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "inbound: Key Vault Certificate User @ Microsoft.KeyVault/vaults",
+                "inbound: Key Vault Secrets User @ Microsoft.KeyVault/vaults",
                 "inbound: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "inbound: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:inbound",
                 "inbound: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:outbound",
@@ -300,10 +305,30 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
         // The inbound identity may read every certificate of its vault; the relay password lives in the other one.
         var secret = snapshot.Single("Microsoft.KeyVault/vaults/secrets");
         var vaultOfSecret = secret.GetProperty("name").GetString()!.Split('/')[0];
-        var inboundVaultRole = Assert.Single(snapshot.OfType("Microsoft.Authorization/roleAssignments"),
-            r => DeploymentSnapshot.IdentityIn(r.GetProperty("properties").GetProperty("principalId").GetString()) == "inbound"
-                 && r.GetProperty("id").GetString()!.Contains("Microsoft.KeyVault/vaults/", StringComparison.Ordinal));
-        Assert.DoesNotContain($"/vaults/{vaultOfSecret}/", inboundVaultRole.GetProperty("id").GetString(), StringComparison.Ordinal);
+        var inboundVaultRoles = snapshot.OfType("Microsoft.Authorization/roleAssignments")
+            .Where(r => DeploymentSnapshot.IdentityIn(r.GetProperty("properties").GetProperty("principalId").GetString()) == "inbound"
+                        && r.GetProperty("id").GetString()!.Contains("Microsoft.KeyVault/vaults/", StringComparison.Ordinal))
+            .ToList();
+        Assert.Equal(2, inboundVaultRoles.Count);
+        Assert.All(inboundVaultRoles, r => Assert.DoesNotContain($"/vaults/{vaultOfSecret}/", r.GetProperty("id").GetString(), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_DKIM_vault_is_its_own_and_read_only_by_the_hosts_that_sign()
+    {
+        // The API and submission sign at accept; the delivery worker sends stored bytes and never sees a private key.
+        var vaultRoles = snapshot.OfType("Microsoft.Authorization/roleAssignments")
+            .Where(r => r.GetProperty("id").GetString()!.Contains("/vaults/kv-dkim-", StringComparison.Ordinal))
+            .Select(r => (Who: DeploymentSnapshot.IdentityIn(r.GetProperty("properties").GetProperty("principalId").GetString())
+                               ?? (r.GetProperty("properties").GetProperty("principalId").GetString() == InfraFolder.SamplePrincipalId ? "deployer" : "?"),
+                          Role: RoleNames[r.GetProperty("properties").GetProperty("roleDefinitionId").GetString()!.Split('/')[^1]]))
+            .Order()
+            .ToList();
+
+        Assert.Equal(
+            [("api", "Key Vault Secrets User"), ("deployer", "Key Vault Secrets Officer"), ("inbound", "Key Vault Secrets User")],
+            vaultRoles);
+        Assert.DoesNotContain(snapshot.OfType("Microsoft.KeyVault/vaults/secrets"), s => s.GetProperty("name").GetString()!.StartsWith("kv-dkim-", StringComparison.Ordinal));
     }
 
     /// <summary>The resource ID an extension resource (role assignment, diagnostic setting) is attached to.</summary>

@@ -14,7 +14,16 @@ namespace MailGateway.Core.Dkim;
 /// <param name="Bits">The RSA modulus length, or 256 for Ed25519.</param>
 /// <param name="Active">True when the key signs.</param>
 /// <param name="RsaPkcs8">An RSA key as PKCS#8, for signing with .NET's RSA (OpenSSL) instead of BouncyCastle's.</param>
-public sealed record DkimKey(string Domain, string Selector, DkimSignatureAlgorithm Algorithm, AsymmetricKeyParameter PrivateKey, int Bits, bool Active, byte[]? RsaPkcs8 = null);
+/// <param name="Version">Where the key came from beyond its settings: the Key Vault secret version; null for a file.</param>
+public sealed record DkimKey(string Domain, string Selector, DkimSignatureAlgorithm Algorithm, AsymmetricKeyParameter PrivateKey, int Bits, bool Active, byte[]? RsaPkcs8 = null, string? Version = null);
+
+/// <summary>
+/// Reads the Key Vault key <paramref name="settings"/> (entry <paramref name="index"/> of the options, named
+/// <paramref name="settingName"/>) for <see cref="DkimKeyRing.TryLoad(DkimOptions, DkimKeyVaultReader, out DkimKeyRing?)"/>:
+/// the key (parsed with <see cref="DkimKeyRing.ReadPrivateKey"/>; its <see cref="DkimKey.Selector"/> from the secret
+/// when the settings name none), or null and a message naming the setting.
+/// </summary>
+public delegate DkimKey? DkimKeyVaultReader(int index, DkimKeyOptions settings, string settingName, out string? error);
 
 /// <summary>
 /// The configured keys, loaded once, and the choice of the signing keys for a header From domain: the keys of that
@@ -25,7 +34,11 @@ public sealed class DkimKeyRing
     /// <summary>RSA keys shorter than this are refused (RFC 8301 §3.2: verifiers must not accept them).</summary>
     public const int MinimumRsaBits = 1024;
 
+    /// <summary>The longest PEM text read (an RSA 4096 key is about 3.3 KB), checked before parsing.</summary>
+    public const int MaxPemChars = 16 * 1024;
+
     private readonly Dictionary<string, DkimKey[]> _signing;
+    private readonly Dictionary<(string Domain, string Selector), RsaPool> _rsa;
 
     private DkimKeyRing(IReadOnlyList<DkimKey> keys)
     {
@@ -33,6 +46,9 @@ public sealed class DkimKeyRing
         _signing = keys.Where(k => k.Active)
             .GroupBy(k => k.Domain, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.OrderBy(k => k.Algorithm != DkimSignatureAlgorithm.RsaSha256).ToArray(), StringComparer.Ordinal);
+
+        // Per ring: a key re-read from Key Vault (a new version under the same selector) gets its own RSA instances.
+        _rsa = keys.Where(k => k.RsaPkcs8 is not null).ToDictionary(k => (k.Domain, k.Selector), k => new RsaPool(k.RsaPkcs8!, k.Bits));
     }
 
     /// <summary>Every configured key, active or not.</summary>
@@ -41,7 +57,7 @@ public sealed class DkimKeyRing
     /// <summary>True when at least one key signs.</summary>
     public bool Signs => _signing.Count > 0;
 
-    /// <summary>Loads the keys of <paramref name="options"/>.</summary>
+    /// <summary>Loads the keys of <paramref name="options"/> (PEM files only).</summary>
     /// <exception cref="InvalidOperationException">A key cannot be loaded (start-up validation reports this first, by setting).</exception>
     public static DkimKeyRing Load(DkimOptions options)
     {
@@ -49,8 +65,29 @@ public sealed class DkimKeyRing
         return errors.Count == 0 ? ring! : throw new InvalidOperationException(string.Join("; ", errors));
     }
 
-    /// <summary>Loads the keys; returns every problem, each naming its setting (empty when <paramref name="ring"/> is set).</summary>
-    public static IReadOnlyList<string> TryLoad(DkimOptions options, out DkimKeyRing? ring)
+    /// <summary>
+    /// Loads the keys, PEM files only (a Key Vault key is an error here); returns every problem, each naming its
+    /// setting (empty when <paramref name="ring"/> is set).
+    /// </summary>
+    public static IReadOnlyList<string> TryLoad(DkimOptions options, out DkimKeyRing? ring) => Load(options, null, keyVaultUnread: false, out ring);
+
+    /// <summary>
+    /// Loads the keys: PEM files here, Key Vault keys through <paramref name="keyVault"/>; returns every problem, each
+    /// naming its setting (empty when <paramref name="ring"/> is set).
+    /// </summary>
+    public static IReadOnlyList<string> TryLoad(DkimOptions options, DkimKeyVaultReader keyVault, out DkimKeyRing? ring)
+    {
+        ArgumentNullException.ThrowIfNull(keyVault);
+        return Load(options, keyVault, keyVaultUnread: false, out ring);
+    }
+
+    /// <summary>
+    /// The start-up check: every setting, every PEM file loaded; Key Vault keys checked for their settings only when
+    /// <paramref name="keyVault"/> (the host reads them when it starts), refused otherwise.
+    /// </summary>
+    internal static IReadOnlyList<string> Check(DkimOptions options, bool keyVault) => Load(options, null, keyVaultUnread: keyVault, out _);
+
+    private static IReadOnlyList<string> Load(DkimOptions options, DkimKeyVaultReader? keyVault, bool keyVaultUnread, out DkimKeyRing? ring)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
@@ -67,17 +104,45 @@ public sealed class DkimKeyRing
                 continue;
             }
 
-            var domain = AsciiDomain(settings.Domain)!;
-            var selector = settings.Selector.Trim().ToLowerInvariant();
-            if (!selectors.Add((domain, selector)))
+            DkimKey? key;
+            string? error;
+            if (settings.KeyVaultUri is null)
             {
-                errors.Add($"{name}: selector '{selector}' of '{domain}' is configured twice.");
+                key = ReadKey(settings.PrivateKeyPath, name, out error);
+            }
+            else if (keyVault is not null)
+            {
+                key = keyVault(i, settings, name, out error);
+            }
+            else if (keyVaultUnread)
+            {
+                continue;
+            }
+            else
+            {
+                key = null;
+                error = $"{name}:KeyVaultUri is set, but this host reads DKIM keys from PEM files only (Key Vault keys are read by the Azure hosts); set {name}:PrivateKeyPath.";
+            }
+
+            if (key is null)
+            {
+                errors.Add(error!);
                 continue;
             }
 
-            if (ReadKey(settings.PrivateKeyPath, name, out var error) is not { } key)
+            var domain = AsciiDomain(settings.Domain)!;
+            var selector = (string.IsNullOrWhiteSpace(settings.Selector) ? key.Selector : settings.Selector).Trim().ToLowerInvariant();
+            if (!DkimKeySettings.IsSelector(selector))
             {
-                errors.Add(error!);
+                errors.Add(selector.Length == 0
+                    ? $"{name}:Selector is empty and the secret has no 'selector' tag: set one of them."
+                    : $"{name}: the secret's 'selector' tag '{selector}' is not a DNS label (letters, digits, '-', '_', dots between labels).");
+                continue;
+            }
+
+            if (!selectors.Add((domain, selector)))
+            {
+                errors.Add($"{name}: selector '{selector}' of '{domain}' is configured twice.");
                 continue;
             }
 
@@ -93,6 +158,9 @@ public sealed class DkimKeyRing
         ring = errors.Count == 0 ? new DkimKeyRing(keys) : null;
         return errors;
     }
+
+    /// <summary>The RSA instances of an RSA key of this ring (null for Ed25519).</summary>
+    internal RsaPool? RsaPoolOf(DkimKey key) => _rsa.GetValueOrDefault((key.Domain, key.Selector));
 
     /// <summary>
     /// The keys that sign mail from <paramref name="fromDomain"/>: the active keys of the domain itself, else of the
@@ -156,15 +224,38 @@ public sealed class DkimKeyRing
 
     private static DkimKey? ReadKey(string path, string name, out string? error)
     {
-        error = null;
         string pem;
         try
         {
+            if (new FileInfo(path).Length > MaxPemChars * 4L)
+            {
+                error = $"{name}:PrivateKeyPath '{path}' is larger than a PEM private key ({MaxPemChars} characters at most).";
+                return null;
+            }
+
             pem = File.ReadAllText(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             error = $"{name}:PrivateKeyPath '{path}' cannot be read: {ex.Message}";
+            return null;
+        }
+
+        return ReadPrivateKey(pem, $"{name}:PrivateKeyPath '{path}'", out error);
+    }
+
+    /// <summary>
+    /// Parses an unencrypted PEM private key (RSA of at least <see cref="MinimumRsaBits"/> bits, or Ed25519) of at most
+    /// <see cref="MaxPemChars"/> characters; the domain and selector of the result are empty. On failure null, and
+    /// <paramref name="error"/> starts with <paramref name="source"/> (the setting and where it points).
+    /// </summary>
+    public static DkimKey? ReadPrivateKey(string pem, string source, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(pem);
+        error = null;
+        if (pem.Length > MaxPemChars)
+        {
+            error = $"{source} is larger than a PEM private key ({pem.Length} characters; {MaxPemChars} at most).";
             return null;
         }
 
@@ -176,7 +267,7 @@ public sealed class DkimKeyRing
         }
         catch (Exception ex) when (ex is IOException or PemException or InvalidCastException or ArgumentException or InvalidOperationException or FormatException)
         {
-            error = $"{name}:PrivateKeyPath '{path}' is not a PEM private key ({ex.Message}); encrypted keys are not supported.";
+            error = $"{source} is not a PEM private key ({ex.Message}); encrypted keys are not supported.";
             return null;
         }
 
@@ -189,14 +280,14 @@ public sealed class DkimKeyRing
         switch (key)
         {
             case RsaKeyParameters rsa when rsa.Modulus.BitLength < MinimumRsaBits:
-                error = $"{name}:PrivateKeyPath '{path}' is an RSA key of {rsa.Modulus.BitLength} bits; at least {MinimumRsaBits} are required (2048 recommended).";
+                error = $"{source} is an RSA key of {rsa.Modulus.BitLength} bits; at least {MinimumRsaBits} are required (2048 recommended).";
                 return null;
             case RsaKeyParameters rsa:
                 return new DkimKey("", "", DkimSignatureAlgorithm.RsaSha256, rsa, rsa.Modulus.BitLength, true, Pkcs8(rsa));
             case Ed25519PrivateKeyParameters ed25519:
                 return new DkimKey("", "", DkimSignatureAlgorithm.Ed25519Sha256, ed25519, 256, true);
             default:
-                error = $"{name}:PrivateKeyPath '{path}' holds no RSA or Ed25519 private key.";
+                error = $"{source} holds no RSA or Ed25519 private key.";
                 return null;
         }
     }

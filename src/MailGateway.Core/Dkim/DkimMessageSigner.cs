@@ -23,23 +23,27 @@ public sealed partial class DkimMessageSigner
         "In-Reply-To", "References", "List-Unsubscribe", "List-Unsubscribe-Post",
     ];
 
+    private readonly IDkimKeySource _keys;
     private readonly TimeProvider _time;
-    private readonly Dictionary<(string Domain, string Selector), RsaPool> _rsa;
     private readonly ILogger<DkimMessageSigner> _logger;
 
-    /// <summary>Creates the signer over the keys of <paramref name="options"/> (validated at start).</summary>
+    /// <summary>Creates the signer over the PEM file keys of <paramref name="options"/> (validated at start).</summary>
     public DkimMessageSigner(IOptions<DkimOptions> options, TimeProvider time, ILogger<DkimMessageSigner> logger)
+        : this(new PemFileDkimKeySource(options), time, logger)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        Keys = DkimKeyRing.Load(options.Value);
-        _rsa = Keys.Keys.Where(k => k.RsaPkcs8 is not null)
-            .ToDictionary(k => (k.Domain, k.Selector), k => new RsaPool(k.RsaPkcs8!, k.Bits));
+    }
+
+    /// <summary>Creates the signer over the keys in force of <paramref name="keys"/> (read again for every message).</summary>
+    public DkimMessageSigner(IDkimKeySource keys, TimeProvider time, ILogger<DkimMessageSigner> logger)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        _keys = keys;
         _time = time;
         _logger = logger;
     }
 
-    /// <summary>The loaded keys.</summary>
-    public DkimKeyRing Keys { get; }
+    /// <summary>The keys in force now.</summary>
+    public DkimKeyRing Keys => _keys.Current;
 
     /// <summary>
     /// Signs <paramref name="composed"/> with the keys of its header From's domain; returns it unchanged when that
@@ -61,12 +65,14 @@ public sealed partial class DkimMessageSigner
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(wireBytes);
-        if (!Keys.Signs || message.From.Mailboxes.FirstOrDefault() is not { } from)
+        // One ring for the whole message, however the source replaces it meanwhile.
+        var ring = _keys.Current;
+        if (!ring.Signs || message.From.Mailboxes.FirstOrDefault() is not { } from)
         {
             return wireBytes;
         }
 
-        var keys = Keys.For(from.Domain);
+        var keys = ring.For(from.Domain);
         if (keys.Count == 0)
         {
             LogUnsigned(from.Domain);
@@ -81,7 +87,7 @@ public sealed partial class DkimMessageSigner
         {
             foreach (var key in keys)
             {
-                var signer = new Signer(key, timestamp, _rsa.GetValueOrDefault((key.Domain, key.Selector)))
+                var signer = new Signer(key, timestamp, ring.RsaPoolOf(key))
                 {
                     HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
                     BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,

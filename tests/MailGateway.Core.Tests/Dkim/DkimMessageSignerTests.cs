@@ -3,6 +3,7 @@ using MailGateway.Core.Dkim;
 using MailGateway.Core.Hosting;
 using MailGateway.Core.Messages;
 using MailGateway.Testing;
+using MimeKit.Cryptography;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -270,6 +271,39 @@ public sealed class DkimMessageSignerTests : IDisposable
 
         Assert.False(StartupValidation.TryValidate(provider, error));
         Assert.StartsWith("Invalid configuration in MailGateway:Dkim: MailGateway:Dkim:Keys:0:PrivateKeyPath", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_host_that_reads_PEM_files_only_refuses_a_Key_Vault_key_naming_it()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MailGateway:Dkim:Keys:0:Domain"] = "example.com",
+            ["MailGateway:Dkim:Keys:0:Selector"] = "s1",
+            ["MailGateway:Dkim:Keys:0:KeyVaultUri"] = "https://kv-dkim.vault.azure.net/",
+            ["MailGateway:Dkim:Keys:0:SecretName"] = "dkim-example-com",
+        }).Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddMessageComposition();
+        using var provider = services.BuildServiceProvider();
+        var error = new StringWriter();
+
+        Assert.False(StartupValidation.TryValidate(provider, error));
+        Assert.Equal(
+            "Invalid configuration in MailGateway:Dkim: MailGateway:Dkim:Keys:0:KeyVaultUri is set, but this host reads DKIM keys from PEM files only "
+            + "(Key Vault keys are read by the Azure hosts); set MailGateway:Dkim:Keys:0:PrivateKeyPath.",
+            error.ToString().Trim());
+    }
+
+    [Fact]
+    public void A_PEM_text_is_parsed_with_its_source_named_in_every_problem()
+    {
+        Assert.Equal(DkimSignatureAlgorithm.RsaSha256, DkimKeyRing.ReadPrivateKey(Rsa2048.Value.PrivateKeyPem, "here", out var none)!.Algorithm);
+        Assert.Null(none);
+
+        Assert.Null(DkimKeyRing.ReadPrivateKey(new string('A', DkimKeyRing.MaxPemChars + 1), "Keys:0 secret", out var tooLong));
+        Assert.StartsWith("Keys:0 secret is larger than a PEM private key", tooLong, StringComparison.Ordinal);
+        Assert.Null(DkimKeyRing.ReadPrivateKey("not a key", "Keys:0 secret", out var garbage));
+        Assert.Equal("Keys:0 secret holds no RSA or Ed25519 private key.", garbage);
     }
 
     [Fact]
