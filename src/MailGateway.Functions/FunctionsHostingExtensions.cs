@@ -3,7 +3,6 @@ using MailGateway.AzureAdapters;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.Core;
 using MailGateway.Core.Keys;
-using MailGateway.Core.Queue;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -15,8 +14,8 @@ public static class FunctionsHostingExtensions
     /// <summary>
     /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>; telemetry, Azure Monitor), the
     /// API (<c>MailGateway:Api</c>, rate limits <c>MailGateway:RateLimits</c> with the client address from
-    /// <c>X-Forwarded-For</c>), the Blob and Table stores and the Service Bus queue, validated at start, and the
-    /// claim-check accept port over them.
+    /// <c>X-Forwarded-For</c>), the Blob and Table stores and the Service Bus queue, validated at start, the
+    /// claim-check accept port over them, and the dead letters on the queue's dead-letter sub-queue.
     /// </summary>
     public static IHostApplicationBuilder AddMailGatewayFunctions(this IHostApplicationBuilder builder)
     {
@@ -30,8 +29,8 @@ public static class FunctionsHostingExtensions
         builder.AddServiceBusDeliveryQueue();
         builder.Services.AddClaimCheckAcceptor();
 
-        // The Service Bus dead-letter sub-queue is not behind the dead-letter port yet: its endpoints answer 501.
-        builder.Services.AddSingleton<IDeadLetterStore, UnsupportedDeadLetterStore>();
+        // The dead-letter routes on the Service Bus dead-letter sub-queue (list, read, replay, purge).
+        builder.AddServiceBusDeadLetters();
         return builder;
     }
 }

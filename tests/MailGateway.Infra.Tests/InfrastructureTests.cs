@@ -267,6 +267,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
         Assert.Equal(
             new[]
             {
+                "api: Azure Service Bus Data Receiver @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "api: Azure Service Bus Data Sender @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "api: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "api: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts",
