@@ -89,13 +89,12 @@ public static class AzureAdaptersHostingExtensions
     /// The dead letters of the Service Bus queue as <see cref="IDeadLetterStore"/> (<see cref="ServiceBusDeadLetterStore"/>):
     /// the dead-letter sub-queue on a client of its own with <see cref="ServiceBusClientOptions.EnableCrossEntityTransactions"/>
     /// (a replay completes the dead letter and sends the job in one transaction), the Table status store and the Blob
-    /// content store (<see cref="AddAzureMessageStores"/>). The identity needs Data Receiver and Data Sender on the queue.
+    /// content store: call it after <see cref="AddAzureMessageStores"/> and <see cref="AddServiceBusDeliveryQueue"/>. The
+    /// identity needs Data Receiver and Data Sender on the queue.
     /// </summary>
     public static IHostApplicationBuilder AddServiceBusDeadLetters(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.AddServiceBusDeliveryQueue();
-        builder.AddAzureMessageStores();
         AddGatewayClients(builder, clients =>
         {
             clients.AddClient<ServiceBusClient, ServiceBusClientOptions>((options, credential, services) =>

@@ -3,7 +3,7 @@ using MailGateway.AzureAdapters.ServiceBus;
 using MailGateway.AzureAdapters.Tests.Contracts;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
-using MailGateway.Testing;
+using MailGateway.Testing.AzureAdapters;
 using MailGateway.Testing.Contracts;
 
 namespace MailGateway.AzureAdapters.Tests;
@@ -65,7 +65,10 @@ public sealed class ServiceBusDeadLetterStoreTests
         var job = Assert.Single(under.Bus.Waiting);
         Assert.Equal(dead.MessageId + "#2", job.MessageId);
         Assert.Empty(under.Bus.DeadLetters);
-        Assert.Equal(("first", MessageState.Deferred), ((await under.Table.GetAsync(dead.MessageId, None))!.LastReply, (await under.Table.GetAsync(dead.MessageId, None))!.State));
+        var record = await under.Table.GetAsync(dead.MessageId, None);
+        Assert.NotNull(record);
+        Assert.Equal(MessageState.Deferred, record.State);
+        Assert.Equal("first", record.LastReply);
     }
 
     [Fact]
@@ -81,7 +84,10 @@ public sealed class ServiceBusDeadLetterStoreTests
         Assert.Empty(under.Bus.Waiting);
         Assert.NotNull(await under.Store.GetAsync(id, None));
         var record = await under.Table.GetAsync(dead.MessageId, None);
-        Assert.Equal((MessageState.Failed, "550 5.1.1 No such user", (DateTimeOffset?)null), (record!.State, record.LastReply, record.NextAttemptAt));
+        Assert.NotNull(record);
+        Assert.Equal(MessageState.Failed, record.State);
+        Assert.Equal("550 5.1.1 No such user", record.LastReply);
+        Assert.Null(record.NextAttemptAt);
 
         under.Bus.FailWith = null;
         Assert.Equal(ReplayOutcome.Replayed, (await under.Store.ReplayAsync(id, "replay", None)).Outcome);
@@ -109,7 +115,9 @@ public sealed class ServiceBusDeadLetterStoreTests
         Assert.Equal(ServiceBusFailureReason.MessageLockLost, lost.Reason);
         Assert.Single(under.Bus.Waiting);
         var record = await under.Table.GetAsync(dead.MessageId, None);
-        Assert.Equal((MessageState.Deferred, "second"), (record!.State, record.LastReply));
+        Assert.NotNull(record);
+        Assert.Equal(MessageState.Deferred, record.State);
+        Assert.Equal("second", record.LastReply);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ namespace MailGateway.AzureAdapters.ServiceBus;
 /// <para>
 /// Service Bus browses a sub-queue only oldest first and has no index, so a list (any filter, newest first, a cursor)
 /// peeks the sub-queue up to <see cref="ServiceBusQueueOptions.DeadLetterScanLimit"/> messages and keeps the matches;
-/// the owner of each listed dead letter is one Table read (cached per call).
+/// the owner of each match considered (newest first, until the page is full) is one Table read, cached per call.
 /// </para>
 /// <para>
 /// A message can only be locked by receiving it, and a receive hands out the head of the sub-queue: to take dead

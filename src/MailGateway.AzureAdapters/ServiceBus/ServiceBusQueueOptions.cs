@@ -24,7 +24,7 @@ public sealed class ServiceBusQueueOptions : IValidatableObject
     /// browse it oldest first, and has no index: a filter or a newest-first page is a scan). Dead letters past it
     /// are neither listed nor replayable until older ones are replayed or purged.
     /// </summary>
-    [Range(100, 100_000)]
+    [Range(100, 100_000, ErrorMessage = "MailGateway:ServiceBus:DeadLetterScanLimit must be from 100 to 100000.")]
     public int DeadLetterScanLimit { get; set; } = 5_000;
 
     /// <summary>How long a receive from the dead-letter sub-queue waits for a message before it counts it as empty.</summary>

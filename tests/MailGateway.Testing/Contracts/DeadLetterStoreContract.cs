@@ -185,7 +185,9 @@ public abstract class DeadLetterStoreContract
 
         var record = await under.Status.GetAsync(dead.MessageId, None);
         Assert.NotNull(record);
-        Assert.Equal((MessageState.Deferred, "Replayed with API key 'ops'.", (DateTimeOffset?)now), (record.State, record.LastReply, record.NextAttemptAt));
+        Assert.Equal(MessageState.Deferred, record.State);
+        Assert.Equal("Replayed with API key 'ops'.", record.LastReply);
+        Assert.Equal(now, record.NextAttemptAt);
         Assert.Null(await under.Store.GetAsync(entry.Id, None));
         Assert.Empty((await under.Store.ListAsync(new DeadLetterQuery(), None)).Items);
         Assert.Equal(ReplayOutcome.NotFound, (await under.Store.ReplayAsync(entry.Id, "again", None)).Outcome);
