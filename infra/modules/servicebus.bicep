@@ -122,6 +122,18 @@ resource apiSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// The API serves the dead-letter routes: it peeks, receives (replay, purge) and completes in the dead-letter sub-queue,
+// which Data Receiver on the queue covers; the replayed job is a send (apiSender).
+resource apiReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(queue.id, apiIdentity.id, receiverRoleId)
+  scope: queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', receiverRoleId)
+    principalId: apiIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 resource inboundSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(queue.id, inboundIdentity.id, senderRoleId)
   scope: queue

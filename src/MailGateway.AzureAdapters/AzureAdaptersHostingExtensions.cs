@@ -83,6 +83,42 @@ public static class AzureAdaptersHostingExtensions
             return new ServiceBusJobSender(client.CreateSender(queue));
         });
         builder.Services.TryAddSingleton<IDeliveryQueue, ServiceBusDeliveryQueue>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        return builder;
+    }
+
+    /// <summary>The name of the Service Bus client of the dead-letter store (its own connection, cross-entity transactions on).</summary>
+    public const string DeadLetterClientName = "dead-letters";
+
+    /// <summary>
+    /// The dead letters of the Service Bus queue as <see cref="IDeadLetterStore"/> (<see cref="ServiceBusDeadLetterStore"/>):
+    /// the dead-letter sub-queue on a client of its own with <see cref="ServiceBusClientOptions.EnableCrossEntityTransactions"/>
+    /// (a replay completes the dead letter and sends the job in one transaction), the Table status store and the Blob
+    /// content store: call it after <see cref="AddAzureMessageStores"/> and <see cref="AddServiceBusDeliveryQueue"/>. The
+    /// identity needs Data Receiver and Data Sender on the queue.
+    /// </summary>
+    public static IHostApplicationBuilder AddServiceBusDeadLetters(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddGatewayClients(builder, clients =>
+        {
+            clients.AddClient<ServiceBusClient, ServiceBusClientOptions>((options, credential, services) =>
+            {
+                // The sub-queue is the first entity this client touches; the send to the queue is routed through it.
+                options.EnableCrossEntityTransactions = true;
+                var bus = services.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value;
+                return string.IsNullOrWhiteSpace(bus.ConnectionString)
+                    ? new ServiceBusClient(bus.FullyQualifiedNamespace, credential, options)
+                    : new ServiceBusClient(bus.ConnectionString, options);
+            }).WithName(DeadLetterClientName);
+        });
+        builder.Services.TryAddSingleton<IServiceBusDeadLetterQueue>(services =>
+        {
+            var client = services.GetRequiredService<IAzureClientFactory<ServiceBusClient>>().CreateClient(DeadLetterClientName);
+            var bus = services.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value;
+            return new ServiceBusDeadLetterQueue(client, bus.QueueName, bus.DeadLetterReceiveWait);
+        });
+        builder.Services.Replace(ServiceDescriptor.Singleton<IDeadLetterStore, ServiceBusDeadLetterStore>());
         return builder;
     }
 

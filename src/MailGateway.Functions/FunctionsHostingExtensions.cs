@@ -3,7 +3,6 @@ using MailGateway.AzureAdapters;
 using MailGateway.ServiceDefaults.Health;
 using MailGateway.Core;
 using MailGateway.Core.Keys;
-using MailGateway.Core.Queue;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -15,8 +14,9 @@ public static class FunctionsHostingExtensions
     /// <summary>
     /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>; telemetry, Azure Monitor), the
     /// API (<c>MailGateway:Api</c>, rate limits <c>MailGateway:RateLimits</c> with the client address from
-    /// <c>X-Forwarded-For</c>), the Blob and Table stores and the Service Bus queue, validated at start, and the
-    /// claim-check accept port over them; DKIM keys (<c>MailGateway:Dkim</c>) from Key Vault or PEM files.
+    /// <c>X-Forwarded-For</c>), the Blob and Table stores and the Service Bus queue, validated at start, the
+    /// claim-check accept port over them, the dead letters on the queue's dead-letter sub-queue; DKIM keys
+    /// (<c>MailGateway:Dkim</c>) from Key Vault or PEM files.
     /// </summary>
     public static IHostApplicationBuilder AddMailGatewayFunctions(this IHostApplicationBuilder builder)
     {
@@ -32,8 +32,8 @@ public static class FunctionsHostingExtensions
         // The API signs at accept: DKIM keys from Key Vault (or PEM files), read at start and re-read periodically.
         builder.AddKeyVaultDkimKeys();
 
-        // The Service Bus dead-letter sub-queue is not behind the dead-letter port yet: its endpoints answer 501.
-        builder.Services.AddSingleton<IDeadLetterStore, UnsupportedDeadLetterStore>();
+        // The dead-letter routes on the Service Bus dead-letter sub-queue (list, read, replay, purge).
+        builder.AddServiceBusDeadLetters();
         return builder;
     }
 }

@@ -61,7 +61,7 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(request, () => api.CancelAsync(request.HttpContext, id));
     }
 
-    /// <summary><c>GET /api/v1/dead-letters</c> (501 until the Service Bus dead-letter sub-queue is behind the port).</summary>
+    /// <summary><c>GET /api/v1/dead-letters</c>: the Service Bus dead-letter sub-queue (<c>ServiceBusDeadLetterStore</c>).</summary>
     [Function("ListDeadLetters")]
     public Task<IResult> ListDeadLettersAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/dead-letters")] HttpRequest request)
@@ -70,7 +70,7 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(request, () => api.ListDeadLettersAsync(request.HttpContext));
     }
 
-    /// <summary><c>POST /api/v1/dead-letters/replay</c> (501 like the rest of the dead-letter routes here).</summary>
+    /// <summary><c>POST /api/v1/dead-letters/replay</c>.</summary>
     [Function("ReplayDeadLetters")]
     public Task<IResult> ReplayDeadLettersAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/dead-letters/replay")] HttpRequest request)

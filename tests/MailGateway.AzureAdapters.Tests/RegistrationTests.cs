@@ -68,6 +68,54 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public void The_dead_letter_store_runs_on_a_client_of_its_own_against_the_same_namespace_and_queue()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MailGateway:AzureStorage:BlobServiceUri"] = "https://contosomail.blob.core.windows.net",
+            ["MailGateway:AzureStorage:TableServiceUri"] = "https://contosomail.table.core.windows.net",
+            ["MailGateway:ServiceBus:FullyQualifiedNamespace"] = "contoso-mail.servicebus.windows.net",
+            ["MailGateway:ServiceBus:DeadLetterScanLimit"] = "2000",
+        });
+        builder.AddAzureMessageStores();
+        builder.AddServiceBusDeliveryQueue();
+        builder.AddServiceBusDeadLetters();
+        using var host = builder.Build();
+
+        var client = host.Services.GetRequiredService<Microsoft.Extensions.Azure.IAzureClientFactory<ServiceBusClient>>()
+            .CreateClient(AzureAdaptersHostingExtensions.DeadLetterClientName);
+
+        Assert.IsType<ServiceBusDeadLetterStore>(host.Services.GetRequiredService<IDeadLetterStore>());
+        Assert.IsType<ServiceBusDeadLetterQueue>(host.Services.GetRequiredService<IServiceBusDeadLetterQueue>());
+        Assert.NotSame(host.Services.GetRequiredService<ServiceBusClient>(), client);
+        Assert.Equal("contoso-mail.servicebus.windows.net", client.FullyQualifiedNamespace);
+        Assert.Equal(2000, host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ServiceBusQueueOptions>>().Value.DeadLetterScanLimit);
+    }
+
+    [Theory]
+    [InlineData("MailGateway:ServiceBus:DeadLetterScanLimit", "10")]
+    [InlineData("MailGateway:ServiceBus:DeadLetterReceiveWait", "00:05:00")]
+    public async Task Dead_letter_settings_out_of_range_stop_the_host_with_their_names(string setting, string value)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MailGateway:AzureStorage:BlobServiceUri"] = "https://contosomail.blob.core.windows.net",
+            ["MailGateway:AzureStorage:TableServiceUri"] = "https://contosomail.table.core.windows.net",
+            ["MailGateway:ServiceBus:FullyQualifiedNamespace"] = "contoso-mail.servicebus.windows.net",
+            [setting] = value,
+        });
+        builder.AddAzureMessageStores();
+        builder.AddServiceBusDeliveryQueue();
+        builder.AddServiceBusDeadLetters();
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains(setting.Split(':')[^1], error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_processor_settles_manually_and_renews_locks_past_the_worst_delivery()
     {
         var options = ServiceBusDeliveryJobProcessor.CreateProcessorOptions(new DeliveryWorkerOptions { Concurrency = 3 }, new ServiceBusWorkerOptions());

@@ -22,7 +22,7 @@ internal sealed record Answer(int Status, string? ContentType, string? Location,
 
 /// <summary>
 /// One composition of the Functions host (<see cref="FunctionsHostingExtensions.AddMailGatewayFunctions"/> on Azurite,
-/// Service Bus replaced by a recording sender) answering two ways: through the standalone host's pipeline
+/// Service Bus replaced by a recording sender, its dead-letter sub-queue by the in-memory broker's) answering two ways: through the standalone host's pipeline
 /// (<see cref="ApiApplicationBuilderExtensions.UseMailGatewayApiDefaults"/>) and endpoint mapping on a real Kestrel, and through the Function classes invoked directly with an ASP.NET Core <see cref="HttpContext"/>.
 /// </summary>
 internal sealed class ApiHarness : IAsyncDisposable
@@ -33,16 +33,23 @@ internal sealed class ApiHarness : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _client;
 
-    private ApiHarness(WebApplication app, RecordingSender sender)
+    private ApiHarness(WebApplication app, RecordingSender sender, InMemoryServiceBus deadLetters)
     {
         _app = app;
         Sender = sender;
+        DeadLetters = deadLetters;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         _client = new HttpClient { BaseAddress = new Uri(address) };
         Functions = ActivatorUtilities.CreateInstance<MessagesFunctions>(app.Services);
     }
 
     public RecordingSender Sender { get; }
+
+    /// <summary>
+    /// The broker whose dead-letter sub-queue the host's dead-letter routes work on; a replayed job lands on its queue
+    /// (<see cref="InMemoryServiceBus.Waiting"/>), not in <see cref="Sender"/>.
+    /// </summary>
+    public InMemoryServiceBus DeadLetters { get; }
 
     public MessagesFunctions Functions { get; }
 
@@ -75,12 +82,14 @@ internal sealed class ApiHarness : IAsyncDisposable
         builder.AddMailGatewayFunctions();
         var sender = new RecordingSender();
         builder.Services.AddSingleton<IServiceBusJobSender>(sender);
+        var deadLetters = new InMemoryServiceBus(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow));
+        builder.Services.AddSingleton(deadLetters.DeadLetterQueue);
         var app = builder.Build();
         app.UseMailGatewayApiDefaults();
         app.MapMailGatewayApi();
         app.MapServiceDefaults();
         await app.StartAsync();
-        return new ApiHarness(app, sender);
+        return new ApiHarness(app, sender, deadLetters);
     }
 
     /// <summary>The standalone host's way: the shared endpoints on Kestrel.</summary>
@@ -166,7 +175,11 @@ internal sealed class ApiHarness : IAsyncDisposable
         else if (path.StartsWith(MessagesApi.DeadLettersPath + "/", StringComparison.Ordinal))
         {
             var rest = path[(MessagesApi.DeadLettersPath.Length + 1)..];
-            result = method == HttpMethod.Post && rest.EndsWith("/replay", StringComparison.Ordinal)
+            result = method == HttpMethod.Post && rest == "replay"
+                ? await Functions.ReplayDeadLettersAsync(context.Request)
+                : method == HttpMethod.Post && rest == "purge"
+                ? await Functions.PurgeDeadLettersAsync(context.Request)
+                : method == HttpMethod.Post && rest.EndsWith("/replay", StringComparison.Ordinal)
                 ? await Functions.ReplayDeadLetterAsync(context.Request, rest[..^"/replay".Length])
                 : method == HttpMethod.Delete
                     ? await Functions.PurgeDeadLetterAsync(context.Request, rest)

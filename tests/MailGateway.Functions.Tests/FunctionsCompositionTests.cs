@@ -34,6 +34,7 @@ public sealed class FunctionsCompositionTests
         Assert.IsType<ServiceBusDeliveryQueue>(host.Services.GetRequiredService<IDeliveryQueue>());
         Assert.Equal("TableMessageStatusStore", host.Services.GetRequiredService<IMessageStatusStore>().GetType().Name);
         Assert.Equal("BlobMessageContentStore", host.Services.GetRequiredService<IMessageContentStore>().GetType().Name);
+        Assert.IsType<ServiceBusDeadLetterStore>(host.Services.GetRequiredService<IDeadLetterStore>());
     }
 
     [Fact]

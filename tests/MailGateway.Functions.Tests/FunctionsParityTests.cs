@@ -160,16 +160,113 @@ public sealed class FunctionsParityTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Accepts a message through the Functions host and dead-letters its job as the worker would; returns the message id.</summary>
+    private async Task<string> DeadLetteredAsync()
+    {
+        var accepted = await _api.ViaFunctionsAsync(HttpMethod.Post, Path, Valid, headers: ApiHarness.Bearer(ApiHarness.Key1));
+        var id = accepted.Id!;
+        await _api.Services.GetRequiredService<IMessageStatusStore>().SetStateAsync(id, MessageState.Failed, "550 5.1.1 No such user", CancellationToken.None);
+        var sent = _api.Sender.Sent.Select(s => s.Message).Single(m => m.MessageId == id);
+        sent.ApplicationProperties[DeliveryJobMessages.DeadLetteredAtProperty] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        sent.ApplicationProperties[DeliveryJobMessages.DeliveryCountProperty] = 1;
+        _api.DeadLetters.AddDeadLetter(sent, DeadLetterReasons.Failed, "550 5.1.1 No such user");
+        return id;
+    }
+
+    private async Task<Dictionary<string, string>> DeadLetterIdsAsync()
+    {
+        var list = await _api.ViaFunctionsAsync(HttpMethod.Get, "/api/v1/dead-letters?limit=100", headers: ApiHarness.Bearer(ApiHarness.Key1));
+        using var json = System.Text.Json.JsonDocument.Parse(list.Body);
+        return json.RootElement.GetProperty("items").EnumerateArray()
+            .ToDictionary(i => i.GetProperty("messageId").GetString()!, i => i.GetProperty("id").GetString()!);
+    }
+
     [Fact]
-    public async Task Dead_letters_are_501_on_the_azure_host_after_authentication_and_validation()
+    public async Task Dead_letters_on_the_service_bus_sub_queue_are_listed_read_replayed_and_purged_alike()
     {
         var key = ApiHarness.Bearer(ApiHarness.Key1);
-        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters", headers: key), 501);
-        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters/1", headers: key), 501);
-        AssertSame(await BothAsync(HttpMethod.Post, "/api/v1/dead-letters/1/replay", headers: key), 501);
-        AssertSame(await BothAsync(HttpMethod.Delete, "/api/v1/dead-letters/1", headers: key), 501);
-        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters?reason=nope", headers: key), 400);
-        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters"), 401);
+        var messages = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            messages.Add(await DeadLetteredAsync());
+        }
+
+        var ids = await DeadLetterIdsAsync();
+        var list = await BothAsync(HttpMethod.Get, "/api/v1/dead-letters?reason=failed&limit=10", headers: key);
+        AssertSame(list, 200);
+        Assert.All(messages, m => Assert.Contains($"\"messageId\":\"{m}\"", list.Functions.Body, StringComparison.Ordinal));
+        Assert.Contains("\"apiKey\":\"key-1\"", list.Functions.Body, StringComparison.Ordinal);
+        var read = await BothAsync(HttpMethod.Get, $"/api/v1/dead-letters/{ids[messages[0]]}", headers: key);
+        AssertSame(read, 200);
+        Assert.Contains("\"status\":\"failed\"", read.Functions.Body, StringComparison.Ordinal);
+        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters", headers: ApiHarness.Bearer(ApiHarness.Key2)), 200);
+        AssertSame(await BothAsync(HttpMethod.Get, $"/api/v1/dead-letters/{ids[messages[0]]}", headers: ApiHarness.Bearer(ApiHarness.Key2)), 404);
+        AssertSame(await BothAsync(HttpMethod.Post, $"/api/v1/dead-letters/{ids[messages[0]]}/replay", headers: ApiHarness.Bearer(ApiHarness.Key2)), 404);
+
+        // One replay and one purge each way: the same answer (ids normalised), then both 404 for what is gone.
+        var replayedStandalone = await _api.ViaStandaloneAsync(HttpMethod.Post, $"/api/v1/dead-letters/{ids[messages[0]]}/replay", headers: key);
+        var replayedFunctions = await _api.ViaFunctionsAsync(HttpMethod.Post, $"/api/v1/dead-letters/{ids[messages[1]]}/replay", headers: key);
+        Assert.Equal(202, replayedStandalone.Status);
+        Assert.Equal(replayedStandalone with { Id = null }, replayedFunctions with { Id = null });
+        Assert.Contains("\"status\":\"deferred\"", replayedFunctions.Body, StringComparison.Ordinal);
+        AssertSame(await BothAsync(HttpMethod.Post, $"/api/v1/dead-letters/{ids[messages[0]]}/replay", headers: key), 404);
+        var purgedStandalone = await _api.ViaStandaloneAsync(HttpMethod.Delete, $"/api/v1/dead-letters/{ids[messages[2]]}", headers: key);
+        var purgedFunctions = await _api.ViaFunctionsAsync(HttpMethod.Delete, $"/api/v1/dead-letters/{ids[messages[3]]}", headers: key);
+        Assert.Equal((204, 204), (purgedStandalone.Status, purgedFunctions.Status));
+        Assert.Equal(purgedStandalone, purgedFunctions);
+        AssertSame(await BothAsync(HttpMethod.Delete, $"/api/v1/dead-letters/{ids[messages[2]]}", headers: key), 404);
+
+        Assert.Equal([messages[0] + "#2", messages[1] + "#2"], _api.DeadLetters.Waiting.Select(m => m.MessageId).Order());
+        var status = _api.Services.GetRequiredService<IMessageStatusStore>();
+        Assert.Equal(MessageState.Deferred, (await status.GetAsync(messages[1], CancellationToken.None))!.State);
+        await Assert.ThrowsAsync<MessageContentNotFoundException>(async () =>
+        {
+            var job = DeliveryJobSerializer.Deserialize(_api.Sender.Sent.Select(s => s.Message).Single(m => m.MessageId == messages[3]).Body.ToMemory().Span);
+            await using var gone = await _api.Services.GetRequiredService<IMessageContentStore>().OpenReadAsync(job.ContentReference, CancellationToken.None);
+        });
+        AssertSame(await BothAsync(HttpMethod.Get, "/api/v1/dead-letters", headers: key), 200);
+    }
+
+    [Fact]
+    public async Task Bulk_replay_and_purge_by_filter_answer_alike_on_the_service_bus_sub_queue()
+    {
+        var key = ApiHarness.Bearer(ApiHarness.Key1);
+        var first = await DeadLetteredAsync();
+        var second = await DeadLetteredAsync();
+
+        var replayed = await _api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/dead-letters/replay?reason=Failed&limit=1", headers: key);
+        Assert.Equal(200, replayed.Status);
+        Assert.Contains("\"done\":1", replayed.Body, StringComparison.Ordinal);
+        Assert.Contains($"\"messageId\":\"{second}\",\"outcome\":\"replayed\"", replayed.Body, StringComparison.Ordinal);
+        Assert.Contains("\"more\":true", replayed.Body, StringComparison.Ordinal);
+        var purged = await _api.ViaStandaloneAsync(HttpMethod.Post, "/api/v1/dead-letters/purge", headers: key);
+        Assert.Equal(200, purged.Status);
+        Assert.Contains($"\"messageId\":\"{first}\",\"outcome\":\"purged\"", purged.Body, StringComparison.Ordinal);
+        Assert.Equal([second + "#2"], _api.DeadLetters.Waiting.Select(m => m.MessageId));
+
+        AssertSame(await BothAsync(HttpMethod.Post, "/api/v1/dead-letters/replay?reason=Failed", headers: key), 200);
+        AssertSame(await BothAsync(HttpMethod.Post, "/api/v1/dead-letters/purge", headers: key), 200);
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/v1/dead-letters?reason=nope", 400)]
+    [InlineData("GET", "/api/v1/dead-letters?cursor=abc&limit=0&colour=blue", 400)]
+    [InlineData("GET", "/api/v1/dead-letters?since=yesterday&until=2026-01-01T00:00:00", 400)]
+    [InlineData("GET", "/api/v1/dead-letters?reason=Failed&reason=Expired", 400)]
+    [InlineData("POST", "/api/v1/dead-letters/replay?limit=1001", 400)]
+    [InlineData("POST", "/api/v1/dead-letters/purge?cursor=5", 400)]
+    [InlineData("GET", "/api/v1/dead-letters/abc", 404)]
+    [InlineData("GET", "/api/v1/dead-letters/0", 404)]
+    [InlineData("GET", "/api/v1/dead-letters/99999999999999999999", 404)]
+    [InlineData("POST", "/api/v1/dead-letters/424242/replay", 404)]
+    [InlineData("DELETE", "/api/v1/dead-letters/-1", 404)]
+    public async Task Hostile_dead_letter_requests_are_the_same_problems_on_both(string method, string path, int status)
+    {
+        var answers = await BothAsync(new HttpMethod(method), path, headers: ApiHarness.Bearer(ApiHarness.Key1));
+
+        AssertSame(answers, status);
+        Assert.Equal("application/problem+json", answers.Functions.ContentType);
+        AssertSame(await BothAsync(new HttpMethod(method), path), 401);
     }
 
     [Fact]

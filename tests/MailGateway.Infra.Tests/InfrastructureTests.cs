@@ -269,6 +269,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
         Assert.Equal(
             new[]
             {
+                "api: Azure Service Bus Data Receiver @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "api: Azure Service Bus Data Sender @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "api: Key Vault Secrets User @ Microsoft.KeyVault/vaults",
                 "api: Monitoring Metrics Publisher @ Microsoft.Insights/components",

@@ -12,12 +12,16 @@ namespace MailGateway.Testing.AzureAdapters;
 /// sub-queue and transactions (send + settle commit together or not at all), behind the adapter's own seams: it is
 /// the <see cref="IServiceBusJobSender"/>, and it hands out <see cref="ProcessMessageEventArgs"/> built with the SDK's
 /// public constructor and <see cref="ServiceBusModelFactory"/>. Received messages are opened by the adapter's own
-/// <see cref="ServiceBusJobDispatcher.OpenAsync"/>, as the worker does.
+/// <see cref="ServiceBusJobDispatcher.OpenAsync"/>, as the worker does. Its dead-letter sub-queue
+/// (<see cref="DeadLetterQueue"/>) has its own sequence numbers, peek from a number, receive with an exclusive lock
+/// (<see cref="LockDuration"/> on the fake clock), defer, receive deferred by number, abandon and complete.
 /// </summary>
 public sealed class InMemoryServiceBus : IServiceBusJobSender
 {
     private readonly object _gate = new();
     private readonly List<Entry> _active = [];
+    private readonly List<DeadEntry> _dead = [];
+    private long _deadSequence;
     private readonly HashSet<string> _seenMessageIds = [];
     private readonly FakeTimeProvider _time;
     private readonly ServiceBusJobDispatcher _dispatcher;
@@ -29,11 +33,53 @@ public sealed class InMemoryServiceBus : IServiceBusJobSender
         _time = time;
         _dispatcher = new ServiceBusJobDispatcher(
             new DelegateHandler((_, _) => throw new InvalidOperationException("The in-memory bus only opens messages.")),
-            this, NullLogger<ServiceBusJobDispatcher>.Instance, new TestMeterFactory());
+            this, NullLogger<ServiceBusJobDispatcher>.Instance, new TestMeterFactory(), time);
+        DeadLetterQueue = new DeadLetterSubQueue(this);
     }
 
-    /// <summary>The dead-lettered messages with their reason and description.</summary>
-    public List<(ServiceBusReceivedMessage Message, string Reason, string Description)> DeadLetters { get; } = [];
+    /// <summary>The dead-lettered messages (as they sit in the sub-queue) with their reason and description, in order.</summary>
+    public IReadOnlyList<(ServiceBusReceivedMessage Message, string Reason, string Description)> DeadLetters
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _dead.Select(d => (d.Snapshot(null), d.Reason, d.Description))];
+            }
+        }
+    }
+
+    /// <summary>The dead-letter sub-queue behind the adapter's seam (with a sender to this queue).</summary>
+    public IServiceBusDeadLetterQueue DeadLetterQueue { get; }
+
+    /// <summary>The lock duration of a message received from the dead-letter sub-queue.</summary>
+    public TimeSpan LockDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Awaited by every complete of a dead letter before it takes effect (a test holds a replay there).</summary>
+    public Func<Task>? BeforeDeadLetterComplete { get; set; }
+
+    /// <summary>The messages waiting on the queue (visible or scheduled, locked or not), in order.</summary>
+    public IReadOnlyList<ServiceBusMessage> Waiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _active.OrderBy(e => e.Sequence).Select(e => e.Message)];
+            }
+        }
+    }
+
+    /// <summary>Dead-letters a raw message as Service Bus itself would (no gateway stamps), e.g. <c>MaxDeliveryCountExceeded</c>.</summary>
+    public void AddDeadLetter(ServiceBusMessage message, string reason, string description)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        lock (_gate)
+        {
+            _dead.Add(new DeadEntry(this, message.Body, message.MessageId, message.CorrelationId, message.ContentType,
+                new Dictionary<string, object>(message.ApplicationProperties), reason, description, ++_deadSequence, _time.GetUtcNow(), 1));
+        }
+    }
 
     /// <summary>When set, every send fails with it (the namespace is down).</summary>
     public Exception? FailWith { get; set; }
@@ -175,21 +221,180 @@ public sealed class InMemoryServiceBus : IServiceBusJobSender
             return Task.CompletedTask;
         }
 
-        public override Task DeadLetterMessageAsync(ServiceBusReceivedMessage message, string deadLetterReason, string? deadLetterErrorDescription = null, CancellationToken cancellationToken = default)
+        public override Task DeadLetterMessageAsync(ServiceBusReceivedMessage message, string deadLetterReason, string? deadLetterErrorDescription = null, CancellationToken cancellationToken = default) =>
+            DeadLetterMessageAsync(message, null, deadLetterReason, deadLetterErrorDescription, cancellationToken);
+
+        public override Task DeadLetterMessageAsync(
+            ServiceBusReceivedMessage message, IDictionary<string, object>? propertiesToModify, string deadLetterReason,
+            string? deadLetterErrorDescription = null, CancellationToken cancellationToken = default)
         {
             Transactional(() =>
             {
                 bus.Remove(entry);
+                var properties = new Dictionary<string, object>(entry.Message.ApplicationProperties);
+                foreach (var (key, value) in propertiesToModify ?? new Dictionary<string, object>())
+                {
+                    properties[key] = value;
+                }
+
                 lock (bus._gate)
                 {
-                    bus.DeadLetters.Add((message, deadLetterReason, deadLetterErrorDescription ?? ""));
+                    bus._dead.Add(new DeadEntry(bus, entry.Message.Body, entry.Message.MessageId, entry.Message.CorrelationId, entry.Message.ContentType,
+                        properties, deadLetterReason, deadLetterErrorDescription ?? "", ++bus._deadSequence, bus._time.GetUtcNow(), entry.DeliveryCount));
                 }
             });
             return Task.CompletedTask;
         }
     }
 
+    /// <summary>A message in the dead-letter sub-queue.</summary>
+    private sealed class DeadEntry(
+        InMemoryServiceBus bus, BinaryData body, string messageId, string? correlationId, string? contentType,
+        Dictionary<string, object> properties, string reason, string description, long sequence, DateTimeOffset enqueuedAt, int deliveryCount)
+    {
+        public string Reason { get; } = reason;
+
+        public string Description { get; } = description;
+
+        public long Sequence { get; } = sequence;
+
+        public bool Deferred { get; set; }
+
+        public Guid? LockToken { get; set; }
+
+        public DateTimeOffset LockedUntil { get; set; }
+
+        public int DeliveryCount { get; set; } = deliveryCount;
+
+        public bool IsLocked => LockToken is not null && LockedUntil > bus._time.GetUtcNow();
+
+        public ServiceBusReceivedMessage Snapshot(Guid? lockToken)
+        {
+            var all = new Dictionary<string, object>(properties)
+            {
+                ["DeadLetterReason"] = Reason,
+                ["DeadLetterErrorDescription"] = Description,
+            };
+            return ServiceBusModelFactory.ServiceBusReceivedMessage(
+                body: body,
+                messageId: messageId,
+                correlationId: correlationId,
+                contentType: contentType,
+                properties: all,
+                lockTokenGuid: lockToken ?? default,
+                deliveryCount: DeliveryCount,
+                lockedUntil: lockToken is null ? default : LockedUntil,
+                sequenceNumber: Sequence,
+                enqueuedTime: enqueuedAt,
+                serviceBusMessageState: Deferred ? ServiceBusMessageState.Deferred : ServiceBusMessageState.Active);
+        }
+    }
+
+    /// <summary>The dead-letter sub-queue as the adapter's <see cref="IServiceBusDeadLetterQueue"/> sees it.</summary>
+    private sealed class DeadLetterSubQueue(InMemoryServiceBus bus) : IServiceBusDeadLetterQueue
+    {
+        public Task<IReadOnlyList<ServiceBusReceivedMessage>> PeekAsync(long fromSequenceNumber, int maxMessages, CancellationToken cancellationToken)
+        {
+            lock (bus._gate)
+            {
+                return Task.FromResult<IReadOnlyList<ServiceBusReceivedMessage>>(
+                    [.. bus._dead.Where(d => d.Sequence >= fromSequenceNumber).OrderBy(d => d.Sequence).Take(maxMessages).Select(d => d.Snapshot(null))]);
+            }
+        }
+
+        public Task<IReadOnlyList<ServiceBusReceivedMessage>> ReceiveAsync(int maxMessages, CancellationToken cancellationToken)
+        {
+            lock (bus._gate)
+            {
+                var taken = bus._dead.Where(d => !d.Deferred && !d.IsLocked).OrderBy(d => d.Sequence).Take(maxMessages).ToList();
+                return Task.FromResult<IReadOnlyList<ServiceBusReceivedMessage>>([.. taken.Select(Lock)]);
+            }
+        }
+
+        public Task<ServiceBusReceivedMessage?> ReceiveDeferredAsync(long sequenceNumber, CancellationToken cancellationToken)
+        {
+            lock (bus._gate)
+            {
+                var entry = bus._dead.SingleOrDefault(d => d.Sequence == sequenceNumber && d.Deferred && !d.IsLocked);
+                return Task.FromResult(entry is null ? null : Lock(entry));
+            }
+        }
+
+        public Task DeferAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
+        {
+            lock (bus._gate)
+            {
+                var entry = Held(message);
+                entry.Deferred = true;
+                entry.LockToken = null;
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task AbandonAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
+        {
+            lock (bus._gate)
+            {
+                Held(message).LockToken = null;
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public async Task CompleteAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
+        {
+            if (bus.BeforeDeadLetterComplete is { } hold)
+            {
+                await hold();
+            }
+
+            DeadEntry entry;
+            lock (bus._gate)
+            {
+                entry = Held(message);
+            }
+
+            Transactional(() =>
+            {
+                lock (bus._gate)
+                {
+                    // Settled at commit, if the lock still holds then.
+                    if (entry.LockToken != LockOf(message) || !bus._dead.Remove(entry))
+                    {
+                        throw new ServiceBusException("The lock was lost.", ServiceBusFailureReason.MessageLockLost);
+                    }
+                }
+            });
+        }
+
+        public Task SendAsync(ServiceBusMessage message, CancellationToken cancellationToken) => bus.SendAsync(message, cancellationToken);
+
+        private ServiceBusReceivedMessage Lock(DeadEntry entry)
+        {
+            entry.LockToken = Guid.NewGuid();
+            entry.LockedUntil = bus._time.GetUtcNow() + bus.LockDuration;
+            entry.DeliveryCount++;
+            return entry.Snapshot(entry.LockToken);
+        }
+
+        // The entry whose lock this message holds now; anything else is a lost lock, as on Service Bus.
+        private DeadEntry Held(ServiceBusReceivedMessage message)
+        {
+            var entry = bus._dead.SingleOrDefault(d => d.Sequence == message.SequenceNumber);
+            if (entry is null || !entry.IsLocked || entry.LockToken != LockOf(message))
+            {
+                throw new ServiceBusException("The lock was lost.", ServiceBusFailureReason.MessageLockLost);
+            }
+
+            return entry;
+        }
+    }
+
     private sealed class NoReceiver : ServiceBusReceiver;
+
+    /// <summary>The lock token of a received message (none for a peeked one).</summary>
+    internal static Guid? LockOf(ServiceBusReceivedMessage message) => Guid.TryParse(message.LockToken, out var token) ? token : null;
 
     private sealed class OnCommit(Action apply) : IEnlistmentNotification
     {

@@ -63,6 +63,17 @@ public sealed class RecordingArgs(ServiceBusReceivedMessage message) : ProcessMe
     public override Task DeadLetterMessageAsync(ServiceBusReceivedMessage message, string deadLetterReason, string? deadLetterErrorDescription = null, CancellationToken cancellationToken = default) =>
         Record(new Settled("dead-letter", deadLetterReason, deadLetterErrorDescription, Transaction.Current?.TransactionInformation.LocalIdentifier));
 
+    /// <summary>The properties the last dead-lettering stamped on the message.</summary>
+    public IDictionary<string, object>? DeadLetterProperties { get; private set; }
+
+    public override Task DeadLetterMessageAsync(
+        ServiceBusReceivedMessage message, IDictionary<string, object>? propertiesToModify, string deadLetterReason,
+        string? deadLetterErrorDescription = null, CancellationToken cancellationToken = default)
+    {
+        DeadLetterProperties = propertiesToModify;
+        return Record(new Settled("dead-letter", deadLetterReason, deadLetterErrorDescription, Transaction.Current?.TransactionInformation.LocalIdentifier));
+    }
+
     public override Task DeadLetterMessageAsync(ServiceBusReceivedMessage message, IDictionary<string, object>? propertiesToModify = null, CancellationToken cancellationToken = default) =>
         Record(new Settled("dead-letter-properties", null, null, null));
 

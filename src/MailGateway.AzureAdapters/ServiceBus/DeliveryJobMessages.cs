@@ -16,6 +16,15 @@ public static class DeliveryJobMessages
     /// <summary>Application property holding the attempt number.</summary>
     public const string AttemptProperty = "mailgateway-attempt";
 
+    /// <summary>Application property the worker sets when it dead-letters a job: when (Unix milliseconds).</summary>
+    public const string DeadLetteredAtProperty = "mailgateway-dead-lettered-at";
+
+    /// <summary>
+    /// Application property the worker sets when it dead-letters a job: the queue's delivery count then (a receive
+    /// from the dead-letter sub-queue counts as a delivery too).
+    /// </summary>
+    public const string DeliveryCountProperty = "mailgateway-delivery-count";
+
     /// <summary>Application property holding the W3C traceparent of the accepting request.</summary>
     public const string TraceParentProperty = "traceparent";
 
@@ -64,6 +73,13 @@ public static class DeliveryJobMessages
 
         return message;
     }
+
+    /// <summary>The properties the worker stamps on a message it dead-letters (<see cref="DeadLetteredAtProperty"/>, <see cref="DeliveryCountProperty"/>).</summary>
+    public static Dictionary<string, object> DeadLetterProperties(DateTimeOffset at, int deliveryCount) => new()
+    {
+        [DeadLetteredAtProperty] = at.ToUnixTimeMilliseconds(),
+        [DeliveryCountProperty] = deliveryCount,
+    };
 
     /// <summary>The job a received message carries; throws <see cref="MalformedDeliveryJobException"/> when it is not one.</summary>
     public static DeliveryJob Read(ServiceBusReceivedMessage message)

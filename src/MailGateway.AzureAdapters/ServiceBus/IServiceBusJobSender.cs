@@ -21,7 +21,7 @@ internal sealed class ServiceBusJobSender(ServiceBusSender sender) : IServiceBus
     public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
         // Creating a batch opens the send link (namespace reachable, identity authorised to send) and sends nothing.
-        // Only Send rights are needed, which is all the API's identity has (a peek would need Listen).
+        // Only Send rights are needed (a peek would need Listen, which only the API's dead-letter routes use).
         try
         {
             using var batch = await sender.CreateMessageBatchAsync(cancellationToken);

@@ -14,15 +14,23 @@ public sealed partial class ServiceBusDeliveryJobContext : IDeliveryJobContext
     private readonly ProcessMessageEventArgs _args;
     private readonly IServiceBusJobSender _sender;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
-    /// <summary>Creates the context for a job already read from <paramref name="args"/>.</summary>
+    /// <summary>Creates the context for a job already read from <paramref name="args"/> (dead letters stamped with the system clock).</summary>
     public ServiceBusDeliveryJobContext(DeliveryJob job, ProcessMessageEventArgs args, IServiceBusJobSender sender, ILogger logger)
+        : this(job, args, sender, logger, TimeProvider.System)
+    {
+    }
+
+    /// <summary>Creates the context for a job already read from <paramref name="args"/>; a dead letter is stamped with <paramref name="time"/>.</summary>
+    public ServiceBusDeliveryJobContext(DeliveryJob job, ProcessMessageEventArgs args, IServiceBusJobSender sender, ILogger logger, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(args);
         Job = job;
         _args = args;
         _sender = sender;
         _logger = logger;
+        _time = time;
 
         // Raised when automatic lock renewal fails: the lock is gone, settling would only fail.
         args.MessageLockLostAsync += OnLockLostAsync;
@@ -64,16 +72,22 @@ public sealed partial class ServiceBusDeliveryJobContext : IDeliveryJobContext
     public Task DeadLetterAsync(string reason, string description, CancellationToken cancellationToken) =>
         SettleAsync(
             SettlementKind.DeadLettered,
-            ct => _args.DeadLetterMessageAsync(_args.Message, Truncate(reason, 4096), Truncate(description, 4096), ct),
+            // Stamped with when and after how many deliveries: the dead-letter store lists by that time, and a receive
+            // from the dead-letter sub-queue counts as a delivery of its own.
+            ct => _args.DeadLetterMessageAsync(
+                _args.Message, DeliveryJobMessages.DeadLetterProperties(_time.GetUtcNow(), _args.Message.DeliveryCount),
+                Truncate(reason, 4096), Truncate(description, 4096), ct),
             cancellationToken);
 
     /// <summary>Dead-letters a message that is not a readable job (no <see cref="DeliveryJob"/> exists for it).</summary>
     internal static async Task<SettlementKind> DeadLetterUnreadableAsync(
-        ProcessMessageEventArgs args, string reason, string description, CancellationToken cancellationToken)
+        ProcessMessageEventArgs args, string reason, string description, TimeProvider time, CancellationToken cancellationToken)
     {
         try
         {
-            await args.DeadLetterMessageAsync(args.Message, reason, Truncate(description, 4096), cancellationToken);
+            await args.DeadLetterMessageAsync(
+                args.Message, DeliveryJobMessages.DeadLetterProperties(time.GetUtcNow(), args.Message.DeliveryCount),
+                reason, Truncate(description, 4096), cancellationToken);
             return SettlementKind.DeadLettered;
         }
         catch (ServiceBusException ex) when (ex.Reason == ServiceBusFailureReason.MessageLockLost)

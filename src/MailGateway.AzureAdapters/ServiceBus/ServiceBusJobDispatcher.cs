@@ -24,14 +24,22 @@ public sealed partial class ServiceBusJobDispatcher
     private readonly IServiceBusJobSender _sender;
     private readonly ILogger<ServiceBusJobDispatcher> _logger;
     private readonly Counter<long> _jobs;
+    private readonly TimeProvider _time;
 
-    /// <summary>Creates the dispatcher; it counts jobs by settlement.</summary>
+    /// <summary>Creates the dispatcher; it counts jobs by settlement, and stamps dead letters with the system clock.</summary>
     public ServiceBusJobDispatcher(IDeliveryJobHandler handler, IServiceBusJobSender sender, ILogger<ServiceBusJobDispatcher> logger, IMeterFactory meterFactory)
+        : this(handler, sender, logger, meterFactory, TimeProvider.System)
+    {
+    }
+
+    /// <summary>Creates the dispatcher; it counts jobs by settlement, and stamps dead letters with <paramref name="time"/>.</summary>
+    public ServiceBusJobDispatcher(IDeliveryJobHandler handler, IServiceBusJobSender sender, ILogger<ServiceBusJobDispatcher> logger, IMeterFactory meterFactory, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         _handler = handler;
         _sender = sender;
         _logger = logger;
+        _time = time;
         _jobs = meterFactory.Create(MeterName).CreateCounter<long>(JobsCounterName, "{job}", "Delivery jobs handled, by settlement");
     }
 
@@ -62,7 +70,7 @@ public sealed partial class ServiceBusJobDispatcher
         catch (MalformedDeliveryJobException ex)
         {
             LogMalformedJob(args.Message.MessageId, args.Message.DeliveryCount, ex.Message);
-            var settled = await ServiceBusDeliveryJobContext.DeadLetterUnreadableAsync(args, DeadLetterReasons.MalformedJob, ex.Message, cancellationToken);
+            var settled = await ServiceBusDeliveryJobContext.DeadLetterUnreadableAsync(args, DeadLetterReasons.MalformedJob, ex.Message, _time, cancellationToken);
             if (settled == SettlementKind.LockLost)
             {
                 LogLockLost(args.Message.MessageId);
@@ -71,7 +79,7 @@ public sealed partial class ServiceBusJobDispatcher
             return (null, settled);
         }
 
-        return (new ServiceBusDeliveryJobContext(job, args, _sender, _logger), null);
+        return (new ServiceBusDeliveryJobContext(job, args, _sender, _logger, _time), null);
     }
 
     private async Task<SettlementKind?> DispatchCoreAsync(ProcessMessageEventArgs args, CancellationToken cancellationToken)

@@ -19,6 +19,17 @@ public sealed class ServiceBusQueueOptions : IValidatableObject
     [RegularExpression("^[A-Za-z0-9][A-Za-z0-9._/-]{0,259}$", ErrorMessage = "MailGateway:ServiceBus:QueueName is not a valid queue name.")]
     public string QueueName { get; set; } = "outbound";
 
+    /// <summary>
+    /// The most dead letters one list, search or replay looks at in the dead-letter sub-queue (Service Bus can only
+    /// browse it oldest first, and has no index: a filter or a newest-first page is a scan). Dead letters past it
+    /// are neither listed nor replayable until older ones are replayed or purged.
+    /// </summary>
+    [Range(100, 100_000, ErrorMessage = "MailGateway:ServiceBus:DeadLetterScanLimit must be from 100 to 100000.")]
+    public int DeadLetterScanLimit { get; set; } = 5_000;
+
+    /// <summary>How long a receive from the dead-letter sub-queue waits for a message before it counts it as empty.</summary>
+    public TimeSpan DeadLetterReceiveWait { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -27,6 +38,13 @@ public sealed class ServiceBusQueueOptions : IValidatableObject
             yield return new ValidationResult(
                 "Set MailGateway:ServiceBus:FullyQualifiedNamespace (managed identity) or MailGateway:ServiceBus:ConnectionString (development).",
                 [nameof(FullyQualifiedNamespace), nameof(ConnectionString)]);
+        }
+
+        if (DeadLetterReceiveWait <= TimeSpan.Zero || DeadLetterReceiveWait > TimeSpan.FromSeconds(30))
+        {
+            yield return new ValidationResult(
+                "MailGateway:ServiceBus:DeadLetterReceiveWait must be above 00:00:00 and at most 00:00:30.",
+                [nameof(DeadLetterReceiveWait)]);
         }
     }
 }

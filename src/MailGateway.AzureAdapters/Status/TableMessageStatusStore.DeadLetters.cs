@@ -1,0 +1,84 @@
+using Azure;
+using Azure.Data.Tables;
+using MailGateway.Core.Status;
+
+namespace MailGateway.AzureAdapters.Status;
+
+/// <summary>
+/// The status side of a dead-letter replay on Service Bus: the record goes back to <see cref="MessageState.Deferred"/>
+/// (next attempt now, the replay as its last reply) before the job is sent, so the worker that receives the job finds
+/// a state it sends from; if the send does not commit, the record is put back as it was — unless something else
+/// changed it meanwhile (a replay that took over after this one's lock ran out).
+/// </summary>
+public sealed partial class TableMessageStatusStore
+{
+    /// <summary>What <see cref="ReturnToQueueAsync"/> changed: the record before, and the version it wrote.</summary>
+    public sealed record ReturnedToQueue(MessageRecord Before, ETag Written);
+
+    /// <summary>
+    /// Moves the record to <see cref="MessageState.Deferred"/> with its next attempt at <paramref name="nextAttemptAt"/>
+    /// and <paramref name="reply"/> as its last reply; returns the record as it was before (and the version written), or
+    /// null when there is none. Deferred, not queued, as on SQLite: a queued message counts as waiting for its first attempt.
+    /// </summary>
+    public async Task<ReturnedToQueue?> ReturnToQueueAsync(string id, DateTimeOffset nextAttemptAt, string reply, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < MaxConflictRetries; i++)
+        {
+            var read = await ReadAsync(id, cancellationToken);
+            if (read is null)
+            {
+                return null;
+            }
+
+            var (before, etag) = read.Value;
+            var update = new TableEntity(id, StatusRow)
+            {
+                ["State"] = nameof(MessageState.Deferred),
+                ["UpdatedAt"] = _time.GetUtcNow(),
+                ["NextAttemptAt"] = nextAttemptAt,
+                ["LastReply"] = Truncate(reply),
+            };
+            try
+            {
+                var written = await _status.UpdateEntityAsync(update, etag, TableUpdateMode.Merge, cancellationToken);
+                return new ReturnedToQueue(before, written.Headers.ETag ?? ETag.All);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 412)
+            {
+                // Changed since read: read again.
+            }
+        }
+
+        throw new InvalidOperationException($"The status of {id} stayed contended; try again.");
+    }
+
+    /// <summary>
+    /// Puts back the state, next attempt time and last reply the record had before <paramref name="returned"/> (a replay
+    /// that did not commit), if the record is still the version that replay wrote; true when it was put back.
+    /// </summary>
+    public async Task<bool> RestoreAsync(ReturnedToQueue returned, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(returned);
+        var before = returned.Before;
+        var current = await GetStatusEntityAsync(before.Id, cancellationToken);
+        if (current is null || current.ETag != returned.Written)
+        {
+            return false; // Changed (or removed) since: it is no longer this replay's to put back.
+        }
+
+        // Replace, not merge: a merge cannot remove the next attempt time the replay set.
+        current["State"] = before.State.ToString();
+        current["UpdatedAt"] = _time.GetUtcNow();
+        Set(current, "NextAttemptAt", before.NextAttemptAt);
+        Set(current, "LastReply", Truncate(before.LastReply));
+        try
+        {
+            await _status.UpdateEntityAsync(current, returned.Written, TableUpdateMode.Replace, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            return false; // Changed (or removed) since: it is no longer this replay's to put back.
+        }
+    }
+}
