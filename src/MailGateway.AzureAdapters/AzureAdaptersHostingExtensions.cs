@@ -210,6 +210,13 @@ public static class AzureAdaptersHostingExtensions
             .OfType<Uri>()
             .DistinctBy(KeyVaultDkimKeySource.ClientName)
             .ToList();
+        if (vaults.Count == 0)
+        {
+            // PEM files only (or nothing): no client is ever asked for, but the source needs its factory.
+            builder.Services.TryAddSingleton<IAzureClientFactory<SecretClient>, NoSecretClients>();
+            return builder;
+        }
+
         AddGatewayClients(builder, clients =>
         {
             foreach (var vault in vaults)
@@ -266,4 +273,9 @@ public static class AzureAdaptersHostingExtensions
         services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
 
     private sealed class StorageAccountRegistered;
+
+    private sealed class NoSecretClients : IAzureClientFactory<SecretClient>
+    {
+        public SecretClient CreateClient(string name) => throw new InvalidOperationException($"No Key Vault is configured for the DKIM keys ('{name}').");
+    }
 }
