@@ -272,6 +272,7 @@ public sealed class SqliteDatabase : IDisposable
         }
         finally
         {
+            SqliteStatements.Release(connection);
             await connection.DisposeAsync();
         }
     }
@@ -479,6 +480,7 @@ public sealed class SqliteDatabase : IDisposable
         }
 
         await MigrateMessageListAsync(connection);
+        await SqliteListFilters.MigrateAsync(connection);
     }
 
     /// <summary>

@@ -65,6 +65,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
             insert.ExecuteNonQuery();
         }
 
+        SqliteListFilters.Insert(connection, transaction, record);
         SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForAccept(record));
 
         if (idempotency is not null)
@@ -144,11 +145,24 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
 
     /// <inheritdoc />
     public Task DeleteAsync(string id, CancellationToken cancellationToken) =>
-        _database.WriteAsync((connection, transaction) =>
+        _database.WriteAsync((connection, transaction) => DeleteRow(connection, transaction, id), cancellationToken);
+
+    /// <summary>Deletes the message row and its list filter rows in the caller's transaction; false when there was none.</summary>
+    internal static bool DeleteRow(SqliteConnection connection, SqliteTransaction transaction, string id)
+    {
+        using var command = Command(connection, transaction, "DELETE FROM messages WHERE id = $id RETURNING created_at, record", ("$id", id));
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
         {
-            using var command = Command(connection, transaction, "DELETE FROM messages WHERE id = $id", ("$id", id));
-            return command.ExecuteNonQuery();
-        }, cancellationToken);
+            return false;
+        }
+
+        var createdAt = reader.IsDBNull(0) ? (long?)null : reader.GetInt64(0);
+        var record = reader.GetString(1);
+        reader.Close();
+        SqliteListFilters.Delete(connection, transaction, id, createdAt, record);
+        return true;
+    }
 
     /// <inheritdoc />
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => _database.IsReadyAsync(cancellationToken);
