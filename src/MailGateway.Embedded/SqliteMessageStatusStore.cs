@@ -38,7 +38,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
     {
         if (idempotency is not null)
         {
-            using var find = Command(connection, transaction,
+            var find = SqliteStatements.Command(connection, transaction,
                 "SELECT message_id, request_hash, created_at FROM idempotency_keys WHERE owner = $owner AND key = $key",
                 ("$owner", idempotency.Owner), ("$key", idempotency.Key));
             using var reader = find.ExecuteReader();
@@ -50,31 +50,27 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
                 }
 
                 reader.Close();
-                using var forget = Command(connection, transaction, "DELETE FROM idempotency_keys WHERE owner = $owner AND key = $key",
-                    ("$owner", idempotency.Owner), ("$key", idempotency.Key));
-                forget.ExecuteNonQuery();
+                SqliteStatements.Command(connection, transaction, "DELETE FROM idempotency_keys WHERE owner = $owner AND key = $key",
+                    ("$owner", idempotency.Owner), ("$key", idempotency.Key)).ExecuteNonQuery();
             }
         }
 
-        using (var insert = Command(connection, transaction,
-                   "INSERT INTO messages (id, owner, state, updated_at, record, created_at) VALUES ($id, $owner, $state, $updated, $record, $created)",
-                   ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
-                   ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord)),
-                   ("$created", UnixTime.Ms(record.CreatedAt))))
-        {
-            insert.ExecuteNonQuery();
-        }
+        // Kept prepared on the writer's connection (SqliteStatements), as every statement of the accept path.
+        SqliteStatements.Command(connection, transaction,
+            "INSERT INTO messages (id, owner, state, updated_at, record, created_at) VALUES ($id, $owner, $state, $updated, $record, $created)",
+            ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
+            ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord)),
+            ("$created", UnixTime.Ms(record.CreatedAt))).ExecuteNonQuery();
 
         SqliteListFilters.Insert(connection, transaction, record);
         SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForAccept(record));
 
         if (idempotency is not null)
         {
-            using var claim = Command(connection, transaction,
+            SqliteStatements.Command(connection, transaction,
                 "INSERT INTO idempotency_keys (owner, key, request_hash, message_id, created_at) VALUES ($owner, $key, $hash, $id, $created)",
                 ("$owner", idempotency.Owner), ("$key", idempotency.Key), ("$hash", idempotency.RequestHash), ("$id", record.Id),
-                ("$created", UnixTime.Ms(idempotency.CreatedAt)));
-            claim.ExecuteNonQuery();
+                ("$created", UnixTime.Ms(idempotency.CreatedAt))).ExecuteNonQuery();
         }
 
         return new CreateMessageResult(true, record.Id, idempotency?.RequestHash ?? string.Empty);
