@@ -11,4 +11,5 @@ namespace MailGateway.Embedded;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(MessageRecord))]
 [JsonSerializable(typeof(MailGateway.Core.Events.MessageEvent))]
+[JsonSerializable(typeof(ListFilterFields))]
 internal sealed partial class EmbeddedJsonContext : JsonSerializerContext;

@@ -154,9 +154,9 @@ public sealed partial class MessageRetentionJanitor : BackgroundService
                 var fileReferences = new List<string>();
                 foreach (var (id, record) in rows)
                 {
+                    SqliteMessageStatusStore.DeleteRow(connection, transaction, id);
                     foreach (var sql in new[]
                              {
-                                 "DELETE FROM messages WHERE id = $id",
                                  "DELETE FROM contents WHERE id = $id",
                                  "DELETE FROM idempotency_keys WHERE message_id = $id",
                                  "DELETE FROM jobs WHERE message_id = $id",

@@ -272,6 +272,7 @@ public sealed class SqliteDatabase : IDisposable
         }
         finally
         {
+            SqliteStatements.Release(connection);
             await connection.DisposeAsync();
         }
     }
@@ -301,11 +302,12 @@ public sealed class SqliteDatabase : IDisposable
             using var transaction = connection.BeginTransaction(deferred: false);
             for (var i = 0; i < batch.Count; i++)
             {
-                transaction.Save("item");
+                // The savepoint statements kept prepared (SqliteTransaction.Save/Release prepare theirs every time).
+                SqliteStatements.Command(connection, transaction, "SAVEPOINT item").ExecuteNonQuery();
                 try
                 {
                     results[i] = batch[i].Work(connection, transaction);
-                    transaction.Release("item");
+                    SqliteStatements.Command(connection, transaction, "RELEASE item").ExecuteNonQuery();
                 }
                 catch (Exception ex)
                 {
@@ -479,6 +481,7 @@ public sealed class SqliteDatabase : IDisposable
         }
 
         await MigrateMessageListAsync(connection);
+        await SqliteListFilters.MigrateAsync(connection);
     }
 
     /// <summary>

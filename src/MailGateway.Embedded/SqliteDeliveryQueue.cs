@@ -221,8 +221,8 @@ public sealed partial class SqliteDeliveryQueue : IDeliveryQueue
     internal static bool Insert(SqliteConnection connection, SqliteTransaction transaction, DeliveryJob job, DateTimeOffset visibleAt, DateTimeOffset now)
     {
         // The (message_id, attempt) key makes a repeated enqueue of the same attempt a no-op. The trace context goes
-        // in the same statement: no extra write per job.
-        using var command = Command(connection, transaction, """
+        // in the same statement: no extra write per job. Kept prepared on the writer's connection (SqliteStatements).
+        var command = SqliteStatements.Command(connection, transaction, """
             INSERT OR IGNORE INTO jobs (message_id, attempt, body, visible_at, enqueued_at, trace_parent, trace_state)
             VALUES ($id, $attempt, $body, $visible, $now, $traceparent, $tracestate)
             """,

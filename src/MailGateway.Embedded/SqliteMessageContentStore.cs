@@ -61,12 +61,12 @@ public sealed partial class SqliteMessageContentStore : IMessageContentStore
     internal static void Insert(SqliteConnection connection, SqliteTransaction transaction, string reference, ReadOnlyMemory<byte> mime, byte[] sha256)
     {
         var id = IdOf(reference) ?? throw new ArgumentException($"Not a reference of this store: {reference}", nameof(reference));
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT INTO contents (id, sha256, mime) VALUES ($id, $sha, $mime) ON CONFLICT (id) DO NOTHING";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$sha", sha256);
-        command.Parameters.Add("$mime", SqliteType.Blob).Value = WholeArray(mime) ?? mime.ToArray();
+        // Kept prepared on the writer's connection (SqliteStatements), as every statement of the accept path.
+        var command = SqliteStatements.Get(connection, transaction, "INSERT INTO contents (id, sha256, mime) VALUES ($id, $sha, $mime) ON CONFLICT (id) DO NOTHING",
+            ("$id", SqliteType.Text), ("$sha", SqliteType.Blob), ("$mime", SqliteType.Blob));
+        command.Parameters[0].Value = id;
+        command.Parameters[1].Value = sha256;
+        command.Parameters[2].Value = WholeArray(mime) ?? mime.ToArray();
         command.ExecuteNonQuery();
     }
 

@@ -69,14 +69,11 @@ public sealed class SqliteMessageEventStore(SqliteDatabase database) : IMessageE
             return;
         }
 
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT INTO events (owner, message_id, type, created_at, body) VALUES ($owner, $message, $type, $created, $body)";
-        var owner = command.Parameters.Add("$owner", SqliteType.Text);
-        var message = command.Parameters.Add("$message", SqliteType.Text);
-        var type = command.Parameters.Add("$type", SqliteType.Text);
-        var created = command.Parameters.Add("$created", SqliteType.Integer);
-        var body = command.Parameters.Add("$body", SqliteType.Text);
+        // Kept prepared on the writer's connection (SqliteStatements): every accept and state change runs it.
+        var command = SqliteStatements.Get(connection, transaction,
+            "INSERT INTO events (owner, message_id, type, created_at, body) VALUES ($owner, $message, $type, $created, $body)",
+            ("$owner", SqliteType.Text), ("$message", SqliteType.Text), ("$type", SqliteType.Text), ("$created", SqliteType.Integer), ("$body", SqliteType.Text));
+        var (owner, message, type, created, body) = (command.Parameters[0], command.Parameters[1], command.Parameters[2], command.Parameters[3], command.Parameters[4]);
         foreach (var item in events)
         {
             owner.Value = item.Owner;

@@ -38,7 +38,7 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
     {
         if (idempotency is not null)
         {
-            using var find = Command(connection, transaction,
+            var find = SqliteStatements.Command(connection, transaction,
                 "SELECT message_id, request_hash, created_at FROM idempotency_keys WHERE owner = $owner AND key = $key",
                 ("$owner", idempotency.Owner), ("$key", idempotency.Key));
             using var reader = find.ExecuteReader();
@@ -50,30 +50,27 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
                 }
 
                 reader.Close();
-                using var forget = Command(connection, transaction, "DELETE FROM idempotency_keys WHERE owner = $owner AND key = $key",
-                    ("$owner", idempotency.Owner), ("$key", idempotency.Key));
-                forget.ExecuteNonQuery();
+                SqliteStatements.Command(connection, transaction, "DELETE FROM idempotency_keys WHERE owner = $owner AND key = $key",
+                    ("$owner", idempotency.Owner), ("$key", idempotency.Key)).ExecuteNonQuery();
             }
         }
 
-        using (var insert = Command(connection, transaction,
-                   "INSERT INTO messages (id, owner, state, updated_at, record, created_at) VALUES ($id, $owner, $state, $updated, $record, $created)",
-                   ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
-                   ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord)),
-                   ("$created", UnixTime.Ms(record.CreatedAt))))
-        {
-            insert.ExecuteNonQuery();
-        }
+        // Kept prepared on the writer's connection (SqliteStatements), as every statement of the accept path.
+        SqliteStatements.Command(connection, transaction,
+            "INSERT INTO messages (id, owner, state, updated_at, record, created_at) VALUES ($id, $owner, $state, $updated, $record, $created)",
+            ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
+            ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord)),
+            ("$created", UnixTime.Ms(record.CreatedAt))).ExecuteNonQuery();
 
+        SqliteListFilters.Insert(connection, transaction, record);
         SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForAccept(record));
 
         if (idempotency is not null)
         {
-            using var claim = Command(connection, transaction,
+            SqliteStatements.Command(connection, transaction,
                 "INSERT INTO idempotency_keys (owner, key, request_hash, message_id, created_at) VALUES ($owner, $key, $hash, $id, $created)",
                 ("$owner", idempotency.Owner), ("$key", idempotency.Key), ("$hash", idempotency.RequestHash), ("$id", record.Id),
-                ("$created", UnixTime.Ms(idempotency.CreatedAt)));
-            claim.ExecuteNonQuery();
+                ("$created", UnixTime.Ms(idempotency.CreatedAt))).ExecuteNonQuery();
         }
 
         return new CreateMessageResult(true, record.Id, idempotency?.RequestHash ?? string.Empty);
@@ -144,11 +141,24 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
 
     /// <inheritdoc />
     public Task DeleteAsync(string id, CancellationToken cancellationToken) =>
-        _database.WriteAsync((connection, transaction) =>
+        _database.WriteAsync((connection, transaction) => DeleteRow(connection, transaction, id), cancellationToken);
+
+    /// <summary>Deletes the message row and its list filter rows in the caller's transaction; false when there was none.</summary>
+    internal static bool DeleteRow(SqliteConnection connection, SqliteTransaction transaction, string id)
+    {
+        using var command = Command(connection, transaction, "DELETE FROM messages WHERE id = $id RETURNING created_at, record", ("$id", id));
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
         {
-            using var command = Command(connection, transaction, "DELETE FROM messages WHERE id = $id", ("$id", id));
-            return command.ExecuteNonQuery();
-        }, cancellationToken);
+            return false;
+        }
+
+        var createdAt = reader.IsDBNull(0) ? (long?)null : reader.GetInt64(0);
+        var record = reader.GetString(1);
+        reader.Close();
+        SqliteListFilters.Delete(connection, transaction, id, createdAt, record);
+        return true;
+    }
 
     /// <inheritdoc />
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => _database.IsReadyAsync(cancellationToken);

@@ -121,6 +121,9 @@ public sealed partial class TableMessageStatusStore : IMessageOperations
         && (query.Since is not { } since || record.CreatedAt.ToUnixTimeMilliseconds() >= since.ToUnixTimeMilliseconds())
         && (query.Until is not { } until || record.CreatedAt.ToUnixTimeMilliseconds() < until.ToUnixTimeMilliseconds())
         && (query.Tag is not { } tag || record.Tags.Contains(tag, StringComparer.Ordinal))
-        && (query.Recipient is not { } recipient || (record.Envelope?.Recipients.Contains(recipient, StringComparer.OrdinalIgnoreCase) ?? false))
-        && (query.From is not { } from || string.Equals(record.Envelope?.MailFrom, from, StringComparison.OrdinalIgnoreCase));
+        && (query.Recipient is not { } recipient || (record.Envelope?.Recipients.Any(r => SameAddress(r, recipient)) ?? false))
+        && (query.From is not { } from || (record.Envelope?.MailFrom is { } mailFrom && SameAddress(mailFrom, from)));
+
+    private static bool SameAddress(string stored, string searched) =>
+        string.Equals(MessageListAddress.Normalize(stored), MessageListAddress.Normalize(searched), StringComparison.Ordinal);
 }

@@ -24,10 +24,10 @@ public sealed record MessageQuery
     /// <summary>Only messages with this tag (exact, case-sensitive).</summary>
     public string? Tag { get; init; }
 
-    /// <summary>Only messages with this envelope recipient (case-insensitive).</summary>
+    /// <summary>Only messages with this envelope recipient (compared in <see cref="MessageListAddress.Normalize"/> form).</summary>
     public string? Recipient { get; init; }
 
-    /// <summary>Only messages with this envelope sender (case-insensitive).</summary>
+    /// <summary>Only messages with this envelope sender (compared in <see cref="MessageListAddress.Normalize"/> form).</summary>
     public string? From { get; init; }
 
     /// <summary>Only messages accepted at or after this time.</summary>
@@ -41,6 +41,52 @@ public sealed record MessageQuery
 
     /// <summary>The page size (1 to <see cref="MaxLimit"/>).</summary>
     public int Limit { get; init; } = DefaultLimit;
+}
+
+/// <summary>
+/// The one form in which the list's <see cref="MessageQuery.Recipient"/> and <see cref="MessageQuery.From"/> filters
+/// compare addresses, in every store: the stored envelope address and the query's both normalised, then compared
+/// ordinally.
+/// </summary>
+public static class MessageListAddress
+{
+    private static readonly IdnMapping Idn = new();
+
+    /// <summary>
+    /// Lower-case (invariant, every Unicode letter), and an internationalised domain in its ASCII (punycode) form, so
+    /// that <c>Bob@Bücher.example</c> and <c>bob@xn--bcher-kva.example</c> are the same recipient. Local parts are
+    /// case-sensitive by the RFC but not in practice (as <c>SuppressionAddress</c>). No Unicode normalisation: the hosts
+    /// run with invariant globalization, where <c>string.Normalize</c> does nothing, so a local part in NFD is another
+    /// address than the same in NFC. Total: text that is not a valid address (a search may be anything with an
+    /// <c>@</c>) is only lower-cased.
+    /// </summary>
+    public static string Normalize(string address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (Ascii.IsValid(address))
+        {
+            return address.ToLowerInvariant();
+        }
+
+        var at = address.LastIndexOf('@');
+        if (at <= 0 || at == address.Length - 1 || address[at + 1] == '[')
+        {
+            return address.ToLowerInvariant();
+        }
+
+        // Lower-case first: IdnMapping encodes an upper-case non-ASCII letter as itself (BÜCHER is not xn--bcher-kva).
+        var domain = address[(at + 1)..].ToLowerInvariant();
+        try
+        {
+            domain = Idn.GetAscii(domain);
+        }
+        catch (ArgumentException)
+        {
+            // Not an IDN domain: compared as written.
+        }
+
+        return address[..at].ToLowerInvariant() + "@" + domain.ToLowerInvariant();
+    }
 }
 
 /// <summary>

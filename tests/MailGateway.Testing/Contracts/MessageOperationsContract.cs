@@ -103,6 +103,28 @@ public abstract class MessageOperationsContract
         Assert.Empty(await Ids(new MessageQuery { Owner = "key-2", State = MessageState.Delivered }));
     }
 
+    [Fact]
+    public async Task The_address_filters_compare_any_letter_case_insensitively_and_IDN_domains_in_either_form()
+    {
+        await using var under = await CreateAsync();
+        var idn = Record(Id(1), Start, to: "Ann@Bücher.Example", from: "Shop@XN--BCHER-KVA.example");
+        var composed = Record(Id(2), Start.AddMinutes(1), to: "jos\u00E9@example.net");
+        foreach (var record in new[] { idn, composed })
+        {
+            await under.Store.CreateAsync(record, null, CancellationToken.None);
+        }
+
+        async Task<List<string>> Ids(MessageQuery query) => [.. (await under.Operations.ListAsync(query, CancellationToken.None)).Items.Select(r => r.Id)];
+
+        Assert.Equal([idn.Id], await Ids(new MessageQuery { Recipient = "ann@xn--bcher-kva.example" }));
+        Assert.Equal([idn.Id], await Ids(new MessageQuery { Recipient = "ANN@BÜCHER.example" }));
+        Assert.Equal([idn.Id], await Ids(new MessageQuery { From = "shop@bücher.EXAMPLE" }));
+        Assert.Equal([composed.Id], await Ids(new MessageQuery { Recipient = "JOS\u00C9@example.net" }));
+        Assert.Equal([composed.Id], await Ids(new MessageQuery { Recipient = "jos\u00E9@EXAMPLE.net", Owner = "key-1" }));
+        Assert.Empty(await Ids(new MessageQuery { Recipient = "jose@example.net" }));
+        Assert.Empty(await Ids(new MessageQuery { Recipient = "ann@bucher.example" }));
+    }
+
     [Theory]
     [InlineData(MessageState.Queued)]
     [InlineData(MessageState.Scheduled)]
