@@ -88,7 +88,8 @@ build_bench() {
 }
 
 # The standalone gateway (API, SQLite queue, worker) with its data under WORKDIR, relaying to smtp-sink on SINK_PORT
-# with TLS off by explicit option, and one API key ($api_key, may send from example.com). Sets $gw_pid; registers
+# with TLS off by explicit option, and one API key ($api_key, may send from example.com) whose rate limit is raised
+# above what any script sends (the limiter still runs on every request; the default 100/s would refuse a fill with 429). Sets $gw_pid; registers
 # a stop. Extra arguments are configuration switches (e.g. --MailGateway:DeliveryWorker:Enabled=false).
 api_key=bench-key-0123456789
 build_gateway() { dotnet build -c Release "$repo_dir/src/MailGateway.Standalone" -v q -nologo >/dev/null; }
@@ -98,6 +99,7 @@ start_gateway() { # start_gateway WORKDIR API_PORT SINK_PORT [--Setting=value...
   (cd "$dir" && exec dotnet "$repo_dir/src/MailGateway.Standalone/bin/Release/net10.0/MailGateway.Standalone.dll" --urls "http://127.0.0.1:$port" \
     --MailGateway:Relay:Host=127.0.0.1 --MailGateway:Relay:Endpoints:0:Port="$sink" --MailGateway:Relay:TlsPolicy=None \
     --MailGateway:Api:Keys:0:Id=bench --MailGateway:Api:Keys:0:Sha256="$hash" --MailGateway:Api:Keys:0:AllowedSenderDomains:0=example.com \
+    --MailGateway:RateLimits:PerKeyBurst=1000000000 --MailGateway:RateLimits:PerKeyRate=1000000000 \
     --Logging:LogLevel:Default=Warning "$@" >>"$dir/gateway.log" 2>&1) &
   gw_pid=$!
   cleanup_add "kill $gw_pid"
