@@ -90,7 +90,8 @@ build_bench() {
 # The standalone gateway (API, SQLite queue, worker) with its data under WORKDIR, relaying to smtp-sink on SINK_PORT
 # with TLS off by explicit option, and one API key ($api_key, may send from example.com) whose rate limit is raised
 # above what any script sends (the limiter still runs on every request; the default 100/s would refuse a fill with 429). Sets $gw_pid; registers
-# a stop. Extra arguments are configuration switches (e.g. --MailGateway:DeliveryWorker:Enabled=false).
+# a stop. Extra arguments are configuration switches (e.g. --MailGateway:DeliveryWorker:Enabled=false). Waits
+# $gateway_start_timeout seconds (default 30) for the port.
 api_key=bench-key-0123456789
 build_gateway() { dotnet build -c Release "$repo_dir/src/MailGateway.Standalone" -v q -nologo >/dev/null; }
 start_gateway() { # start_gateway WORKDIR API_PORT SINK_PORT [--Setting=value...]
@@ -103,10 +104,10 @@ start_gateway() { # start_gateway WORKDIR API_PORT SINK_PORT [--Setting=value...
     --Logging:LogLevel:Default=Warning "$@" >>"$dir/gateway.log" 2>&1) &
   gw_pid=$!
   cleanup_add "kill $gw_pid"
-  wait_port "$port"
+  wait_port "$port" "${gateway_start_timeout:-30}"
 }
 
-stop_gateway() { kill "$gw_pid" 2>/dev/null || true; local i; for i in $(seq 100); do kill -0 "$gw_pid" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
+stop_gateway() { kill "$gw_pid" 2>/dev/null || true; local i; for i in $(seq $((${gateway_start_timeout:-10} * 10))); do kill -0 "$gw_pid" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
 
 # Messages of the gateway in WORKDIR in a given state (read from its SQLite database; WAL allows a reader alongside).
 gateway_count() { sqlite3 "$1/data/gateway.db" "SELECT count(*) FROM messages WHERE state = '$2';" 2>/dev/null || echo 0; }
