@@ -107,6 +107,29 @@ public sealed class FunctionsEventsTests
     }
 
     [Fact]
+    public async Task The_events_route_is_rate_limited_per_key_with_the_same_429_as_the_standalone_host()
+    {
+        await using var api = await ApiHarness.StartAsync(new Dictionary<string, string?>
+        {
+            ["MailGateway:RateLimits:PerKeyBurst"] = "3",
+            ["MailGateway:RateLimits:PerKeyRate"] = "1",
+            ["MailGateway:RateLimits:PerKeyPeriod"] = "01:00:00",
+        });
+        var sent = await api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/messages", Valid, headers: ApiHarness.Bearer(ApiHarness.Key1));
+        var path = $"/api/v1/messages/{sent.Id}/events";
+        Assert.Equal(200, (await api.ViaFunctionsAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(ApiHarness.Key1))).Status);
+        Assert.Equal(200, (await api.ViaFunctionsAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(ApiHarness.Key1))).Status);
+
+        var functions = await api.ViaFunctionsAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(ApiHarness.Key1));
+        var standalone = await api.ViaStandaloneAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(ApiHarness.Key1));
+
+        Assert.Equal(429, functions.Status);
+        Assert.Equal(standalone, functions);
+        Assert.Equal("application/problem+json", functions.ContentType);
+        Assert.NotNull(functions.RetryAfter);
+    }
+
+    [Fact]
     public async Task The_event_feed_webhook_and_suppression_routes_answer_501_problem_json()
     {
         await using var api = await ApiHarness.StartAsync();
