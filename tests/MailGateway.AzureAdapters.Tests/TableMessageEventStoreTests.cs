@@ -220,6 +220,15 @@ public sealed class TableMessageEventStoreTests
     }
 
     [Fact]
+    public async Task Before_the_table_exists_a_message_has_no_events()
+    {
+        var options = await StorageFixtures.OptionsAsync();
+        var events = new TableMessageEventStore(new TableServiceClient(options.ConnectionString), Options.Create(options));
+
+        Assert.Empty(await events.ReadAsync(new MessageEventQuery("key-1", 0, 100, NewId()), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task The_loser_of_an_idempotency_key_leaves_no_record_and_no_event_and_delete_removes_the_events()
     {
         var s = await StoresAsync();

@@ -1,3 +1,4 @@
+using Azure;
 using Azure.Data.Tables;
 using MailGateway.AzureAdapters.Storage;
 using MailGateway.Core.Events;
@@ -40,19 +41,26 @@ public sealed class TableMessageEventStore : IMessageEventStore
 
         // The status row (owner, tags, metadata) and the event rows that hold events after the cursor, in one query.
         var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {id} and (RowKey eq {"status"} or (RowKey ge {TableEventRows.Prefix} and RowKey lt {TableEventRows.PrefixEnd} and Last gt {query.After}))");
+            $"PartitionKey eq {id} and (RowKey eq {TableMessageStatusStore.StatusRow} or (RowKey ge {TableEventRows.Prefix} and RowKey lt {TableEventRows.PrefixEnd} and Last gt {query.After}))");
         TableEntity? status = null;
         var rows = new List<TableEntity>();
-        await foreach (var row in _status.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        try
         {
-            if (row.RowKey == "status")
+            await foreach (var row in _status.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
             {
-                status = row;
+                if (row.RowKey == TableMessageStatusStore.StatusRow)
+                {
+                    status = row;
+                }
+                else
+                {
+                    rows.Add(row);
+                }
             }
-            else
-            {
-                rows.Add(row);
-            }
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return []; // No table yet (the status store creates it with its first record): no message, no event.
         }
 
         if (status is null)

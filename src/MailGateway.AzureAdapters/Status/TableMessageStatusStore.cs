@@ -26,7 +26,7 @@ namespace MailGateway.AzureAdapters.Status;
 /// </summary>
 public sealed partial class TableMessageStatusStore : IMessageStatusStore
 {
-    private const string StatusRow = "status";
+    internal const string StatusRow = "status";
     private const string AttemptRowPrefix = "attempt-";
     private const int MaxConflictRetries = 16;
 
