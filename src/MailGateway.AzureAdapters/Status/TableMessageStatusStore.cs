@@ -28,6 +28,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
 {
     internal const string StatusRow = "status";
     private const string AttemptRowPrefix = "attempt-";
+    private const string AttemptRowEnd = "attempt.";
     private const int MaxConflictRetries = 16;
 
     // A string property holds at most 64 KiB (32 K UTF-16 chars); longer JSON is split over numbered properties.
@@ -342,7 +343,9 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         await _created.EnsureAsync(cancellationToken);
         TableEntity? status = null;
         var attempts = new List<DeliveryAttemptRecord>();
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {id}");
+        // The status row and the attempts, not the event rows (read by TableMessageEventStore only).
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {id} and (RowKey eq {StatusRow} or (RowKey ge {AttemptRowPrefix} and RowKey lt {AttemptRowEnd}))");
         await foreach (var row in _status.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
             if (row.RowKey == StatusRow)
