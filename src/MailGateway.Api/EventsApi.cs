@@ -176,10 +176,10 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
         ApiResults.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The event log is unavailable.",
             headers: new Dictionary<string, string> { ["Retry-After"] = ((int)Math.Ceiling(options.CurrentValue.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture) });
 
-    /// <summary>The answer of a host without an event log (the Azure hosts, for now): 501 problem+json.</summary>
+    /// <summary>The answer of a host without the event feed and webhooks (the Azure hosts, for now): 501 problem+json.</summary>
     public static IResult NotImplemented() =>
         ApiResults.Problem(StatusCodes.Status501NotImplemented, "Not implemented",
-            "Events and webhooks are available in the standalone host only; this host has no event log yet.");
+            "The event feed and webhooks are available in the standalone host only; this host serves one message's events (GET /api/v1/messages/{id}/events).");
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The event log or the status store is unavailable")]
     private partial void LogStoreUnavailable(Exception exception);

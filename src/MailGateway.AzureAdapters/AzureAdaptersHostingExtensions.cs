@@ -12,6 +12,7 @@ using MailGateway.AzureAdapters.Status;
 using MailGateway.AzureAdapters.Storage;
 using MailGateway.Core;
 using MailGateway.Core.Dkim;
+using MailGateway.Core.Events;
 using MailGateway.Core.Inbound;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
@@ -33,7 +34,7 @@ namespace MailGateway.AzureAdapters;
 /// </summary>
 public static class AzureAdaptersHostingExtensions
 {
-    /// <summary>Blob content store and Table status store (<see cref="AzureStorageOptions"/>).</summary>
+    /// <summary>Blob content store, Table status store and its per-message event log (<see cref="AzureStorageOptions"/>).</summary>
     public static IHostApplicationBuilder AddAzureMessageStores(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -53,6 +54,8 @@ public static class AzureAdaptersHostingExtensions
         builder.Services.AddSingleton<TableMessageStatusStore>();
         builder.Services.AddSingleton<IMessageStatusStore>(sp => sp.GetRequiredService<TableMessageStatusStore>());
         builder.Services.AddSingleton<IMessageOperations>(sp => sp.GetRequiredService<TableMessageStatusStore>());
+        // The event rows the status store writes in each message's partition (one message's events; no feed yet).
+        builder.Services.TryAddSingleton<IMessageEventStore, TableMessageEventStore>();
         return builder;
     }
 

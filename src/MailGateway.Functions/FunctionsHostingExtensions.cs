@@ -26,6 +26,8 @@ public static class FunctionsHostingExtensions
         // front end appends to X-Forwarded-For. Before AddMailGatewayApi, so MailGateway:RateLimits still overrides it.
         builder.Services.AddOptions<RateLimitOptions>().Configure(limits => limits.TrustForwardedFor = true);
         builder.Services.AddMailGatewayApi();
+        // One message's events (GET /api/v1/messages/{id}/events) from the Table event rows; the feed stays 501.
+        builder.Services.AddMailGatewayEventsApi();
         builder.AddAzureMessageStores();
         builder.AddServiceBusDeliveryQueue();
         builder.Services.AddClaimCheckAcceptor();

@@ -12,7 +12,7 @@ namespace MailGateway.Functions;
 /// route prefix is empty so the paths are exactly <c>/api/v1/messages</c>, <c>/healthz</c>, <c>/readyz</c>.
 /// The <see cref="IResult"/> is executed by the ASP.NET Core integration against the request's <see cref="HttpContext"/>.
 /// </summary>
-public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter limiter, ILogger<MessagesFunctions> logger)
+public sealed partial class MessagesFunctions(MessagesApi api, EventsApi events, ApiRateLimiter limiter, ILogger<MessagesFunctions> logger)
 {
     /// <summary><c>POST /api/v1/messages</c>.</summary>
     [Function("SendMessage")]
@@ -118,7 +118,10 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(request, () => api.PurgeDeadLetterAsync(request.HttpContext, id));
     }
 
-    /// <summary><c>GET /api/v1/events</c>: 501 here (no event log in the Azure hosts yet; the standalone host has one).</summary>
+    /// <summary>
+    /// <c>GET /api/v1/events</c>: 501 here. The Table event log is partitioned by message (<c>TableMessageEventStore</c>):
+    /// it answers one message's events, not a feed across messages; the standalone host has the feed.
+    /// </summary>
     [Function("ListEvents")]
     public Task<IResult> ListEventsAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/events")] HttpRequest request)
@@ -127,13 +130,13 @@ public sealed partial class MessagesFunctions(MessagesApi api, ApiRateLimiter li
         return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
     }
 
-    /// <summary><c>GET /api/v1/messages/{id}/events</c>: 501 here, as <see cref="ListEventsAsync"/>.</summary>
+    /// <summary><c>GET /api/v1/messages/{id}/events</c>: one message's events, from the Table event rows (as the standalone host).</summary>
     [Function("ListMessageEvents")]
     public Task<IResult> ListMessageEventsAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/messages/{id}/events")] HttpRequest request, string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+        return GuardAsync(request, () => events.ForMessageAsync(request.HttpContext, id));
     }
 
     /// <summary><c>GET /api/v1/webhooks</c>: 501 here, as <see cref="ListEventsAsync"/> (no webhook dispatcher in the Azure hosts yet).</summary>

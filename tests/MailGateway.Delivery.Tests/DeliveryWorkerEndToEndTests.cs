@@ -1,6 +1,7 @@
 using MailGateway.AzureAdapters.ServiceBus;
 using MailGateway.Testing.AzureAdapters;
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Events;
 using MailGateway.Core.Messages;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
@@ -43,6 +44,11 @@ public sealed class DeliveryWorkerEndToEndTests
         return (job, new RecordingArgs(Jobs.Received(job)));
     }
 
+    // The events the worker's status changes wrote into the Table event log (per recipient, then the message's).
+    private static async Task<List<(string Type, string? Recipient, int? Attempt)>> EventsAsync(DeliveryHostHarness host, string id) =>
+        [.. (await host.Services.GetRequiredService<IMessageEventStore>().ReadAsync(new MessageEventQuery("key-1", 0, 100, id), CancellationToken.None))
+            .Select(e => (e.Type, e.Recipient, e.Attempt))];
+
     [Fact]
     public async Task Delivered_job_reaches_the_relay_is_recorded_and_completed()
     {
@@ -62,6 +68,9 @@ public sealed class DeliveryWorkerEndToEndTests
         Assert.Equal(DeliveryOutcomeKind.Delivered, attempt.Outcome);
         Assert.Equal(relay.Port(RelayEndpointKind.StartTls), attempt.Port);
         Assert.NotNull(attempt.TlsProtocol);
+        Assert.Equal(
+            [(MessageEventTypes.Accepted, null, null), (MessageEventTypes.Delivered, "b@example.net", 1), (MessageEventTypes.Delivered, null, 1)],
+            await EventsAsync(host, job.MessageId));
     }
 
     [Fact]
@@ -88,6 +97,9 @@ public sealed class DeliveryWorkerEndToEndTests
         var record = await host.Services.GetRequiredService<IMessageStatusStore>().GetAsync(job.MessageId, CancellationToken.None);
         Assert.Equal(MessageState.Deferred, record!.State);
         Assert.Equal(copy.ScheduledEnqueueTime, record.NextAttemptAt);
+        Assert.Equal(
+            [(MessageEventTypes.Accepted, null, null), (MessageEventTypes.Deferred, "b@example.net", 1), (MessageEventTypes.Deferred, null, 1)],
+            await EventsAsync(host, job.MessageId));
     }
 
     [Fact]
@@ -109,6 +121,9 @@ public sealed class DeliveryWorkerEndToEndTests
         Assert.Empty(host.Sender.Sent);
         var record = await host.Services.GetRequiredService<IMessageStatusStore>().GetAsync(job.MessageId, CancellationToken.None);
         Assert.Equal(MessageState.Failed, record!.State);
+        Assert.Equal(
+            [(MessageEventTypes.Accepted, null, null), (MessageEventTypes.Failed, "b@example.net", 1), (MessageEventTypes.Failed, null, 1)],
+            await EventsAsync(host, job.MessageId));
     }
 
     [Fact]
@@ -116,12 +131,13 @@ public sealed class DeliveryWorkerEndToEndTests
     {
         await using var relay = await TestRelay.StartAsync();
         await using var host = await DeliveryHostHarness.StartAsync(await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls)));
-        var (_, args) = await AcceptAsync(host, MessageState.Delivered);
+        var (job, args) = await AcceptAsync(host, MessageState.Delivered);
 
         await host.Processor.DeliverAsync(args);
 
         Assert.Equal([new Settled("complete", null, null, null)], args.Settlements);
         Assert.Empty(relay.Messages);
+        Assert.Equal([(MessageEventTypes.Accepted, (string?)null, (int?)null)], await EventsAsync(host, job.MessageId));
     }
 
     [Fact]

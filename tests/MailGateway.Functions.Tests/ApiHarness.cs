@@ -87,6 +87,7 @@ internal sealed class ApiHarness : IAsyncDisposable
         var app = builder.Build();
         app.UseMailGatewayApiDefaults();
         app.MapMailGatewayApi();
+        app.MapMailGatewayEventsApi();
         app.MapServiceDefaults();
         await app.StartAsync();
         return new ApiHarness(app, sender, deadLetters);
@@ -185,6 +186,14 @@ internal sealed class ApiHarness : IAsyncDisposable
                     ? await Functions.PurgeDeadLetterAsync(context.Request, rest)
                     : await Functions.GetDeadLetterAsync(context.Request, rest);
         }
+        else if (method == HttpMethod.Get && path.StartsWith(MessagesApi.MessagesPath + "/", StringComparison.Ordinal) && path.EndsWith("/events", StringComparison.Ordinal))
+        {
+            result = await Functions.ListMessageEventsAsync(context.Request, path[(MessagesApi.MessagesPath.Length + 1)..^"/events".Length]);
+        }
+        else if (method == HttpMethod.Get && path == EventsApi.EventsPath)
+        {
+            result = await Functions.ListEventsAsync(context.Request);
+        }
         else if (method == HttpMethod.Get && path.StartsWith(MessagesApi.MessagesPath + "/", StringComparison.Ordinal))
         {
             result = await Functions.GetAsync(context.Request, path[(MessagesApi.MessagesPath.Length + 1)..]);
@@ -254,5 +263,5 @@ internal sealed class ApiHarness : IAsyncDisposable
         return new Answer(status, contentType, id is null ? location : location?.Replace(id, "<id>", StringComparison.Ordinal), wwwAuthenticate, retryAfter, normalized, id, contentTypeOptions);
     }
 
-    private static string Sha256(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+    public static string Sha256(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 }

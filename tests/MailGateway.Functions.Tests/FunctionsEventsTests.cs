@@ -4,19 +4,138 @@ using Microsoft.AspNetCore.Http;
 namespace MailGateway.Functions.Tests;
 
 /// <summary>
-/// The Azure host has no event log yet: its event routes answer 501 problem+json (never 404 or a bare 500), through the
-/// same guard as every other trigger (nosniff, the rate limiter).
+/// The Azure host serves one message's events from the Table event log exactly as the standalone host's endpoint does
+/// (same answers for the same requests, bad input included); the feed, webhooks and suppressions answer 501
+/// problem+json (never 404 or a bare 500), through the same guard as every other trigger (nosniff, the rate limiter).
 /// </summary>
 public sealed class FunctionsEventsTests
 {
+    private const string Valid = """{"from":{"address":"app@example.com"},"to":[{"address":"b@example.net"}],"subject":"Hi","text":"Hello","tags":["welcome"]}""";
+    private const string SendOnlyKey = "secret-key-send-only";
+
+    private static void AssertSame((Answer Standalone, Answer Functions) answers, int expectedStatus)
+    {
+        Assert.Equal(expectedStatus, answers.Functions.Status);
+        Assert.Equal(answers.Standalone with { Id = null }, answers.Functions with { Id = null });
+    }
+
+    private static async Task<(Answer Standalone, Answer Functions)> BothAsync(ApiHarness api, string path, string key = ApiHarness.Key1) =>
+        (await api.ViaStandaloneAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(key)), await api.ViaFunctionsAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(key)));
+
+    private static Task<ApiHarness> StartAsync() => ApiHarness.StartAsync(new Dictionary<string, string?>
+    {
+        ["MailGateway:Api:Keys:2:Id"] = "key-send",
+        ["MailGateway:Api:Keys:2:Sha256"] = ApiHarness.Sha256(SendOnlyKey),
+        ["MailGateway:Api:Keys:2:AllowedSenderDomains:0"] = "example.com",
+        ["MailGateway:Api:Keys:2:Scopes:0"] = "send",
+    });
+
     [Fact]
-    public async Task The_event_webhook_and_suppression_routes_answer_501_problem_json()
+    public async Task A_messages_events_are_served_as_on_the_standalone_host_in_order_with_keyset_pages()
+    {
+        await using var api = await StartAsync();
+        var sent = await api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/messages", Valid, headers: ApiHarness.Bearer(ApiHarness.Key1));
+        Assert.Equal(202, sent.Status);
+        var id = sent.Id!;
+        Assert.Equal(200, (await api.ViaFunctionsAsync(HttpMethod.Post, $"/api/v1/messages/{id}/cancel", headers: ApiHarness.Bearer(ApiHarness.Key1))).Status);
+
+        var all = await BothAsync(api, $"/api/v1/messages/{id}/events");
+        AssertSame(all, 200);
+        using var page = JsonDocument.Parse(all.Functions.Body);
+        var events = page.RootElement.GetProperty("events").EnumerateArray().ToList();
+        Assert.Equal(["accepted", "canceled"], events.Select(e => e.GetProperty("type").GetString()));
+        Assert.Equal(["evt_0000000000000001", "evt_0000000000000002"], events.Select(e => e.GetProperty("id").GetString()));
+        Assert.All(events, e => Assert.Equal(id, e.GetProperty("messageId").GetString()));
+        Assert.Equal("welcome", events[0].GetProperty("tags")[0].GetString());
+        Assert.False(page.RootElement.GetProperty("hasMore").GetBoolean());
+        Assert.Equal("evt_0000000000000002", page.RootElement.GetProperty("next").GetString());
+
+        var first = await BothAsync(api, $"/api/v1/messages/{id}/events?limit=1");
+        AssertSame(first, 200);
+        using (var one = JsonDocument.Parse(first.Functions.Body))
+        {
+            Assert.True(one.RootElement.GetProperty("hasMore").GetBoolean());
+            Assert.Equal("evt_0000000000000001", one.RootElement.GetProperty("next").GetString());
+        }
+
+        var rest = await BothAsync(api, $"/api/v1/messages/{id}/events?after=evt_0000000000000001&limit=1");
+        AssertSame(rest, 200);
+        Assert.Contains("\"type\":\"canceled\"", rest.Functions.Body, StringComparison.Ordinal);
+        var typed = await BothAsync(api, $"/api/v1/messages/{id}/events?types=canceled,expired");
+        AssertSame(typed, 200);
+        using var canceled = JsonDocument.Parse(typed.Functions.Body);
+        Assert.Equal("canceled", Assert.Single(canceled.RootElement.GetProperty("events").EnumerateArray().ToList()).GetProperty("type").GetString());
+    }
+
+    [Theory]
+    [InlineData("?after=evt_12", "invalid_cursor")]
+    [InlineData("?after=' or 1 eq 1", "invalid_cursor")]
+    [InlineData("?limit=0", "invalid_limit")]
+    [InlineData("?limit=1001", "invalid_limit")]
+    [InlineData("?limit=ten", "invalid_limit")]
+    [InlineData("?types=accepted,nope", "invalid_type")]
+    [InlineData("?state=queued", null)]
+    public async Task Bad_cursors_limits_types_and_parameters_are_the_same_400_problem(string query, string? code)
+    {
+        await using var api = await StartAsync();
+        var sent = await api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/messages", Valid, headers: ApiHarness.Bearer(ApiHarness.Key1));
+
+        var answers = await BothAsync(api, $"/api/v1/messages/{sent.Id}/events{query}");
+
+        AssertSame(answers, 400);
+        Assert.Equal("application/problem+json", answers.Functions.ContentType);
+        if (code is not null)
+        {
+            Assert.Contains($"\"{code}\"", answers.Functions.Body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Another_keys_message_an_unknown_id_no_key_and_a_key_without_read_get_the_same_problems()
+    {
+        await using var api = await StartAsync();
+        var sent = await api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/messages", Valid, headers: ApiHarness.Bearer(ApiHarness.Key1));
+        var path = $"/api/v1/messages/{sent.Id}/events";
+
+        AssertSame(await BothAsync(api, path, ApiHarness.Key2), 404);
+        AssertSame(await BothAsync(api, "/api/v1/messages/m_unknown/events"), 404);
+        AssertSame(await BothAsync(api, "/api/v1/messages/" + new string('a', 65) + "/events"), 404);
+        AssertSame(await BothAsync(api, "/api/v1/messages/x'%20or%20PartitionKey%20ne%20'/events"), 404);
+        AssertSame(await BothAsync(api, path, SendOnlyKey), 403);
+        AssertSame(await BothAsync(api, path, "wrong-key"), 401);
+        Assert.Equal("nosniff", (await api.ViaFunctionsAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer("wrong-key"))).ContentTypeOptions);
+    }
+
+    [Fact]
+    public async Task The_events_route_is_rate_limited_per_key_with_the_same_429_as_the_standalone_host()
+    {
+        await using var api = await ApiHarness.StartAsync(new Dictionary<string, string?>
+        {
+            ["MailGateway:RateLimits:PerKeyBurst"] = "3",
+            ["MailGateway:RateLimits:PerKeyRate"] = "1",
+            ["MailGateway:RateLimits:PerKeyPeriod"] = "01:00:00",
+        });
+        var sent = await api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/messages", Valid, headers: ApiHarness.Bearer(ApiHarness.Key1));
+        var path = $"/api/v1/messages/{sent.Id}/events";
+        Assert.Equal(200, (await api.ViaFunctionsAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(ApiHarness.Key1))).Status);
+        Assert.Equal(200, (await api.ViaFunctionsAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(ApiHarness.Key1))).Status);
+
+        var functions = await api.ViaFunctionsAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(ApiHarness.Key1));
+        var standalone = await api.ViaStandaloneAsync(HttpMethod.Get, path, headers: ApiHarness.Bearer(ApiHarness.Key1));
+
+        Assert.Equal(429, functions.Status);
+        Assert.Equal(standalone, functions);
+        Assert.Equal("application/problem+json", functions.ContentType);
+        Assert.NotNull(functions.RetryAfter);
+    }
+
+    [Fact]
+    public async Task The_event_feed_webhook_and_suppression_routes_answer_501_problem_json()
     {
         await using var api = await ApiHarness.StartAsync();
         foreach (var (call, path) in new (Func<HttpRequest, Task<IResult>> Call, string Path)[]
                  {
                      (request => api.Functions.ListEventsAsync(request), "/api/v1/events"),
-                     (request => api.Functions.ListMessageEventsAsync(request, "m1"), "/api/v1/messages/m1/events"),
                      (request => api.Functions.ListWebhooksAsync(request), "/api/v1/webhooks"),
                      (request => api.Functions.ListSuppressionsAsync(request), "/api/v1/suppressions"),
                      (request => api.Functions.AddSuppressionsAsync(request), "/api/v1/suppressions"),

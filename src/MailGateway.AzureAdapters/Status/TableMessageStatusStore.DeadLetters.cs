@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using MailGateway.Core.Events;
 using MailGateway.Core.Status;
 
 namespace MailGateway.AzureAdapters.Status;
@@ -30,18 +31,27 @@ public sealed partial class TableMessageStatusStore
                 return null;
             }
 
-            var (before, etag) = read.Value;
+            var (before, etag, status) = read.Value;
+            var now = _time.GetUtcNow();
             var update = new TableEntity(id, StatusRow)
             {
                 ["State"] = nameof(MessageState.Deferred),
-                ["UpdatedAt"] = _time.GetUtcNow(),
+                ["UpdatedAt"] = now,
                 ["NextAttemptAt"] = nextAttemptAt,
                 ["LastReply"] = Truncate(reply),
+                [TableEventRows.SequenceProperty] = TableEventRows.LastSequence(status),
             };
+            // The replay is a state change like any other: its deferred event (reply: who replayed it) in the same transaction.
+            var replayed = before with { State = MessageState.Deferred, UpdatedAt = now, NextAttemptAt = nextAttemptAt, LastReply = reply };
             try
             {
-                var written = await _status.UpdateEntityAsync(update, etag, TableUpdateMode.Merge, cancellationToken);
-                return new ReturnedToQueue(before, written.Headers.ETag ?? ETag.All);
+                var written = await _status.SubmitTransactionAsync(
+                    [
+                        new TableTransactionAction(TableTransactionActionType.UpdateMerge, update, etag),
+                        .. TableEventRows.Append(update, MessageEvents.ForState(replayed)),
+                    ],
+                    cancellationToken);
+                return new ReturnedToQueue(before, written.Value[0].Headers.ETag ?? ETag.All);
             }
             catch (RequestFailedException ex) when (ex.Status == 412)
             {
@@ -67,13 +77,21 @@ public sealed partial class TableMessageStatusStore
         }
 
         // Replace, not merge: a merge cannot remove the next attempt time the replay set.
+        var now = _time.GetUtcNow();
         current["State"] = before.State.ToString();
-        current["UpdatedAt"] = _time.GetUtcNow();
+        current["UpdatedAt"] = now;
         Set(current, "NextAttemptAt", before.NextAttemptAt);
         Set(current, "LastReply", Truncate(before.LastReply));
+        // Putting the state back is a state change too: the log shows the replay's deferred, then the state it went back to.
+        var restored = FromEntity(current, []) with { LastReply = before.LastReply };
         try
         {
-            await _status.UpdateEntityAsync(current, returned.Written, TableUpdateMode.Replace, cancellationToken);
+            await _status.SubmitTransactionAsync(
+                [
+                    new TableTransactionAction(TableTransactionActionType.UpdateReplace, current, returned.Written),
+                    .. TableEventRows.Append(current, MessageEvents.ForState(restored)),
+                ],
+                cancellationToken);
             return true;
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)

@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using MailGateway.Core.Events;
 using MailGateway.Core.Status;
 
 namespace MailGateway.AzureAdapters.Status;
@@ -102,10 +103,17 @@ public sealed partial class TableMessageStatusStore : IMessageOperations
             current["UpdatedAt"] = now;
             current["LastReply"] = Truncate(reason);
             current.Remove("NextAttemptAt");
+            var canceled = record with { State = MessageState.Canceled, UpdatedAt = now, LastReply = reason, NextAttemptAt = null };
             try
             {
-                await _status.UpdateEntityAsync(current, current.ETag, TableUpdateMode.Replace, cancellationToken);
-                return new CancelResult(CancelOutcome.Canceled, record with { State = MessageState.Canceled, UpdatedAt = now, LastReply = reason, NextAttemptAt = null });
+                // The canceled event in the same transaction as the change (the outbox).
+                await _status.SubmitTransactionAsync(
+                    [
+                        new TableTransactionAction(TableTransactionActionType.UpdateReplace, current, current.ETag),
+                        .. TableEventRows.Append(current, MessageEvents.ForState(canceled)),
+                    ],
+                    cancellationToken);
+                return new CancelResult(CancelOutcome.Canceled, canceled);
             }
             catch (RequestFailedException ex) when (ex.Status == 412)
             {

@@ -7,6 +7,7 @@ using Azure;
 using Azure.Data.Tables;
 using MailGateway.AzureAdapters.Storage;
 using MailGateway.Core.Delivery;
+using MailGateway.Core.Events;
 using MailGateway.Core.Messages;
 using MailGateway.Core.Status;
 using Microsoft.Extensions.Logging;
@@ -18,13 +19,16 @@ namespace MailGateway.AzureAdapters.Status;
 /// Status records in Table storage. One partition per message: the row <c>status</c> holds the record, one row per
 /// attempt (<c>attempt-00001</c> …) holds the attempts, so an attempt and the new state are written in one entity
 /// group transaction. Every update of the status row is conditional on its ETag (optimistic concurrency): of two
-/// workers that read the same state, only one can move it to <see cref="MessageState.Sending"/>.
+/// workers that read the same state, only one can move it to <see cref="MessageState.Sending"/>. Every state change
+/// also adds its events (<see cref="MessageEvents"/>, the standalone host's rule) as event rows of the same partition in
+/// the same transaction (<see cref="TableEventRows"/>), so a change that loses its ETag race writes no event.
 /// Idempotency keys live in their own table, keyed by a hash of (owner, key).
 /// </summary>
 public sealed partial class TableMessageStatusStore : IMessageStatusStore
 {
-    private const string StatusRow = "status";
+    internal const string StatusRow = "status";
     private const string AttemptRowPrefix = "attempt-";
+    private const string AttemptRowEnd = "attempt.";
     private const int MaxConflictRetries = 16;
 
     // A string property holds at most 64 KiB (32 K UTF-16 chars); longer JSON is split over numbered properties.
@@ -73,9 +77,10 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         // The record first, then the key: a key never points to a record that does not exist. A crash in between
         // leaves an orphan record that nobody was told about.
         var entity = ToEntity(record);
+        var events = TableEventRows.Append(entity, MessageEvents.ForAccept(record));
         try
         {
-            await _status.AddEntityAsync(entity, cancellationToken);
+            await _status.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, entity), .. events], cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
@@ -122,7 +127,13 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
                 }
             }
 
-            await _status.DeleteEntityAsync(record.Id, StatusRow, ETag.All, cancellationToken);
+            // The record and its accepted event go together: the caller is told about the other message only.
+            await _status.SubmitTransactionAsync(
+                [
+                    new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(record.Id, StatusRow), ETag.All),
+                    .. events.Select(e => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(record.Id, e.Entity.RowKey), ETag.All)),
+                ],
+                cancellationToken);
             return new CreateMessageResult(false, held.GetString("MessageId"), held.GetString("RequestHash") ?? "");
         }
 
@@ -147,7 +158,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
                 return null;
             }
 
-            var (before, etag) = read.Value;
+            var (before, etag, _) = read.Value;
             if (before.State.IsFinal())
             {
                 return before;
@@ -188,10 +199,13 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         {
             var current = await GetStatusEntityAsync(id, cancellationToken)
                 ?? throw new InvalidOperationException($"No status record for {id}.");
+            var now = _time.GetUtcNow();
+            var before = FromEntity(current, []);
+            var after = before with { State = newState, UpdatedAt = now, Recipients = recipients, NextAttemptAt = nextAttemptAt, LastReply = lastReply };
             // Replace, not merge: a merge cannot remove a property (a next-attempt time that no longer applies).
             var update = current;
             update["State"] = newState.ToString();
-            update["UpdatedAt"] = _time.GetUtcNow();
+            update["UpdatedAt"] = now;
             Set(update, "NextAttemptAt", nextAttemptAt);
             Set(update, "LastReply", Truncate(lastReply));
             RemoveChunks(update, "Recipients");
@@ -212,6 +226,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
                     [
                         new TableTransactionAction(TableTransactionActionType.UpdateReplace, update, update.ETag),
                         new TableTransactionAction(TableTransactionActionType.UpsertReplace, attemptRow),
+                        .. TableEventRows.Append(update, MessageEvents.ForAttempt(before, after, attempt)),
                     ],
                     cancellationToken);
                 return;
@@ -232,18 +247,25 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         {
             var current = await GetStatusEntityAsync(id, cancellationToken)
                 ?? throw new InvalidOperationException($"No status record for {id}.");
+            var now = _time.GetUtcNow();
             var update = current;
             update["State"] = state.ToString();
-            update["UpdatedAt"] = _time.GetUtcNow();
+            update["UpdatedAt"] = now;
             Set(update, "LastReply", Truncate(lastReply));
             if (state.IsFinal())
             {
                 update.Remove("NextAttemptAt");
             }
 
+            var after = FromEntity(update, []) with { LastReply = lastReply };
             try
             {
-                await _status.UpdateEntityAsync(update, update.ETag, TableUpdateMode.Replace, cancellationToken);
+                await _status.SubmitTransactionAsync(
+                    [
+                        new TableTransactionAction(TableTransactionActionType.UpdateReplace, update, update.ETag),
+                        .. TableEventRows.Append(update, MessageEvents.ForState(after)),
+                    ],
+                    cancellationToken);
                 return;
             }
             catch (RequestFailedException ex) when (ex.Status == 412)
@@ -310,7 +332,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         return response.HasValue ? response.Value : null;
     }
 
-    private async Task<(MessageRecord Record, ETag ETag)?> ReadAsync(string id, CancellationToken cancellationToken)
+    private async Task<(MessageRecord Record, ETag ETag, TableEntity Status)?> ReadAsync(string id, CancellationToken cancellationToken)
     {
         // Ids come from URLs: anything that is not a valid partition key cannot exist, and is never put into a query unescaped.
         if (!IsValidKey(id))
@@ -321,7 +343,9 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         await _created.EnsureAsync(cancellationToken);
         TableEntity? status = null;
         var attempts = new List<DeliveryAttemptRecord>();
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {id}");
+        // The status row and the attempts, not the event rows (read by TableMessageEventStore only).
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {id} and (RowKey eq {StatusRow} or (RowKey ge {AttemptRowPrefix} and RowKey lt {AttemptRowEnd}))");
         await foreach (var row in _status.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
             if (row.RowKey == StatusRow)
@@ -334,7 +358,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
             }
         }
 
-        return status is null ? null : (FromEntity(status, attempts), status.ETag);
+        return status is null ? null : (FromEntity(status, attempts), status.ETag, status);
     }
 
     private static TableEntity ToEntity(MessageRecord record)
@@ -363,7 +387,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         return entity;
     }
 
-    private static MessageRecord FromEntity(TableEntity entity, List<DeliveryAttemptRecord> attempts) => new()
+    internal static MessageRecord FromEntity(TableEntity entity, List<DeliveryAttemptRecord> attempts) => new()
     {
         Id = entity.PartitionKey,
         Owner = entity.GetString("Owner") ?? "",
@@ -411,7 +435,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
 
     private static string AttemptRowKey(int number) => AttemptRowPrefix + number.ToString("D5", CultureInfo.InvariantCulture);
 
-    private static void WriteChunks(TableEntity entity, string name, string json)
+    internal static void WriteChunks(TableEntity entity, string name, string json)
     {
         var count = 0;
         for (var offset = 0; offset < json.Length; offset += ChunkChars, count++)
@@ -443,7 +467,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         }
     }
 
-    private static string? ReadChunks(TableEntity entity, string name)
+    internal static string? ReadChunks(TableEntity entity, string name)
     {
         var count = entity.GetInt32(name + "Chunks") ?? 0;
         if (count == 0)
@@ -463,7 +487,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
     private static string? Truncate(string? value) => value is null || value.Length <= MaxReplyChars ? value : value[..MaxReplyChars];
 
     // Table keys may not contain '/', '\', '#', '?' or control characters, and are at most 1 KiB.
-    private static bool IsValidKey(string? key) =>
+    internal static bool IsValidKey(string? key) =>
         !string.IsNullOrEmpty(key) && key.Length <= 512 && !key.Any(c => c is '/' or '\\' or '#' or '?' || char.IsControl(c));
 }
 
@@ -474,4 +498,6 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
 [JsonSerializable(typeof(List<RecipientResult>))]
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(StoredEvent))]
+[JsonSerializable(typeof(List<StoredEvent>))]
 internal sealed partial class StatusJsonContext : JsonSerializerContext;

@@ -1,0 +1,110 @@
+using Azure;
+using Azure.Data.Tables;
+using MailGateway.AzureAdapters.Storage;
+using MailGateway.Core.Events;
+using Microsoft.Extensions.Options;
+
+namespace MailGateway.AzureAdapters.Status;
+
+/// <summary>
+/// The event log on Table storage: the event rows <see cref="TableMessageStatusStore"/> writes in each message's
+/// partition (<see cref="TableEventRows"/>). Only one message's events can be read (<see cref="MessageEventQuery.MessageId"/>
+/// set): one partition query, in the message's own sequence order, keyset on that sequence. A feed across messages
+/// would need a log that is not partitioned by message; it is not supported on Table storage yet.
+/// </summary>
+public sealed class TableMessageEventStore : IMessageEventStore
+{
+    private readonly TableClient _status;
+
+    /// <summary>Creates the store on the configured status table.</summary>
+    public TableMessageEventStore(TableServiceClient service, IOptions<AzureStorageOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(options);
+        _status = service.GetTableClient(options.Value.StatusTable);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="NotSupportedException">The query has no <see cref="MessageEventQuery.MessageId"/>.</exception>
+    public async Task<IReadOnlyList<MessageEvent>> ReadAsync(MessageEventQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.MessageId is not { } id)
+        {
+            throw new NotSupportedException("The Table event log is read one message at a time (MessageId); the feed across messages is not supported on Table storage.");
+        }
+
+        if (!TableMessageStatusStore.IsValidKey(id) || query.Limit < 1)
+        {
+            return [];
+        }
+
+        // The status row (owner, tags, metadata) and the event rows that hold events after the cursor, in one query.
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {id} and (RowKey eq {TableMessageStatusStore.StatusRow} or (RowKey ge {TableEventRows.Prefix} and RowKey lt {TableEventRows.PrefixEnd} and Last gt {query.After}))");
+        TableEntity? status = null;
+        var rows = new List<TableEntity>();
+        try
+        {
+            await foreach (var row in _status.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+            {
+                if (row.RowKey == TableMessageStatusStore.StatusRow)
+                {
+                    status = row;
+                }
+                else
+                {
+                    rows.Add(row);
+                }
+            }
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return []; // No table yet (the status store creates it with its first record): no message, no event.
+        }
+
+        if (status is null)
+        {
+            return [];
+        }
+
+        var record = TableMessageStatusStore.FromEntity(status, []);
+        if (query.Owner is { } owner && !string.Equals(owner, record.Owner, StringComparison.Ordinal))
+        {
+            return [];
+        }
+
+        var events = new List<MessageEvent>();
+        foreach (var row in rows.OrderBy(r => r.RowKey, StringComparer.Ordinal))
+        {
+            foreach (var stored in TableEventRows.Read(row))
+            {
+                if (stored.Seq <= query.After || (query.Types is { Count: > 0 } types && !types.Contains(stored.Type, StringComparer.Ordinal)))
+                {
+                    continue;
+                }
+
+                events.Add(new MessageEvent
+                {
+                    Sequence = stored.Seq,
+                    Type = stored.Type,
+                    Time = stored.Time,
+                    MessageId = record.Id,
+                    Owner = record.Owner,
+                    Recipient = stored.Recipient,
+                    Attempt = stored.Attempt,
+                    Port = stored.Port,
+                    Reply = stored.Reply,
+                    Tags = record.Tags,
+                    Metadata = record.Metadata,
+                });
+                if (events.Count == query.Limit)
+                {
+                    return events;
+                }
+            }
+        }
+
+        return events;
+    }
+}
