@@ -18,7 +18,12 @@ public static class DatabaseFileCheck
     /// The problem with the database of <paramref name="options"/>, as one sentence naming the file, or null when the
     /// gateway may open it (it is sound, or it does not exist yet in an unused folder).
     /// </summary>
-    public static string? FindProblem(EmbeddedStorageOptions options)
+    /// <remarks>
+    /// SQLite's <c>quick_check</c> (every page read) runs when the file is at most
+    /// <see cref="EmbeddedStorageOptions.StartupQuickCheckMaxBytes"/> long, or always with <paramref name="fullCheck"/>;
+    /// otherwise the header checks and a read of the schema stand for it (<see cref="NeedsBackgroundCheck"/> is then true).
+    /// </remarks>
+    public static string? FindProblem(EmbeddedStorageOptions options, bool fullCheck = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         var path = options.DatabasePath;
@@ -33,12 +38,20 @@ public static class DatabaseFileCheck
 
         try
         {
-            return Inspect(path, file.Length);
+            return Inspect(path, file.Length, fullCheck || file.Length <= options.StartupQuickCheckMaxBytes);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return $"The database {path} cannot be read ({ex.Message}).";
         }
+    }
+
+    /// <summary>True when <see cref="FindProblem"/> at start left SQLite's full <c>quick_check</c> out (the database is larger than <see cref="EmbeddedStorageOptions.StartupQuickCheckMaxBytes"/>).</summary>
+    public static bool NeedsBackgroundCheck(EmbeddedStorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var file = new FileInfo(options.DatabasePath);
+        return file.Exists && file.Length > options.StartupQuickCheckMaxBytes;
     }
 
     /// <summary>What in the data folder shows that a database was used there: the marker written when it was created, its journal, stored message files.</summary>
@@ -61,7 +74,7 @@ public static class DatabaseFileCheck
         return traces;
     }
 
-    private static string? Inspect(string path, long length)
+    private static string? Inspect(string path, long length, bool quickCheck)
     {
         var what = Damaged(path);
         if (length == 0)
@@ -114,6 +127,17 @@ public static class DatabaseFileCheck
             using var connection = new SqliteConnection(connectionString);
             connection.Open();
             using var command = connection.CreateCommand();
+            if (!quickCheck)
+            {
+                // The schema (page 1 and the pages sqlite_schema spans) parsed, and the tables' roots reachable: what a
+                // start needs; the rest of the pages are checked by DatabaseBackgroundCheck once the host runs.
+                command.CommandText = "SELECT count(*) FROM sqlite_schema WHERE type = 'table'";
+                _ = command.ExecuteScalar();
+                command.CommandText = "SELECT 1 FROM messages LIMIT 1";
+                _ = command.ExecuteScalar();
+                return null;
+            }
+
             command.CommandText = "PRAGMA quick_check(1)";
             var result = command.ExecuteScalar() as string;
             return string.Equals(result, "ok", StringComparison.Ordinal) ? null : what("SQLite's quick_check reports: " + OneLine(result ?? "no answer"));

@@ -117,6 +117,8 @@ public static class StandaloneHostExtensions
         services.AddSingleton(new StandaloneFlags(relayConfigured, keysConfigured, listener));
         builder.AddDashboard();
         services.AddSingleton<DataDirectoryLock>();
+        services.AddSingleton<DatabaseBackgroundCheck>();
+        services.AddHostedService(sp => sp.GetRequiredService<DatabaseBackgroundCheck>());
         services.AddHostedService<StartupBanner>();
         return builder;
     }

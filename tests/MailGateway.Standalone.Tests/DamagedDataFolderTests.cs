@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using MailGateway.Embedded;
+using MailGateway.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -41,18 +42,65 @@ public sealed class DamagedDataFolderTests : IDisposable
     public async Task A_database_with_a_damaged_page_stops_the_host_with_exit_code_2_and_one_line()
     {
         await CreateDatabaseWithMessagesAsync();
-        var bytes = await File.ReadAllBytesAsync(DatabasePath);
-        var pageSize = (bytes[16] << 8) | bytes[17];
-
-        // Overwrite the middle of the file, page by page, past the header page: b-tree pages of the tables.
-        for (var i = 2 * pageSize; i < bytes.Length - pageSize; i += pageSize * 2)
-        {
-            RandomNumberGenerator.Fill(bytes.AsSpan(i, pageSize));
-        }
-
-        await File.WriteAllBytesAsync(DatabasePath, bytes);
+        DamagePages();
 
         await AssertRefusedAsync("damaged");
+    }
+
+    [Fact]
+    public async Task A_database_above_the_quick_check_size_starts_at_once_and_is_checked_in_full_once_the_host_runs()
+    {
+        await CreateDatabaseWithMessagesAsync();
+        DamagePages();
+        var limit = new FileInfo(DatabasePath).Length - 1;
+        var small = new EmbeddedStorageOptions { DataDirectory = _data, StartupQuickCheckMaxBytes = limit };
+
+        // The start's check leaves the pages out (the header and the schema are sound), the full check finds them.
+        Assert.True(DatabaseFileCheck.NeedsBackgroundCheck(small));
+        Assert.Null(DatabaseFileCheck.FindProblem(small));
+        Assert.Contains("damaged", DatabaseFileCheck.FindProblem(small, fullCheck: true), StringComparison.Ordinal);
+        Assert.False(DatabaseFileCheck.NeedsBackgroundCheck(new EmbeddedStorageOptions { DataDirectory = _data }));
+
+        var settings = new Dictionary<string, string?>(GatewayHost.Settings(null, _data))
+        {
+            ["MailGateway:Storage:StartupQuickCheckMaxBytes"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        using var gateway = await GatewayProcess.StartAsync(_data, settings);
+        using var client = new HttpClient { BaseAddress = gateway.BaseAddress };
+        await Poll.UntilAsync(
+            () => gateway.Output.Contains("The host reports not ready from now on", StringComparison.Ordinal),
+            () => "no critical line from the background check:\n" + gateway.Output,
+            TimeSpan.FromSeconds(60));
+        Assert.Contains(DatabasePath, gateway.Output, StringComparison.Ordinal);
+        using var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_sound_database_above_the_quick_check_size_passes_the_background_check_and_stays_ready()
+    {
+        await CreateDatabaseWithMessagesAsync();
+        var options = new EmbeddedStorageOptions { DataDirectory = _data, StartupQuickCheckMaxBytes = 0 };
+        using var database = new SqliteDatabase(Options.Create(options));
+        using var check = new DatabaseBackgroundCheck(Options.Create(options), database, Microsoft.Extensions.Logging.Abstractions.NullLogger<DatabaseBackgroundCheck>.Instance);
+
+        await check.StartAsync(CancellationToken.None);
+        await check.Completion;
+
+        Assert.Null(database.Damage);
+        Assert.True(await database.IsReadyAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_truncated_database_is_refused_at_start_even_above_the_quick_check_size()
+    {
+        await CreateDatabaseWithMessagesAsync();
+        var bytes = await File.ReadAllBytesAsync(DatabasePath);
+        await File.WriteAllBytesAsync(DatabasePath, bytes[..(bytes.Length / 2)]);
+
+        var problem = DatabaseFileCheck.FindProblem(new EmbeddedStorageOptions { DataDirectory = _data, StartupQuickCheckMaxBytes = 0 });
+
+        Assert.Contains("truncated", problem, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -136,9 +184,9 @@ public sealed class DamagedDataFolderTests : IDisposable
                 {
                     using var command = connection.CreateCommand();
                     command.Transaction = transaction;
-                    command.CommandText = "INSERT INTO messages (id, owner, state, updated_at, record) VALUES ($id, 'app', 'Queued', 0, $record)";
+                    command.CommandText = "INSERT INTO messages (id, owner, state, updated_at, record, created_at) VALUES ($id, 'app', 'Queued', 0, $record, 0)";
                     command.Parameters.AddWithValue("$id", id);
-                    command.Parameters.AddWithValue("$record", new string('x', 600));
+                    command.Parameters.AddWithValue("$record", "{\"pad\": \"" + new string('x', 600) + "\"}");
                     return command.ExecuteNonQuery();
                 }, CancellationToken.None);
             }
@@ -146,6 +194,19 @@ public sealed class DamagedDataFolderTests : IDisposable
 
         SqliteConnection.ClearAllPools();
         Assert.Null(DatabaseFileCheck.FindProblem(options.Value));
+    }
+
+    /// <summary>Overwrites every other page of the file's second half (b-tree pages of the tables, far from the schema and the tables' first pages).</summary>
+    private void DamagePages()
+    {
+        var bytes = File.ReadAllBytes(DatabasePath);
+        var pageSize = (bytes[16] << 8) | bytes[17];
+        for (var i = Math.Max(4, bytes.Length / pageSize / 2) * pageSize; i < bytes.Length - pageSize; i += pageSize * 2)
+        {
+            RandomNumberGenerator.Fill(bytes.AsSpan(i, pageSize));
+        }
+
+        File.WriteAllBytes(DatabasePath, bytes);
     }
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
