@@ -209,6 +209,7 @@ module storage 'modules/storage.bicep' = {
     deploymentContainerName: 'deployments'
     statusTableName: 'MessageStatus'
     idempotencyTableName: 'IdempotencyKeys'
+    suppressionTableName: 'Suppressions'
     apiIdentityName: apiIdentityName
     deliveryIdentityName: deliveryIdentityName
     inboundIdentityName: inboundIdentityName
@@ -353,6 +354,7 @@ module functionApp 'modules/function-app.bicep' = {
     outboundContainerName: storage.outputs.outboundContainerName
     statusTableName: storage.outputs.statusTableName
     idempotencyTableName: storage.outputs.idempotencyTableName
+    suppressionTableName: storage.outputs.suppressionTableName
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     queueName: serviceBus.outputs.queueName
     maxMessageBytes: maxMessageBytes
@@ -387,6 +389,7 @@ module deliveryWorker 'modules/delivery-worker.bicep' = {
     outboundContainerName: storage.outputs.outboundContainerName
     statusTableName: storage.outputs.statusTableName
     idempotencyTableName: storage.outputs.idempotencyTableName
+    suppressionTableName: storage.outputs.suppressionTableName
     relayHost: relayHost
     relayEndpoints: relayEndpoints
     relayUserName: relayUserName

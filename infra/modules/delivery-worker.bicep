@@ -58,6 +58,9 @@ param statusTableName string
 @description('Table of idempotency keys.')
 param idempotencyTableName string
 
+@description('Table of the per-key suppression lists.')
+param suppressionTableName string
+
 @description('Host name of the SMTP relay.')
 param relayHost string
 
@@ -207,6 +210,10 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
               {
                 name: 'MailGateway__AzureStorage__IdempotencyTable'
                 value: idempotencyTableName
+              }
+              {
+                name: 'MailGateway__AzureStorage__SuppressionTable'
+                value: suppressionTableName
               }
               {
                 // Deployed by the templates; the roles are scoped to the container and tables.

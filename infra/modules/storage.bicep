@@ -1,5 +1,5 @@
 // The storage account: outbound message content (claim check), inbound raw messages, the Function App's deployment
-// package and host storage, and the status / idempotency tables. Shared-key access is off: every client uses Entra ID.
+// package and host storage, and the status / idempotency / suppression tables. Shared-key access is off: every client uses Entra ID.
 // Role assignments are scoped as narrowly as the apps allow (a container or a table where possible).
 
 @description('Name of the storage account (3-24 lower-case letters and digits, globally unique).')
@@ -28,6 +28,9 @@ param statusTableName string
 
 @description('Table of idempotency keys.')
 param idempotencyTableName string
+
+@description('Table of the per-key suppression lists.')
+param suppressionTableName string
 
 @description('Days after its last write a blob of the outbound container is deleted: the worker deletes delivered messages at once; this removes the content of failed, expired and unknown messages and what a crash left. Keep it above MaxAge (5 days) plus how far ahead sendAt is used.')
 @minValue(6)
@@ -169,6 +172,11 @@ resource idempotencyTable 'Microsoft.Storage/storageAccounts/tableServices/table
   name: idempotencyTableName
 }
 
+resource suppressionTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: suppressionTableName
+}
+
 resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'to-log-analytics'
   scope: blobService
@@ -237,6 +245,27 @@ resource apiIdempotencyTable 'Microsoft.Authorization/roleAssignments@2022-04-01
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
     principalId: apiIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The API reads and changes the lists (/api/v1/suppressions); the worker reads them and adds hard bounces.
+resource apiSuppressionTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(suppressionTable.id, apiIdentity.id, tableDataContributorRoleId)
+  scope: suppressionTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: apiIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource deliverySuppressionTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(suppressionTable.id, deliveryIdentity.id, tableDataContributorRoleId)
+  scope: suppressionTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: deliveryIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
@@ -336,3 +365,6 @@ output statusTableName string = statusTable.name
 
 @description('Table of idempotency keys.')
 output idempotencyTableName string = idempotencyTable.name
+
+@description('Table of the per-key suppression lists.')
+output suppressionTableName string = suppressionTable.name

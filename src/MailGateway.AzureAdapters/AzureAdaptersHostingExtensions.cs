@@ -10,6 +10,7 @@ using MailGateway.AzureAdapters.Dkim;
 using MailGateway.AzureAdapters.ServiceBus;
 using MailGateway.AzureAdapters.Status;
 using MailGateway.AzureAdapters.Storage;
+using MailGateway.AzureAdapters.Suppressions;
 using MailGateway.Core;
 using MailGateway.Core.Dkim;
 using MailGateway.Core.Events;
@@ -17,6 +18,7 @@ using MailGateway.Core.Inbound;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
+using MailGateway.Core.Suppressions;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -56,6 +58,19 @@ public static class AzureAdaptersHostingExtensions
         builder.Services.AddSingleton<IMessageOperations>(sp => sp.GetRequiredService<TableMessageStatusStore>());
         // The event rows the status store writes in each message's partition (one message's events; no feed yet).
         builder.Services.TryAddSingleton<IMessageEventStore, TableMessageEventStore>();
+        return builder;
+    }
+
+    /// <summary>
+    /// The suppression list in Table storage (<see cref="TableSuppressionList"/>, table
+    /// <see cref="AzureStorageOptions.SuppressionTable"/>) as <see cref="ISuppressionList"/>, replacing any list registered
+    /// before (the delivery handler's <see cref="NoSuppressionList"/>). Call it after <see cref="AddAzureMessageStores"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddAzureSuppressionList(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TableSuppressionList>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<ISuppressionList>(sp => sp.GetRequiredService<TableSuppressionList>()));
         return builder;
     }
 

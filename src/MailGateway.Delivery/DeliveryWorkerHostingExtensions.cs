@@ -14,7 +14,7 @@ public static class DeliveryWorkerHostingExtensions
 {
     /// <summary>
     /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>, <c>processor</c>; telemetry),
-    /// Blob and Table stores, the Service Bus processor, the SMTP engine, the host-agnostic job handler and the
+    /// Blob and Table stores, the Table suppression list, the Service Bus processor, the SMTP engine, the host-agnostic job handler and the
     /// worker; the host's shutdown timeout is <c>MailGateway:DeliveryWorker:DrainTimeout</c>, so in-flight deliveries
     /// finish before the process exits.
     /// </summary>
@@ -25,6 +25,8 @@ public static class DeliveryWorkerHostingExtensions
             .AddMessagePortChecks()
             .AddReadinessCheck<ProcessorHealthCheck>("processor");
         builder.AddAzureMessageStores();
+        // Asked just before the relay; a 5.1.x at RCPT adds a hard_bounce entry.
+        builder.AddAzureSuppressionList();
         builder.AddServiceBusDeliveryProcessor();
         builder.Services.AddSmtpDelivery();
         builder.Services.AddDeliveryJobHandler();

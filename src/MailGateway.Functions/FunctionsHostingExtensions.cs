@@ -15,7 +15,8 @@ public static class FunctionsHostingExtensions
     /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>; telemetry, Azure Monitor), the
     /// API (<c>MailGateway:Api</c>, rate limits <c>MailGateway:RateLimits</c> with the client address from
     /// <c>X-Forwarded-For</c>), the Blob and Table stores and the Service Bus queue, validated at start, the
-    /// claim-check accept port over them, the dead letters on the queue's dead-letter sub-queue; DKIM keys
+    /// claim-check accept port over them, the dead letters on the queue's dead-letter sub-queue, the suppression list in
+    /// Table storage; DKIM keys
     /// (<c>MailGateway:Dkim</c>) from Key Vault or PEM files.
     /// </summary>
     public static IHostApplicationBuilder AddMailGatewayFunctions(this IHostApplicationBuilder builder)
@@ -36,6 +37,10 @@ public static class FunctionsHostingExtensions
 
         // The dead-letter routes on the Service Bus dead-letter sub-queue (list, read, replay, purge).
         builder.AddServiceBusDeadLetters();
+
+        // The suppression routes on the Table list (the worker asks the same list before contacting the relay).
+        builder.AddAzureSuppressionList();
+        builder.Services.AddMailGatewaySuppressionsApi();
         return builder;
     }
 }

@@ -12,7 +12,7 @@ namespace MailGateway.Functions;
 /// route prefix is empty so the paths are exactly <c>/api/v1/messages</c>, <c>/healthz</c>, <c>/readyz</c>.
 /// The <see cref="IResult"/> is executed by the ASP.NET Core integration against the request's <see cref="HttpContext"/>.
 /// </summary>
-public sealed partial class MessagesFunctions(MessagesApi api, EventsApi events, ApiRateLimiter limiter, ILogger<MessagesFunctions> logger)
+public sealed partial class MessagesFunctions(MessagesApi api, EventsApi events, SuppressionsApi suppressions, ApiRateLimiter limiter, ILogger<MessagesFunctions> logger)
 {
     /// <summary><c>POST /api/v1/messages</c>.</summary>
     [Function("SendMessage")]
@@ -148,31 +148,31 @@ public sealed partial class MessagesFunctions(MessagesApi api, EventsApi events,
         return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
     }
 
-    /// <summary><c>GET /api/v1/suppressions</c>: 501 here (no suppression list in the Azure hosts yet; the standalone host has one).</summary>
+    /// <summary><c>GET /api/v1/suppressions</c>: the suppression list in Table storage (<c>TableSuppressionList</c>).</summary>
     [Function("ListSuppressions")]
     public Task<IResult> ListSuppressionsAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/suppressions")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(SuppressionsApi.NotImplemented()));
+        return GuardAsync(request, () => suppressions.ListAsync(request.HttpContext));
     }
 
-    /// <summary><c>POST /api/v1/suppressions</c>: 501 here, as <see cref="ListSuppressionsAsync"/>.</summary>
+    /// <summary><c>POST /api/v1/suppressions</c>.</summary>
     [Function("AddSuppressions")]
     public Task<IResult> AddSuppressionsAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/suppressions")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(SuppressionsApi.NotImplemented()));
+        return GuardAsync(request, () => suppressions.AddAsync(request.HttpContext));
     }
 
-    /// <summary><c>DELETE /api/v1/suppressions/{address}</c>: 501 here, as <see cref="ListSuppressionsAsync"/>.</summary>
+    /// <summary><c>DELETE /api/v1/suppressions/{address}</c>.</summary>
     [Function("RemoveSuppression")]
     public Task<IResult> RemoveSuppressionAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/suppressions/{address}")] HttpRequest request, string address)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(SuppressionsApi.NotImplemented()));
+        return GuardAsync(request, () => suppressions.RemoveAsync(request.HttpContext, address));
     }
 
     /// <summary><c>POST /api/v1/webhooks</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>

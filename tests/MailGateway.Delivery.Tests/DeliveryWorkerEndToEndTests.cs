@@ -6,6 +6,7 @@ using MailGateway.Core.Messages;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
+using MailGateway.Core.Suppressions;
 using MailGateway.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using SmtpServer.Protocol;
@@ -124,6 +125,48 @@ public sealed class DeliveryWorkerEndToEndTests
         Assert.Equal(
             [(MessageEventTypes.Accepted, null, null), (MessageEventTypes.Failed, "b@example.net", 1), (MessageEventTypes.Failed, null, 1)],
             await EventsAsync(host, job.MessageId));
+    }
+
+    [Fact]
+    public async Task An_address_on_the_table_suppression_list_is_not_sent_to_and_ends_suppressed()
+    {
+        var rcpts = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var relay = await TestRelay.StartAsync(new TestRelayOptions { RcptReply = to => { rcpts.Enqueue(to); return null; } });
+        await using var host = await DeliveryHostHarness.StartAsync(await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls)));
+        var list = host.Services.GetRequiredService<ISuppressionList>();
+        Assert.IsType<MailGateway.AzureAdapters.Suppressions.TableSuppressionList>(list);
+        await list.AddAsync(new SuppressionEntry("key-1", "B@Example.net", SuppressionReasons.Manual, DateTimeOffset.UtcNow, null), CancellationToken.None);
+        var (job, args) = await AcceptAsync(host);
+
+        await host.Processor.DeliverAsync(args);
+
+        Assert.Equal("complete", Assert.Single(args.Settlements).Action);
+        Assert.Empty(rcpts);
+        Assert.Empty(relay.Messages);
+        var record = await host.Services.GetRequiredService<IMessageStatusStore>().GetAsync(job.MessageId, CancellationToken.None);
+        Assert.Equal(MessageState.Suppressed, record!.State);
+        Assert.Equal(RecipientState.Suppressed, Assert.Single(record.Recipients).State);
+    }
+
+    [Fact]
+    public async Task A_5_1_1_at_rcpt_puts_a_hard_bounce_entry_on_the_table_list()
+    {
+        var rcpts = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var relay = await TestRelay.StartAsync(new TestRelayOptions
+        {
+            RcptReply = to => { rcpts.Enqueue(to); return new SmtpResponse(SmtpReplyCode.MailboxUnavailable, "5.1.1 No such user"); },
+        });
+        await using var host = await DeliveryHostHarness.StartAsync(await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls)));
+        var (job, args) = await AcceptAsync(host);
+
+        await host.Processor.DeliverAsync(args);
+
+        Assert.Contains("b@example.net", rcpts);
+        var list = host.Services.GetRequiredService<ISuppressionList>();
+        var entry = Assert.Single(await list.ListAsync(new SuppressionQuery("key-1", DateTimeOffset.UtcNow, null, 10), CancellationToken.None));
+        Assert.Equal(("b@example.net", SuppressionReasons.HardBounce, job.MessageId), (entry.Address, entry.Reason, entry.MessageId));
+        Assert.Contains("5.1.1", entry.Detail, StringComparison.Ordinal);
+        Assert.Equal(["b@example.net"], await list.FindAsync("key-1", ["b@example.net"], DateTimeOffset.UtcNow, CancellationToken.None));
     }
 
     [Fact]

@@ -55,7 +55,7 @@ internal sealed class ApiHarness : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<ApiHarness> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<ApiHarness> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
     {
         var azurite = await AzuriteServer.GetAsync();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
@@ -66,6 +66,7 @@ internal sealed class ApiHarness : IAsyncDisposable
             ["MailGateway:AzureStorage:ContentContainer"] = AzuriteServer.UniqueName("outbound-"),
             ["MailGateway:AzureStorage:StatusTable"] = AzuriteServer.UniqueName("status"),
             ["MailGateway:AzureStorage:IdempotencyTable"] = AzuriteServer.UniqueName("idem"),
+            ["MailGateway:AzureStorage:SuppressionTable"] = AzuriteServer.UniqueName("supp"),
             ["MailGateway:ServiceBus:ConnectionString"] = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=dGVzdA==",
             ["MailGateway:Api:MaxRequestBodyBytes"] = "65536",
             ["MailGateway:Api:Keys:0:Id"] = "key-1",
@@ -84,10 +85,12 @@ internal sealed class ApiHarness : IAsyncDisposable
         builder.Services.AddSingleton<IServiceBusJobSender>(sender);
         var deadLetters = new InMemoryServiceBus(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow));
         builder.Services.AddSingleton(deadLetters.DeadLetterQueue);
+        configure?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseMailGatewayApiDefaults();
         app.MapMailGatewayApi();
         app.MapMailGatewayEventsApi();
+        app.MapMailGatewaySuppressionsApi();
         app.MapServiceDefaults();
         await app.StartAsync();
         return new ApiHarness(app, sender, deadLetters);
@@ -193,6 +196,14 @@ internal sealed class ApiHarness : IAsyncDisposable
         else if (method == HttpMethod.Get && path == EventsApi.EventsPath)
         {
             result = await Functions.ListEventsAsync(context.Request);
+        }
+        else if (path == SuppressionsApi.Path)
+        {
+            result = method == HttpMethod.Post ? await Functions.AddSuppressionsAsync(context.Request) : await Functions.ListSuppressionsAsync(context.Request);
+        }
+        else if (method == HttpMethod.Delete && path.StartsWith(SuppressionsApi.Path + "/", StringComparison.Ordinal))
+        {
+            result = await Functions.RemoveSuppressionAsync(context.Request, Uri.UnescapeDataString(path[(SuppressionsApi.Path.Length + 1)..]));
         }
         else if (method == HttpMethod.Get && path.StartsWith(MessagesApi.MessagesPath + "/", StringComparison.Ordinal))
         {

@@ -130,16 +130,13 @@ public sealed class FunctionsEventsTests
     }
 
     [Fact]
-    public async Task The_event_feed_webhook_and_suppression_routes_answer_501_problem_json()
+    public async Task The_event_feed_and_webhook_routes_answer_501_problem_json()
     {
         await using var api = await ApiHarness.StartAsync();
         foreach (var (call, path) in new (Func<HttpRequest, Task<IResult>> Call, string Path)[]
                  {
                      (request => api.Functions.ListEventsAsync(request), "/api/v1/events"),
                      (request => api.Functions.ListWebhooksAsync(request), "/api/v1/webhooks"),
-                     (request => api.Functions.ListSuppressionsAsync(request), "/api/v1/suppressions"),
-                     (request => api.Functions.AddSuppressionsAsync(request), "/api/v1/suppressions"),
-                     (request => api.Functions.RemoveSuppressionAsync(request, "bob@example.net"), "/api/v1/suppressions/bob@example.net"),
                      (request => api.Functions.CreateWebhookAsync(request), "/api/v1/webhooks"),
                      (request => api.Functions.GetWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
                      (request => api.Functions.UpdateWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),

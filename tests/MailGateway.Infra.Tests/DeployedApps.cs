@@ -115,6 +115,7 @@ public static partial class DeployedApps
                 "inboundContainerName" => "inbound",
                 "statusTableName" => "MessageStatus",
                 "idempotencyTableName" => "IdempotencyKeys",
+                "suppressionTableName" => "Suppressions",
                 "name" => "stsample",
                 "uri" => "https://kv-sample.vault.azure.net/",
                 "applicationInsightsConnectionString" => "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/",

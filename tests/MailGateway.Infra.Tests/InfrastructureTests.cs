@@ -45,7 +45,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
         Assert.Equal(["deployments", "inbound", "outbound"], containers);
         var tables = snapshot.OfType("Microsoft.Storage/storageAccounts/tableServices/tables")
             .Select(c => c.GetProperty("name").GetString()!.Split('/')[^1]).Order().ToList();
-        Assert.Equal(["IdempotencyKeys", "MessageStatus"], tables);
+        Assert.Equal(["IdempotencyKeys", "MessageStatus", "Suppressions"], tables);
     }
 
     [Fact]
@@ -276,6 +276,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "api: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
+                "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Suppressions",
                 "delivery-scaler: Azure Service Bus Data Owner @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "delivery: AcrPull @ Microsoft.ContainerRegistry/registries",
                 "delivery: Azure Service Bus Data Receiver @ Microsoft.ServiceBus/namespaces/queues:outbound",
@@ -285,6 +286,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "delivery: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:outbound",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
+                "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Suppressions",
                 "deployer: Key Vault Certificates Officer @ Microsoft.KeyVault/vaults",
                 "deployer: Key Vault Secrets Officer @ Microsoft.KeyVault/vaults",
                 "inbound: AcrPull @ Microsoft.ContainerRegistry/registries",

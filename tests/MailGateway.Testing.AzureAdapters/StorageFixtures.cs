@@ -2,6 +2,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using MailGateway.AzureAdapters.Status;
 using MailGateway.AzureAdapters.Storage;
+using MailGateway.AzureAdapters.Suppressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -20,6 +21,7 @@ public static class StorageFixtures
             ContentContainer = AzuriteServer.UniqueName("outbound-"),
             StatusTable = AzuriteServer.UniqueName("status"),
             IdempotencyTable = AzuriteServer.UniqueName("idem"),
+            SuppressionTable = AzuriteServer.UniqueName("supp"),
         };
     }
 
@@ -28,6 +30,9 @@ public static class StorageFixtures
 
     public static TableMessageStatusStore Table(AzureStorageOptions options, TimeProvider time) =>
         new(new TableServiceClient(options.ConnectionString), Options.Create(options), time, NullLogger<TableMessageStatusStore>.Instance);
+
+    public static TableSuppressionList Suppressions(AzureStorageOptions options) =>
+        new(new TableServiceClient(options.ConnectionString), Options.Create(options));
 
     public static FakeTimeProvider Clock() => new(new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
 }

@@ -45,6 +45,11 @@ public sealed class AzureStorageOptions : IValidatableObject
     [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "MailGateway:AzureStorage:IdempotencyTable is not a valid table name.")]
     public string IdempotencyTable { get; set; } = "IdempotencyKeys";
 
+    /// <summary>The table of the per-key suppression lists (API and delivery worker). Default <c>Suppressions</c>.</summary>
+    [Required]
+    [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "MailGateway:AzureStorage:SuppressionTable is not a valid table name.")]
+    public string SuppressionTable { get; set; } = "Suppressions";
+
     /// <summary>How long an idempotency key is honoured (at least 24 hours); an older key may be reused for a new message.</summary>
     public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromHours(24);
 

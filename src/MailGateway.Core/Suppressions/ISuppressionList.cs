@@ -49,7 +49,7 @@ public sealed record SuppressionEntry(
 public sealed record SuppressionQuery(string? Owner, DateTimeOffset Now, (string Owner, string Address)? After, int Limit, string? Address = null);
 
 /// <summary>
-/// The suppression list of every API key (SQLite in the standalone host). The delivery handler asks it just before
+/// The suppression list of every API key (SQLite in the standalone host, Table storage in the Azure hosts). The delivery handler asks it just before
 /// contacting the relay, so an address added while a message waits in the queue is still protected.
 /// </summary>
 public interface ISuppressionList
@@ -68,8 +68,8 @@ public interface ISuppressionList
 }
 
 /// <summary>
-/// The list of a host without one (the Azure worker, for now): nothing is suppressed, nothing is kept. The standalone
-/// host registers its SQLite list instead; the API of a host with this list answers 501.
+/// The list of a host without one: nothing is suppressed, nothing is kept. The standalone host registers its SQLite
+/// list instead, the Azure hosts their Table list.
 /// </summary>
 public sealed class NoSuppressionList : ISuppressionList
 {
