@@ -4,11 +4,14 @@
 # Ours: the queue is filled through the API with the worker disabled, then the gateway is restarted with the worker on
 # and timed from the moment its port opens until every message is Delivered in the status store.
 # Postfix: the same number queued with delivery held (defer_transports), then released and timed until the queue is empty.
+# The delivery engine alone (bench/MailGateway.Bench `engine`: same count, size, concurrency and sink, no queue) is
+# measured in the same run, so `drain / engine` says what the SQLite queue costs on this machine at this load.
 # Usage: bench/delivery.sh [messages=5000] [concurrency=20]
 source "$(dirname "$0")/lib.sh"
 messages=${1:-5000}; concurrency=${2:-20}
 ensure_debian postfix hey sqlite3
 build_gateway
+build_bench
 work=$(mktemp -d /tmp/mailgateway-bench-delivery.XXXXXX); cleanup_add "rm -rf $work"
 python3 -c 'import json; print(json.dumps({"from": "app@example.com", "to": ["rcpt@example.net"], "subject": "bench", "text": "x" * 4000}))' > "$work/body.json"
 start_sink; sink=$sink_port
@@ -36,6 +39,9 @@ ours=$(rate "$messages" "$t0" "$t1")
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$gw_pid/status")
 stop_gateway || true
 
+# The engine alone, same messages, concurrency and sink.
+engine=$($bench_exe engine "127.0.0.1:$sink" "$messages" "$concurrency" 4 | tee /dev/stderr | sed -n 's/.*: \([0-9]*\) msg\/s.*/\1/p')
+
 # Reference: Postfix with the same number queued (delivery held), then released and timed until the queue is empty.
 smtpd=$(free_port)
 start_postfix "$smtpd" "$sink" "defer_transports = smtp" "smtp_destination_concurrency_limit = $concurrency"
@@ -45,8 +51,11 @@ t0=$(now); postqueue -c "$pf_dir/etc" -f; wait_postfix_queue_empty; t1=$(now)
 postfix=$(rate "$messages" "$t0" "$t1")
 
 echo
+echo "load: $(uptime | sed 's/.*load average: //')"
 echo "| delivery of $messages queued 4 KB messages to smtp-sink, $concurrency at a time | msg/s |"
 echo "|---|---|"
 echo "| MailGateway standalone (SQLite queue, worker; peak RSS $((rss / 1024)) MB) | $ours |"
+echo "| MailGateway delivery engine alone (no queue) | $engine |"
 echo "| Postfix queue drain | $postfix |"
+echo "| ratio drain / engine alone (goal ≥ 0.6) | $(ratio "$ours" "$engine") |"
 echo "| ratio MailGateway / Postfix (goal ≥ 2, and ≥ 1,000 msg/s) | $(ratio "$ours" "$postfix") |"
