@@ -18,7 +18,8 @@ start_sink; sink=$sink_port
 
 # Ours: fill the queue with the worker off.
 port=$(free_port)
-start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Enabled=false
+start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Enabled=false \
+  --MailGateway:RateLimits:PerKeyBurst=1000000000 --MailGateway:RateLimits:PerKeyRate=1000000000
 hey -n "$messages" -c 50 -m POST -H "Authorization: Bearer $api_key" -T application/json -D "$work/body.json" \
   "http://127.0.0.1:$port/api/v1/messages" > "$work/fill.txt"
 queued=$(gateway_count "$work" Queued)
