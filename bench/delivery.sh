@@ -15,10 +15,12 @@ build_bench
 work=$(mktemp -d /tmp/mailgateway-bench-delivery.XXXXXX); cleanup_add "rm -rf $work"
 python3 -c 'import json; print(json.dumps({"from": "app@example.com", "to": ["rcpt@example.net"], "subject": "bench", "text": "x" * 4000}))' > "$work/body.json"
 start_sink; sink=$sink_port
+# Submission on a free port (its default 2587/2465 may be taken by another gateway on this machine).
+submission=(--MailGateway:Submission:Endpoints:0:Address=127.0.0.1 --MailGateway:Submission:Endpoints:0:Port="$(free_port)")
 
 # Ours: fill the queue with the worker off.
 port=$(free_port)
-start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Enabled=false \
+start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Enabled=false "${submission[@]}" \
   --MailGateway:RateLimits:PerKeyBurst=1000000000 --MailGateway:RateLimits:PerKeyRate=1000000000
 hey -n "$messages" -c 50 -m POST -H "Authorization: Bearer $api_key" -T application/json -D "$work/body.json" \
   "http://127.0.0.1:$port/api/v1/messages" > "$work/fill.txt"
@@ -28,7 +30,7 @@ stop_gateway || { echo "gateway did not stop" >&2; exit 1; }
 
 # Restart with the worker on and time the drain.
 port=$(free_port)
-start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Concurrency="$concurrency"
+start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Concurrency="$concurrency" "${submission[@]}"
 t0=$(now)
 deadline=$((SECONDS + 600))
 until [ "$(gateway_count "$work" Delivered)" -ge "$messages" ]; do
