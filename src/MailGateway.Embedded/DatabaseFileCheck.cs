@@ -21,7 +21,7 @@ public static class DatabaseFileCheck
     /// <remarks>
     /// SQLite's <c>quick_check</c> (every page read) runs when the file is at most
     /// <see cref="EmbeddedStorageOptions.StartupQuickCheckMaxBytes"/> long, or always with <paramref name="fullCheck"/>;
-    /// otherwise the header checks and a read of the schema stand for it (<see cref="NeedsBackgroundCheck"/> is then true).
+    /// otherwise the header checks and a read of the schema stand for it (<see cref="NeedsFullCheckOffline"/> is then true).
     /// </remarks>
     public static string? FindProblem(EmbeddedStorageOptions options, bool fullCheck = false)
     {
@@ -47,7 +47,7 @@ public static class DatabaseFileCheck
     }
 
     /// <summary>True when <see cref="FindProblem"/> at start left SQLite's full <c>quick_check</c> out (the database is larger than <see cref="EmbeddedStorageOptions.StartupQuickCheckMaxBytes"/>).</summary>
-    public static bool NeedsBackgroundCheck(EmbeddedStorageOptions options)
+    public static bool NeedsFullCheckOffline(EmbeddedStorageOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var file = new FileInfo(options.DatabasePath);
@@ -129,8 +129,10 @@ public static class DatabaseFileCheck
             using var command = connection.CreateCommand();
             if (!quickCheck)
             {
-                // The schema (page 1 and the pages sqlite_schema spans) parsed, and the tables' roots reachable: what a
-                // start needs; the rest of the pages are checked by DatabaseBackgroundCheck once the host runs.
+                // The schema (page 1 and the pages sqlite_schema spans) parsed, and the messages table readable: what a
+                // start needs. The other pages are not read here: SQLite reports a damaged page when it reads it
+                // (SQLITE_CORRUPT). The check is never run beside the live writer: a second, read-only connection
+                // running quick_check there misread the WAL and broke the writer's (disk I/O errors, the WAL gone).
                 command.CommandText = "SELECT count(*) FROM sqlite_schema WHERE type = 'table'";
                 _ = command.ExecuteScalar();
                 command.CommandText = "SELECT 1 FROM messages LIMIT 1";

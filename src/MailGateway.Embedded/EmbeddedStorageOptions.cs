@@ -27,10 +27,9 @@ public sealed class EmbeddedStorageOptions
     /// <summary>
     /// The largest database that SQLite's <c>quick_check</c> reads in full before the host starts (default 256 MiB).
     /// The check reads every page, so its time grows with the database (a 6.5 GB database of 1,000,000 queued messages
-    /// took 3.5 minutes to start on the bench machine with the check before the start, no delivery and no open port meanwhile). A larger database gets the
-    /// header checks and a read of its schema at start, and the full <c>quick_check</c> right after the host started,
-    /// while it works (<see cref="DatabaseBackgroundCheck"/>): damage found then is logged as critical and keeps the
-    /// host not ready. 0: never before the start.
+    /// took 3.5 minutes to start on the bench machine, no delivery and no open port meanwhile). A larger database gets
+    /// the header checks and a read of its schema only (the start says so on standard output); its other pages are
+    /// checked by SQLite as it reads them. Set it above the database's size to always check in full.
     /// </summary>
     [Range(0L, long.MaxValue)]
     public long StartupQuickCheckMaxBytes { get; set; } = 256L * 1024 * 1024;

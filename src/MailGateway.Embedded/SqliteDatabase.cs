@@ -125,7 +125,6 @@ public sealed class SqliteDatabase : IDisposable
 
     // The last write the disk refused (full, I/O error, read-only), until a readiness probe writes again.
     private volatile string? _writeFailure;
-    private volatile string? _damage;
 
     /// <summary>Opens (and on first use creates) the database of <paramref name="options"/>.</summary>
     public SqliteDatabase(IOptions<EmbeddedStorageOptions> options)
@@ -183,12 +182,6 @@ public sealed class SqliteDatabase : IDisposable
         return (T)(await item.Completion.Task)!;
     }
 
-    /// <summary>The damage <see cref="DatabaseBackgroundCheck"/> found in the database file, or null: the host stays not ready.</summary>
-    public string? Damage => _damage;
-
-    /// <summary>Records damage found in the file after the start: every readiness probe answers false from then on.</summary>
-    public void ReportDamage(string problem) => _damage = problem;
-
     /// <summary>The last write the disk refused (SQLite's error text), while it is not known to take writes again; or null.</summary>
     public string? WriteFailure => _writeFailure;
 
@@ -198,11 +191,6 @@ public sealed class SqliteDatabase : IDisposable
     /// </summary>
     public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
-        if (_damage is not null)
-        {
-            return false;
-        }
-
         try
         {
             await using (var connection = await OpenAsync(cancellationToken))

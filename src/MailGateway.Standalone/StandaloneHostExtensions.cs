@@ -117,8 +117,6 @@ public static class StandaloneHostExtensions
         services.AddSingleton(new StandaloneFlags(relayConfigured, keysConfigured, listener));
         builder.AddDashboard();
         services.AddSingleton<DataDirectoryLock>();
-        services.AddSingleton<DatabaseBackgroundCheck>();
-        services.AddHostedService(sp => sp.GetRequiredService<DatabaseBackgroundCheck>());
         services.AddHostedService<StartupBanner>();
         return builder;
     }
@@ -223,10 +221,17 @@ public static class StandaloneHostExtensions
             app.Services.GetRequiredService<DataDirectoryLock>().Acquire();
 
             // Then look at the database, read-only, before anything opens it for writing.
-            if (DatabaseFileCheck.FindProblem(app.Services.GetRequiredService<IOptions<EmbeddedStorageOptions>>().Value) is { } problem)
+            var storage = app.Services.GetRequiredService<IOptions<EmbeddedStorageOptions>>().Value;
+            if (DatabaseFileCheck.FindProblem(storage) is { } problem)
             {
                 await Console.Error.WriteLineAsync(problem);
                 return StartupValidation.InvalidConfigurationExitCode;
+            }
+
+            if (DatabaseFileCheck.NeedsFullCheckOffline(storage))
+            {
+                await Console.Out.WriteLineAsync(
+                    $"The database {storage.DatabasePath} is larger than MailGateway:Storage:StartupQuickCheckMaxBytes: its header and schema were checked, not every page (run sqlite3 on it with PRAGMA quick_check while the gateway is stopped, or raise the limit).");
             }
         }
         catch (DataDirectoryLockedException ex)
