@@ -249,9 +249,13 @@ public sealed class ListenerHardeningTests
             drips.Add(await RawSmtpClient.ConnectAndGreetAsync(host.Port));
         }
 
-        // One byte every 2 s never completes a command line; under stress the line as a whole has 10 s.
+        // One byte every 2 s never completes a command line; under stress the line as a whole has 10 s, so the drip
+        // (at 0, 2, 4 and 6 s) does not move the 421 past 10 s; with a per-read timeout it would come at 16 s at the
+        // earliest. The drip stops 4 s before the deadline: a byte written as the server closes gets a TCP reset that
+        // can discard the 421 unread in the client's buffer (a CI run saw "Connection closed before a reply").
         var replies = drips.Select(c => c.ReadReplyAsync()).ToList();
-        for (var second = 0; second < 60 && !replies.All(r => r.IsCompleted); second += 2)
+        var elapsed = TimeSpan.Zero;
+        for (var second = 0; second <= 6; second += 2)
         {
             foreach (var (client, reply) in drips.Zip(replies))
             {
@@ -261,9 +265,13 @@ public sealed class ListenerHardeningTests
                 }
             }
 
-            await time.AdvanceUntilAsync(Task.WhenAll(replies), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+            elapsed += await time.AdvanceUntilAsync(Task.WhenAll(replies), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
         }
 
+        // 10.5 s after the line began (its 10 s plus what MinimumTransferRate allows for 4 bytes, well under 0.5 s);
+        // no more fake time passes, so the 421s must come now.
+        Assert.Equal(TimeSpan.FromSeconds(8), elapsed);
+        time.Advance(TimeSpan.FromSeconds(2.5));
         var closed = await Task.WhenAll(replies).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.All(closed, r => Assert.StartsWith("421 4.4.2 ", r.Text, StringComparison.Ordinal));
         await using var newcomer = await ConnectWhenAdmittedAsync(host.Port, IPAddress.Loopback);

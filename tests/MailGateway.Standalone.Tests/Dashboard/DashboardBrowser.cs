@@ -9,7 +9,7 @@ namespace MailGateway.Standalone.Tests.Dashboard;
 /// and one headless Debian chromium driven by Playwright (<c>ExecutablePath</c>: no browser download), shared by the
 /// browser tests of a class; every test opens its own browser context, so cookies never leak between tests.
 /// </summary>
-public sealed class DashboardBrowser : IAsyncLifetime
+public sealed partial class DashboardBrowser : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
@@ -70,7 +70,11 @@ public sealed class DashboardBrowser : IAsyncLifetime
         await page.GotoAsync("/ui/sign-in");
         await page.GetByLabel("API key").FillAsync(key);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/ui/sign-in", StringComparison.Ordinal));
+        // Not WaitForURLAsync: after the navigation it waits for the page's "load" event on the client side and
+        // can miss one that fires between the two (Playwright .NET's Frame.WaitForNavigationInternalAsync): then it
+        // times out with only '"NetworkIdle" event fired' in its log, as a CI run did. The web-first assertion polls
+        // the URL and needs no event.
+        await Assertions.Expect(page).Not.ToHaveURLAsync(SignInUrl(), new() { Timeout = 15_000 });
     }
 
     public static Task ScreenshotAsync(IPage page, string name) =>
@@ -94,4 +98,7 @@ public sealed class DashboardBrowser : IAsyncLifetime
             await Relay.DisposeAsync();
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("/ui/sign-in")]
+    private static partial System.Text.RegularExpressions.Regex SignInUrl();
 }
