@@ -41,7 +41,7 @@ export MailGateway__Storage__DataDirectory="$data" MailGateway__Capture__Port="$
   Logging__LogLevel__Default=Warning
 
 start_gateway() {
-  dotnet "$dll" --urls "http://127.0.0.1:$port" >"$work/gateway.log" 2>&1 &
+  dotnet "$dll" --urls "http://127.0.0.1:$port" $(submission_args) >"$work/gateway.log" 2>&1 &
   gateway_pid=$!
   cleanup_add "kill $gateway_pid"
   wait_port "$port" 60

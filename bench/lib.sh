@@ -19,6 +19,8 @@ ensure_debian() {
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Command-line settings that put the standalone host's SMTP submission on a free loopback port.
+submission_args() { echo "--MailGateway:Submission:Endpoints:0:Address=127.0.0.1 --MailGateway:Submission:Endpoints:0:Port=$(free_port)"; }
 
 wait_port() { # wait_port PORT [seconds]
   local deadline=$((SECONDS + ${2:-30}))
@@ -97,6 +99,8 @@ build_gateway() { dotnet build -c Release "$repo_dir/src/MailGateway.Standalone"
 start_gateway() { # start_gateway WORKDIR API_PORT SINK_PORT [--Setting=value...]
   local dir=$1 port=$2 sink=$3; shift 3
   local hash; hash=$(printf '%s' "$api_key" | sha256sum | cut -d' ' -f1)
+  # SMTP submission on a free port unless the caller chose one (its defaults 2587/2465 may be taken by another gateway).
+  [[ " $* " == *Submission:Endpoints* ]] || set -- "$@" $(submission_args)
   (cd "$dir" && exec dotnet "$repo_dir/src/MailGateway.Standalone/bin/Release/net10.0/MailGateway.Standalone.dll" --urls "http://127.0.0.1:$port" \
     --MailGateway:Relay:Host=127.0.0.1 --MailGateway:Relay:Endpoints:0:Port="$sink" --MailGateway:Relay:TlsPolicy=None \
     --MailGateway:Api:Keys:0:Id=bench --MailGateway:Api:Keys:0:Sha256="$hash" --MailGateway:Api:Keys:0:AllowedSenderDomains:0=example.com \

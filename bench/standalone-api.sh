@@ -39,7 +39,7 @@ port=$(free_port)
   --MailGateway:Relay:Host=127.0.0.1 --MailGateway:Relay:Endpoints:0:Port="$sink" --MailGateway:Relay:TlsPolicy=None \
   --MailGateway:Api:Keys:0:Id=bench --MailGateway:Api:Keys:0:Sha256="$hash" --MailGateway:Api:Keys:0:AllowedSenderDomains:0=example.com \
   --MailGateway:RateLimits:PerKeyBurst=1000000000 --MailGateway:RateLimits:PerKeyRate=1000000000 \
-  --Logging:LogLevel:Default=Warning >"$work/gateway.log" 2>&1) &
+  $(submission_args) --Logging:LogLevel:Default=Warning >"$work/gateway.log" 2>&1) &
 gw_pid=$!; cleanup_add "kill $gw_pid"
 wait_port "$port"
 read -r _ gw_max gw_p99 gw_rss < <(measure gateway "$port" "$gw_pid")
