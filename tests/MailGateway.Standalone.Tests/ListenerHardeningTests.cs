@@ -268,12 +268,14 @@ public sealed class ListenerHardeningTests
             elapsed += await time.AdvanceUntilAsync(Task.WhenAll(replies), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
         }
 
-        // 10.5 s after the line began (its 10 s plus what MinimumTransferRate allows for 4 bytes, well under 0.5 s);
-        // no more fake time passes, so the 421s must come now.
+        // Then time goes on in small steps (a timer the server arms while an Advance runs fires at the next one) up to
+        // 15 s after the line began: its 10 s plus what MinimumTransferRate allows for 4 bytes (well under 0.1 s) is
+        // within that, 16 s is not.
         Assert.Equal(TimeSpan.FromSeconds(8), elapsed);
-        time.Advance(TimeSpan.FromSeconds(2.5));
+        elapsed += await time.AdvanceUntilAsync(Task.WhenAll(replies), TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(7));
         var closed = await Task.WhenAll(replies).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.All(closed, r => Assert.StartsWith("421 4.4.2 ", r.Text, StringComparison.Ordinal));
+        Assert.InRange(elapsed, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(15));
         await using var newcomer = await ConnectWhenAdmittedAsync(host.Port, IPAddress.Loopback);
         Assert.Equal(250, (await newcomer.CommandAsync("NOOP")).Code);
     }
