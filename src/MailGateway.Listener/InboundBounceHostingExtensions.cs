@@ -43,6 +43,7 @@ public static class InboundBounceHostingExtensions
 
         var store = services.Last(d => d.ServiceType == typeof(IInboundMessageStore));
         services.Remove(store);
+        services.AddSingleton(new WrappedInboundStore(store));
         services.AddSingleton<IInboundMessageStore>(sp =>
         {
             var inner = store.ImplementationFactory is { } factory ? (IInboundMessageStore)factory(sp)

@@ -228,7 +228,7 @@ public sealed class InboundBounceTests
     }
 
     [Fact]
-    public async Task A_forged_token_and_a_DSN_for_an_unknown_message_are_stored_and_counted_but_change_nothing()
+    public async Task A_forged_token_a_DSN_for_an_unknown_message_a_non_report_and_an_oversized_one_are_stored_and_counted_but_change_nothing()
     {
         var storage = await StorageAsync();
         var id = await DeliveredAsync(storage, "bob@example.net");
@@ -249,13 +249,19 @@ public sealed class InboundBounceTests
         var unknown = Verp(Guid.NewGuid().ToString("N"), 0);
         Assert.Equal(250, await SendAsync(app.Port, unknown, BounceReports.Dsn(unknown, "bob@example.net", "5.1.1", "smtp; 550 5.1.1 unknown")));
 
-        Assert.Equal(["forged", "forged", "forged", "unmatched"], Seen(outcomes));
+        // A signed token with a body that is no report, and a DSN over MaxReportBytes (256 KiB): stored, never applied.
+        Assert.Equal(250, await SendAsync(app.Port, verp, Clients.Message(to: verp, subject: "Out of office", body: "I am away.\r\n")));
+        var huge = BounceReports.Dsn(verp, "bob@example.net", "5.1.1", "smtp; 550 5.1.1 unknown");
+        ((MultipartReport)huge.Body!)[0] = new TextPart("plain") { Text = string.Concat(Enumerable.Repeat(new string('x', 76) + "\r\n", 4000)) };
+        Assert.Equal(250, await SendAsync(app.Port, verp, huge));
+
+        Assert.Equal(["forged", "forged", "forged", "unmatched", "not_a_report", "too_big"], Seen(outcomes));
         Assert.Equal(RecipientState.Delivered, Assert.Single((await storage.Status().GetAsync(id, CancellationToken.None))!.Recipients).State);
         Assert.DoesNotContain(await storage.EventsAsync(id), e => e.Type == MessageEventTypes.Bounced);
         Assert.Empty(await storage.Suppressions().ListAsync(new SuppressionQuery(null, DateTimeOffset.UtcNow, null, 10), CancellationToken.None));
-        Assert.Equal(8, (await storage.BlobsAsync()).Count);
+        Assert.Equal(12, (await storage.BlobsAsync()).Count);
 
-        // Mail for another address of the bounce domain's neighbours is not accepted: the listener is no open relay.
+        // Mail for a domain that is neither an inbound domain nor the bounce domain is refused: no open relay.
         using var client = await Clients.MailKitAsync(app.Port, SecureSocketOptions.None);
         var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(BounceReports.Dsn("x@elsewhere.test", "b@example.net", "5.1.1", "smtp; 550"),
             new MailboxAddress("", ""), [MailboxAddress.Parse("x@elsewhere.test")]));
