@@ -87,6 +87,15 @@ param inboundMaxMessageSize int = 26214400
 @description('Name of the STARTTLS certificate in the inbound TLS Key Vault; empty until one is imported (no STARTTLS).')
 param inboundTlsCertificateName string = ''
 
+// --- Bounce processing (off by default) ---------------------------------------------------------------------------------
+
+@description('Bounce domain (MailGateway:Bounces:Domain): MAIL FROM becomes a signed VERP address of it, its MX points to the inbound listener, which applies the DSNs and complaints. Empty: off.')
+param bounceDomain string = ''
+
+@secure()
+@description('HMAC key of the VERP tokens (at least 32 characters; MailGateway:Bounces:Secret), required with bounceDomain: stored in its own Key Vault, read by the delivery worker and the inbound listener.')
+param bounceSecret string = ''
+
 // --- Scale ------------------------------------------------------------------------------------------------------------
 
 @description('Fewest delivery worker replicas (0: scale to zero).')
@@ -213,6 +222,7 @@ module storage 'modules/storage.bicep' = {
     apiIdentityName: apiIdentityName
     deliveryIdentityName: deliveryIdentityName
     inboundIdentityName: inboundIdentityName
+    inboundWritesSuppressions: !empty(bounceDomain)
   }
   dependsOn: [
     apiIdentity
@@ -243,9 +253,9 @@ module serviceBus 'modules/servicebus.bicep' = {
   ]
 }
 
-// Three vaults, so each identity can read only its own secret material: the relay password (the worker, on that
-// secret), the inbound TLS certificate (the listener, on a vault that holds nothing else) and the DKIM private keys
-// (the API and the listener's submission, which sign at accept; a vault that holds nothing else).
+// Three vaults (four with bounce processing), so each identity can read only its own secret material: the relay
+// password (the worker, on that secret), the inbound TLS certificate (the listener, on a vault that holds nothing else)
+// and the DKIM private keys (the API and the listener's submission, which sign at accept; a vault that holds nothing else).
 module relayVault 'modules/keyvault.bicep' = {
   name: 'keyvault-relay'
   scope: resourceGroup
@@ -256,12 +266,39 @@ module relayVault 'modules/keyvault.bicep' = {
     workspaceId: monitoring.outputs.workspaceId
     secretName: 'relay-password'
     secretValue: relayPassword
-    readerIdentityName: deliveryIdentityName
+    readerIdentityNames: [
+      deliveryIdentityName
+    ]
   }
   dependsOn: [
     deliveryIdentity
   ]
 }
+
+// The VERP key: the worker signs with it, the listener checks it. Its own vault, so neither identity reads the other's
+// secrets (the relay password stays the worker's alone).
+module bounceVault 'modules/keyvault.bicep' = if (!empty(bounceDomain)) {
+  name: 'keyvault-bounce'
+  scope: resourceGroup
+  params: {
+    name: 'kv-bounce-${take(token, 13)}'
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    secretName: 'bounce-secret'
+    secretValue: bounceSecret
+    readerIdentityNames: [
+      deliveryIdentityName
+      inboundIdentityName
+    ]
+  }
+  dependsOn: [
+    deliveryIdentity
+    inboundIdentity
+  ]
+}
+
+var bounceSecretUri = empty(bounceDomain) ? '' : bounceVault!.outputs.secretUri
 
 module tlsVault 'modules/keyvault.bicep' = {
   name: 'keyvault-tls'
@@ -394,6 +431,8 @@ module deliveryWorker 'modules/delivery-worker.bicep' = {
     relayEndpoints: relayEndpoints
     relayUserName: relayUserName
     relayPasswordSecretUri: relayVault.outputs.secretUri
+    bounceDomain: bounceDomain
+    bounceSecretUri: bounceSecretUri
     concurrency: deliveryConcurrency
     maxDeliveryCount: deliveryMaxDeliveryCount
     minReplicas: deliveryMinReplicas
@@ -428,6 +467,7 @@ module inboundListener 'modules/inbound-listener.bicep' = {
     outboundContainerName: storage.outputs.outboundContainerName
     statusTableName: storage.outputs.statusTableName
     idempotencyTableName: storage.outputs.idempotencyTableName
+    suppressionTableName: storage.outputs.suppressionTableName
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     queueName: serviceBus.outputs.queueName
     maxMessageBytes: maxMessageBytes
@@ -435,6 +475,8 @@ module inboundListener 'modules/inbound-listener.bicep' = {
     apiKeys: apiKeys
     dkimKeyVaultUri: dkimVault.outputs.uri
     dkimKeys: dkimKeys
+    bounceDomain: bounceDomain
+    bounceSecretUri: bounceSecretUri
     minReplicas: inboundMinReplicas
     maxReplicas: inboundMaxReplicas
   }
@@ -464,6 +506,9 @@ output INBOUND_TLS_KEY_VAULT string = tlsVault.outputs.name
 
 @description('Key Vault to put the DKIM private keys into (az keyvault secret set --vault-name …).')
 output DKIM_KEY_VAULT string = dkimVault.outputs.name
+
+@description('Bounce domain: its MX record points to INBOUND_MX_HOST; empty when bounce processing is off.')
+output BOUNCE_DOMAIN string = bounceDomain
 
 @description('Name of the delivery worker container app.')
 output DELIVERY_APP_NAME string = deliveryWorker.outputs.name

@@ -33,6 +33,10 @@ param inboundServerName = readEnvironmentVariable(
 param inboundMaxMessageSize = int(readEnvironmentVariable('MAILGATEWAY_INBOUND_MAX_MESSAGE_SIZE', '26214400'))
 param inboundTlsCertificateName = readEnvironmentVariable('MAILGATEWAY_INBOUND_TLS_CERTIFICATE', '')
 
+// Bounce processing, off unless MAILGATEWAY_BOUNCE_DOMAIN is set; the secret: e.g. openssl rand -base64 33 (README).
+param bounceDomain = readEnvironmentVariable('MAILGATEWAY_BOUNCE_DOMAIN', '')
+param bounceSecret = readEnvironmentVariable('MAILGATEWAY_BOUNCE_SECRET', '')
+
 param deliveryMinReplicas = int(readEnvironmentVariable('MAILGATEWAY_DELIVERY_MIN_REPLICAS', '0'))
 param deliveryMaxReplicas = int(readEnvironmentVariable('MAILGATEWAY_DELIVERY_MAX_REPLICAS', '10'))
 param deliveryConcurrency = int(readEnvironmentVariable('MAILGATEWAY_DELIVERY_CONCURRENCY', '8'))

@@ -73,6 +73,12 @@ param relayUserName string
 @description('Key Vault URI of the relay password secret (no version: the latest is read).')
 param relayPasswordSecretUri string
 
+@description('Bounce domain (MailGateway:Bounces:Domain): each recipient is sent with a signed VERP sender of it. Empty: off.')
+param bounceDomain string = ''
+
+@description('Key Vault URI of the VERP signing key secret (no version), shared with the inbound listener; required with bounceDomain.')
+param bounceSecretUri string = ''
+
 @description('Concurrent deliveries per replica; also the queue length per replica KEDA aims for.')
 @minValue(1)
 @maxValue(256)
@@ -108,6 +114,30 @@ var relayEndpointEnv = flatten(map(range(0, length(relayEndpoints)), i => [
     value: relayEndpoints[i].tls
   }
 ]))
+
+// Bounce processing: the domain and the signing key (a Key Vault reference, the same secret the listener reads).
+var bounceSecrets = empty(bounceDomain)
+  ? []
+  : [
+      {
+        name: 'bounce-secret'
+        keyVaultUrl: bounceSecretUri
+        identity: identity.id
+      }
+    ]
+
+var bounceEnv = empty(bounceDomain)
+  ? []
+  : [
+      {
+        name: 'MailGateway__Bounces__Domain'
+        value: bounceDomain
+      }
+      {
+        name: 'MailGateway__Bounces__Secret'
+        secretRef: 'bounce-secret'
+      }
+    ]
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: identityName
@@ -154,13 +184,16 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
           identity: identity.id
         }
       ]
-      secrets: [
-        {
-          name: 'relay-password'
-          keyVaultUrl: relayPasswordSecretUri
-          identity: identity.id
-        }
-      ]
+      secrets: concat(
+        [
+          {
+            name: 'relay-password'
+            keyVaultUrl: relayPasswordSecretUri
+            identity: identity.id
+          }
+        ],
+        bounceSecrets
+      )
     }
     template: {
       terminationGracePeriodSeconds: drainSeconds + 30
@@ -245,7 +278,8 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 value: '00:${padLeft(string(drainSeconds / 60), 2, '0')}:${padLeft(string(drainSeconds % 60), 2, '0')}'
               }
             ],
-            relayEndpointEnv
+            relayEndpointEnv,
+            bounceEnv
           )
           probes: empty(image)
             ? []

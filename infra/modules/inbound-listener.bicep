@@ -3,7 +3,9 @@
 // container listens on unprivileged ports and Container Apps maps 25/587/465 to them, so the non-root image never
 // needs to bind a port below 1024. Submission accepts through the API's claim-check port (outbound Blob container,
 // status and idempotency tables, Service Bus job) with the API's keys and message limits. Liveness and readiness probe the app's HTTP health endpoints. Raw messages go to the inbound Blob container with the
-// app's identity; the STARTTLS certificate is read from Key Vault by the app with the same identity.
+// app's identity; the STARTTLS certificate is read from Key Vault by the app with the same identity. With a bounce
+// domain the listener also accepts it and applies DSNs and complaints to the status and suppression tables, with the
+// VERP key the worker signs with (a Key Vault reference).
 
 import { apiKey, dkimKey } from 'types.bicep'
 
@@ -56,7 +58,7 @@ param tlsKeyVaultUri string
 @description('Name of the certificate in that vault; empty: no STARTTLS.')
 param tlsCertificateName string
 
-@description('Table service endpoint (submission: status records).')
+@description('Table service endpoint (submission and bounce processing: status records).')
 param tableEndpoint string
 
 @description('Container of composed outbound messages (submission).')
@@ -67,6 +69,9 @@ param statusTableName string
 
 @description('Table of idempotency keys.')
 param idempotencyTableName string
+
+@description('Table of the per-key suppression lists (bounce processing: bounce and complaint entries).')
+param suppressionTableName string
 
 @description('Fully qualified Service Bus namespace (submission: first delivery jobs).')
 param serviceBusNamespace string
@@ -88,6 +93,12 @@ param dkimKeyVaultUri string
 
 @description('DKIM keys of submission, which signs like the API (their secrets are in that vault).')
 param dkimKeys dkimKey[]
+
+@description('Bounce domain (MailGateway:Bounces:Domain): the listener accepts it and applies DSNs and complaints to the tables. Empty: off.')
+param bounceDomain string = ''
+
+@description('Key Vault URI of the VERP signing key secret (no version), shared with the delivery worker; required with bounceDomain.')
+param bounceSecretUri string = ''
 
 @description('Fewest replicas: at least 1, an MX must answer.')
 @minValue(1)
@@ -113,6 +124,7 @@ param healthPort int = 8080
 var placeholderImage = 'mcr.microsoft.com/k8se/quickstart:latest'
 var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
 var tlsEnabled = !empty(tlsCertificateName)
+var bouncesEnabled = !empty(bounceDomain)
 
 var domainEnv = [
   for (domain, i) in domains: {
@@ -202,16 +214,8 @@ var submissionEnv = tlsEnabled
           value: queueName
         }
         {
-          name: 'MailGateway__AzureStorage__TableServiceUri'
-          value: tableEndpoint
-        }
-        {
           name: 'MailGateway__AzureStorage__ContentContainer'
           value: outboundContainerName
-        }
-        {
-          name: 'MailGateway__AzureStorage__StatusTable'
-          value: statusTableName
         }
         {
           name: 'MailGateway__AzureStorage__IdempotencyTable'
@@ -229,6 +233,48 @@ var submissionEnv = tlsEnabled
       apiKeyEnv,
       dkimKeyEnv
     )
+  : []
+
+// The status table serves both submission (accept) and bounce processing (bounced recipients and their events).
+var tableEnv = tlsEnabled || bouncesEnabled
+  ? [
+      {
+        name: 'MailGateway__AzureStorage__TableServiceUri'
+        value: tableEndpoint
+      }
+      {
+        name: 'MailGateway__AzureStorage__StatusTable'
+        value: statusTableName
+      }
+    ]
+  : []
+
+// Bounce processing: the domain, the signing key (a Key Vault reference, the worker's secret) and the suppression table.
+var bounceEnv = bouncesEnabled
+  ? [
+      {
+        name: 'MailGateway__Bounces__Domain'
+        value: bounceDomain
+      }
+      {
+        name: 'MailGateway__Bounces__Secret'
+        secretRef: 'bounce-secret'
+      }
+      {
+        name: 'MailGateway__AzureStorage__SuppressionTable'
+        value: suppressionTableName
+      }
+    ]
+  : []
+
+var bounceSecrets = bouncesEnabled
+  ? [
+      {
+        name: 'bounce-secret'
+        keyVaultUrl: bounceSecretUri
+        identity: identity.id
+      }
+    ]
   : []
 
 var submissionPorts = tlsEnabled
@@ -299,6 +345,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
           identity: identity.id
         }
       ]
+      secrets: bounceSecrets
       ingress: {
         external: true
         transport: 'tcp'
@@ -360,7 +407,9 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
             ],
             domainEnv,
             tlsEnv,
-            submissionEnv
+            tableEnv,
+            submissionEnv,
+            bounceEnv
           )
           probes: empty(image)
             ? []

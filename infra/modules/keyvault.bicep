@@ -1,4 +1,4 @@
-// A Key Vault in RBAC mode (no access policies), purge-protected. Optionally stores one secret and grants one identity
+// A Key Vault in RBAC mode (no access policies), purge-protected. Optionally stores one secret and grants identities
 // Key Vault Secrets User on that secret only; optionally grants identities a role on the whole vault (for a vault that
 // holds nothing else, such as the ones for the inbound TLS certificate and the DKIM keys).
 
@@ -21,8 +21,8 @@ param secretName string = ''
 @description('Value of that secret.')
 param secretValue string = ''
 
-@description('Name of the identity granted Key Vault Secrets User on that secret; empty: none.')
-param readerIdentityName string = ''
+@description('Names of the identities granted Key Vault Secrets User on that secret; empty: none.')
+param readerIdentityNames string[] = []
 
 @description('Names of the identities granted vaultRoleId on the whole vault; empty: none.')
 param vaultIdentityNames string[] = []
@@ -46,9 +46,11 @@ param operatorPrincipalType string = 'User'
 
 var secretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
 
-resource readerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = if (!empty(readerIdentityName)) {
-  name: empty(readerIdentityName) ? 'unused' : readerIdentityName
-}
+resource readerIdentities 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = [
+  for identityName in readerIdentityNames: {
+    name: identityName
+  }
+]
 
 resource vaultIdentities 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = [
   for identityName in vaultIdentityNames: {
@@ -87,15 +89,18 @@ resource secret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(secr
   }
 }
 
-resource secretReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(secretName) && !empty(readerIdentityName)) {
-  name: guid(vault.id, secretName, readerIdentityName, secretsUserRoleId)
-  scope: secret
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUserRoleId)
-    principalId: readerIdentity!.properties.principalId
-    principalType: 'ServicePrincipal'
+// Named as when the module took one reader, so the relay password's existing assignment keeps its name.
+resource secretReaders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (identityName, i) in readerIdentityNames: if (!empty(secretName)) {
+    name: guid(vault.id, secretName, identityName, secretsUserRoleId)
+    scope: secret
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUserRoleId)
+      principalId: readerIdentities[i].properties.principalId
+      principalType: 'ServicePrincipal'
+    }
   }
-}
+]
 
 resource vaultRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for (identityName, i) in vaultIdentityNames: if (!empty(vaultRoleId)) {

@@ -45,6 +45,9 @@ param deliveryIdentityName string
 @description('Name of the inbound listener identity.')
 param inboundIdentityName string
 
+@description('Whether the inbound identity writes the suppression table (bounce processing: bounce and complaint entries).')
+param inboundWritesSuppressions bool = false
+
 var blobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var tableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
@@ -335,6 +338,17 @@ resource inboundStatusTable 'Microsoft.Authorization/roleAssignments@2022-04-01'
 resource inboundIdempotencyTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(idempotencyTable.id, inboundIdentity.id, tableDataContributorRoleId)
   scope: idempotencyTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: inboundIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Bounce processing on the inbound listener adds bounce and complaint entries to the suppression lists.
+resource inboundSuppressionTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (inboundWritesSuppressions) {
+  name: guid(suppressionTable.id, inboundIdentity.id, tableDataContributorRoleId)
+  scope: suppressionTable
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
     principalId: inboundIdentity.properties.principalId

@@ -12,6 +12,7 @@ using MailGateway.AzureAdapters.Status;
 using MailGateway.AzureAdapters.Storage;
 using MailGateway.AzureAdapters.Suppressions;
 using MailGateway.Core;
+using MailGateway.Core.Bounces;
 using MailGateway.Core.Dkim;
 using MailGateway.Core.Events;
 using MailGateway.Core.Inbound;
@@ -40,20 +41,9 @@ public static class AzureAdaptersHostingExtensions
     public static IHostApplicationBuilder AddAzureMessageStores(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        AddStorageAccount(builder);
-        builder.Services.Configure<AzureStorageOptions>(o => o.NeedsTables = true);
-        AddGatewayClients(builder, clients =>
-        {
-            clients.AddClient<TableServiceClient, TableClientOptions>((options, credential, services) =>
-            {
-                var storage = services.GetRequiredService<IOptions<AzureStorageOptions>>().Value;
-                return string.IsNullOrWhiteSpace(storage.ConnectionString)
-                    ? new TableServiceClient(storage.TableServiceUri, credential, options)
-                    : new TableServiceClient(storage.ConnectionString, options);
-            });
-        });
+        AddTableService(builder);
         builder.Services.AddSingleton<IMessageContentStore, BlobMessageContentStore>();
-        builder.Services.AddSingleton<TableMessageStatusStore>();
+        builder.Services.TryAddSingleton<TableMessageStatusStore>();
         builder.Services.AddSingleton<IMessageStatusStore>(sp => sp.GetRequiredService<TableMessageStatusStore>());
         builder.Services.AddSingleton<IMessageOperations>(sp => sp.GetRequiredService<TableMessageStatusStore>());
         // The event rows the status store writes in each message's partition (one message's events; no feed yet).
@@ -71,6 +61,23 @@ public static class AzureAdaptersHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton<TableSuppressionList>();
         builder.Services.Replace(ServiceDescriptor.Singleton<ISuppressionList>(sp => sp.GetRequiredService<TableSuppressionList>()));
+        return builder;
+    }
+
+    /// <summary>
+    /// Bounce processing's recorder on Table storage (<see cref="TableBounceRecorder"/> as Core's
+    /// <see cref="IBounceRecorder"/>), for the inbound container app: the status table (through
+    /// <see cref="TableMessageStatusStore"/>, its event rows included) and the suppression table, on the storage
+    /// account of <see cref="AzureStorageOptions"/> (the Table endpoint becomes required). The identity needs Storage
+    /// Table Data Contributor on both tables.
+    /// </summary>
+    public static IHostApplicationBuilder AddAzureBounceRecorder(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddTableService(builder);
+        builder.Services.TryAddSingleton<TableMessageStatusStore>();
+        builder.Services.TryAddSingleton<TableSuppressionList>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IBounceRecorder, TableBounceRecorder>());
         return builder;
     }
 
@@ -246,6 +253,29 @@ public static class AzureAdaptersHostingExtensions
         return builder;
     }
 
+    /// <summary>The Table client (and the storage account), once however many stores use it; the Table endpoint becomes required.</summary>
+    private static void AddTableService(IHostApplicationBuilder builder)
+    {
+        AddStorageAccount(builder);
+        if (builder.Services.Any(d => d.ServiceType == typeof(TableServiceRegistered)))
+        {
+            return;
+        }
+
+        builder.Services.AddSingleton<TableServiceRegistered>();
+        builder.Services.Configure<AzureStorageOptions>(o => o.NeedsTables = true);
+        AddGatewayClients(builder, clients =>
+        {
+            clients.AddClient<TableServiceClient, TableClientOptions>((options, credential, services) =>
+            {
+                var storage = services.GetRequiredService<IOptions<AzureStorageOptions>>().Value;
+                return string.IsNullOrWhiteSpace(storage.ConnectionString)
+                    ? new TableServiceClient(storage.TableServiceUri, credential, options)
+                    : new TableServiceClient(storage.ConnectionString, options);
+            });
+        });
+    }
+
     /// <summary>The storage options and the Blob client, once however many stores use them.</summary>
     private static void AddStorageAccount(IHostApplicationBuilder builder)
     {
@@ -291,6 +321,8 @@ public static class AzureAdaptersHostingExtensions
         services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
 
     private sealed class StorageAccountRegistered;
+
+    private sealed class TableServiceRegistered;
 
     private sealed class NoSecretClients : IAzureClientFactory<SecretClient>
     {

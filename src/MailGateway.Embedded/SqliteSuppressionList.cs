@@ -153,19 +153,14 @@ public sealed class SqliteBounceRecorder(SqliteDatabase database, TimeProvider t
 
             var address = envelope[notice.RecipientIndex];
             var now = time.GetUtcNow();
-            var report = notice.Report;
-            var complaint = report.Kind == BounceReportKind.Complaint;
-            var detail = complaint
-                ? $"Complaint ({report.Status}), report {notice.InboundId}"
-                : $"{report.Diagnostic ?? report.Status} (DSN {notice.InboundId})";
             SqliteSuppressionList.Upsert(connection, transaction, new SuppressionEntry(
-                record.Owner, address, complaint ? SuppressionReasons.Complaint : SuppressionReasons.Bounce, now, null, detail, record.Id));
-            if (complaint)
+                record.Owner, address, notice.SuppressionReason, now, null, notice.SuppressionDetail, record.Id));
+            if (notice.IsComplaint)
             {
                 return BounceRecordOutcome.Applied;
             }
 
-            var reply = Reply(report);
+            var reply = notice.Reply();
             var bounced = new RecipientResult(address, RecipientState.Bounced, reply);
             var found = false;
             var recipients = record.Recipients.Select(r =>
@@ -188,22 +183,5 @@ public sealed class SqliteBounceRecorder(SqliteDatabase database, TimeProvider t
             SqliteMessageEventStore.Insert(connection, transaction, [MessageEvents.ForBounce(after, address, reply.ToString(), now)]);
             return BounceRecordOutcome.Applied;
         }, cancellationToken);
-    }
-
-    /// <summary>The DSN's diagnostic as an SMTP reply (<c>550 5.1.1 …</c>), else 550 with the DSN's status.</summary>
-    private static SmtpReply Reply(BounceReport report)
-    {
-        var text = report.Diagnostic ?? "";
-        if (text.Length >= 3 && int.TryParse(text.AsSpan(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var code) && code is >= 500 and < 600)
-        {
-            var rest = text[3..].Trim();
-            var space = rest.IndexOf(' ', StringComparison.Ordinal);
-            var first = space < 0 ? rest : rest[..space];
-            return first.Length > 0 && first[0] == '5' && first.Count(c => c == '.') == 2
-                ? new SmtpReply(code, first, space < 0 ? "" : rest[(space + 1)..])
-                : new SmtpReply(code, report.Status, rest);
-        }
-
-        return new SmtpReply(550, report.Status, text.Length > 0 ? text : "Reported failed by a delivery status notification.");
     }
 }

@@ -1,5 +1,6 @@
 using MailGateway.AzureAdapters;
 using MailGateway.Core;
+using MailGateway.Core.Bounces;
 using MailGateway.Listener;
 using MailGateway.Listener.Submission;
 using MailGateway.ServiceDefaults.Health;
@@ -19,7 +20,10 @@ public static class InboundHostExtensions
     /// <c>MailGateway:Submission:Endpoints</c> says otherwise) with the same certificate, accepting through the claim-check
     /// port of the HTTP API (Blob content, Table status, Service Bus job: health checks <c>queue</c>, <c>statusStore</c>,
     /// <c>contentStore</c>); API keys from <c>MailGateway:Api:Keys</c>; DKIM keys (<c>MailGateway:Dkim</c>) from Key Vault
-    /// or PEM files.
+    /// or PEM files. With <c>MailGateway:Bounces:Domain</c> (and <c>Secret</c>, the delivery worker's), bounce processing:
+    /// the listener accepts the bounce domain, stores each report in Blob, then applies DSNs and complaints to the Table
+    /// status store and suppression list (<c>MailGateway:AzureStorage:TableServiceUri</c> becomes required); a report the
+    /// Table service cannot take is answered 451 after it was stored.
     /// </summary>
     public static IHostApplicationBuilder AddInboundHost(this IHostApplicationBuilder builder)
     {
@@ -40,6 +44,14 @@ public static class InboundHostExtensions
         }
 
         builder.AddInboundListener(25);
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{BounceOptions.SectionName}:{nameof(BounceOptions.Domain)}"]))
+        {
+            // Bounce processing as in the standalone host, on the Table status store and suppression list the API and
+            // the delivery worker use: the bounce domain is accepted, every report stored in Blob first, then applied.
+            builder.AddAzureBounceRecorder();
+            builder.AddInboundBounceProcessing();
+        }
+
         if (builder.Configuration.GetValue<bool>($"{SubmissionListenerOptions.SectionName}:{nameof(SubmissionListenerOptions.Enabled)}"))
         {
             health.AddMessagePortChecks();

@@ -49,7 +49,14 @@ public static class InboundListenerHostingExtensions
     }
 
     // Read from the registrations, not by resolving the store: the store is built from the options being validated.
+    // A store wrapped for bounce processing is judged by the registration it wraps.
     private static bool UsesFileStore(IServiceCollection services) =>
-        services.LastOrDefault(d => d.ServiceType == typeof(IInboundMessageStore)) is { ImplementationFactory: { } factory }
+        (services.LastOrDefault(d => d.ServiceType == typeof(WrappedInboundStore))?.ImplementationInstance is WrappedInboundStore wrapped
+            ? wrapped.Inner
+            : services.LastOrDefault(d => d.ServiceType == typeof(IInboundMessageStore))) is { ImplementationFactory: { } factory }
         && factory.Method == ((Func<IServiceProvider, FileSystemInboundMessageStore>)CreateFileStore).Method;
 }
+
+/// <summary>The registration of the inbound store that <see cref="InboundBounceHostingExtensions"/> replaced with its wrapper.</summary>
+/// <param name="Inner">The wrapped registration.</param>
+internal sealed record WrappedInboundStore(ServiceDescriptor Inner);

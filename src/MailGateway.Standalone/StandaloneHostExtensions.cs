@@ -92,7 +92,8 @@ public static class StandaloneHostExtensions
         if (listener != StandaloneListener.None)
         {
             health.AddInboundStoreCheck();
-            AddBounceProcessing(builder);
+            // The bounce domain on the listener; the recorder is SQLite's (AddEmbeddedDeliveryWorker).
+            builder.AddInboundBounceProcessing();
         }
 
         // No API key configured: a development key, generated once and kept in the data folder.
@@ -156,36 +157,6 @@ public static class StandaloneHostExtensions
             builder.Services.AddOptions<InboundListenerOptions>().Configure<IOptions<EmbeddedStorageOptions>>((inbound, storage) =>
                 inbound.FileSystem.Path = Path.GetFullPath(storage.Value.DataDirectory));
         }
-    }
-
-    /// <summary>
-    /// Bounce processing on the listener (with <c>MailGateway:Bounces:Domain</c>): the listener also accepts the bounce
-    /// domain, and its store hands what it stored for that domain to the <see cref="BounceProcessor"/>.
-    /// </summary>
-    private static void AddBounceProcessing(WebApplicationBuilder builder)
-    {
-        var services = builder.Services;
-        services.TryAddSingleton<BounceProcessor>();
-        services.AddOptions<InboundListenerOptions>().Configure<IOptions<BounceOptions>>((inbound, bounces) =>
-        {
-            if (bounces.Value.Enabled && !inbound.AcceptAllRecipients
-                && !inbound.Domains.Contains(bounces.Value.Domain!.Trim(), StringComparer.OrdinalIgnoreCase))
-            {
-                inbound.Domains.Add(bounces.Value.Domain!.Trim());
-            }
-        });
-
-        var store = services.Last(d => d.ServiceType == typeof(IInboundMessageStore));
-        services.Remove(store);
-        services.AddSingleton<IInboundMessageStore>(sp =>
-        {
-            var inner = store.ImplementationFactory is { } factory ? (IInboundMessageStore)factory(sp)
-                : store.ImplementationInstance is IInboundMessageStore instance ? instance
-                : (IInboundMessageStore)ActivatorUtilities.CreateInstance(sp, store.ImplementationType!);
-            return sp.GetRequiredService<IOptions<BounceOptions>>().Value.Enabled
-                ? new BounceProcessingInboundStore(inner, sp.GetRequiredService<BounceProcessor>())
-                : inner;
-        });
     }
 
     /// <summary>Maps the API, the health endpoints, the OpenAPI document, the reference page and the error handler.</summary>

@@ -149,6 +149,38 @@ public sealed class DeliveryWorkerEndToEndTests
     }
 
     [Fact]
+    public async Task With_a_bounce_domain_the_worker_sends_each_recipient_with_a_VERP_sender_the_listener_key_verifies()
+    {
+        // As deployed: the worker and the inbound listener get the same MailGateway:Bounces settings (one Key Vault
+        // secret); the record is the API's, with its envelope, so the token names the recipient's index in it.
+        const string Secret = "a-test-secret-of-at-least-32-characters";
+        await using var relay = await TestRelay.StartAsync();
+        var settings = await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls));
+        settings["MailGateway:Bounces:Domain"] = "bounces.example.com";
+        settings["MailGateway:Bounces:Secret"] = Secret;
+        await using var host = await DeliveryHostHarness.StartAsync(settings);
+        var (job, args) = await AcceptAsync(host);
+        var status = host.Services.GetRequiredService<IMessageStatusStore>();
+        await status.DeleteAsync(job.MessageId, CancellationToken.None);
+        var now = DateTimeOffset.UtcNow;
+        await status.CreateAsync(new MessageRecord
+        {
+            Id = job.MessageId, Owner = "key-1", State = MessageState.Queued, CreatedAt = now, UpdatedAt = now,
+            ContentReference = job.ContentReference, Envelope = new Envelope(job.MailFrom, job.Recipients),
+        }, null, CancellationToken.None);
+
+        await host.Processor.DeliverAsync(args);
+
+        var relayed = Assert.Single(relay.Messages);
+        Assert.Matches("^bounces\\+[a-z2-7]{45}@bounces\\.example\\.com$", relayed.MailFrom);
+        var listener = new MailGateway.Core.Bounces.BounceAddresses(Microsoft.Extensions.Options.Options.Create(
+            new MailGateway.Core.Bounces.BounceOptions { Domain = "bounces.example.com", Secret = Secret }));
+        Assert.Equal(MailGateway.Core.Bounces.BounceAddressKind.Valid, listener.TryRead(relayed.MailFrom, out var messageId, out var index));
+        Assert.Equal((job.MessageId, 0), (messageId, index));
+        Assert.Equal(MessageState.Delivered, (await status.GetAsync(job.MessageId, CancellationToken.None))!.State);
+    }
+
+    [Fact]
     public async Task A_5_1_1_at_rcpt_puts_a_hard_bounce_entry_on_the_table_list()
     {
         var rcpts = new System.Collections.Concurrent.ConcurrentQueue<string>();

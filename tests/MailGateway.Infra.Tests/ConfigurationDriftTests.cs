@@ -75,7 +75,9 @@ public sealed class ConfigurationDriftTests(DeploymentSnapshot snapshot)
     [InlineData("delivery", "MailGateway__ServiceBus__FullyQualifiedNamespace")]
     [InlineData("api", "MailGateway__AzureStorage__TableServiceUri")]
     [InlineData("inbound", "MailGateway__AzureStorage__BlobServiceUri")]
-    [InlineData("inbound", "MailGateway__Inbound__Domains__0")]
+    [InlineData("inbound", "MailGateway__AzureStorage__TableServiceUri")]
+    [InlineData("inbound", "MailGateway__Bounces__Secret")]
+    [InlineData("delivery", "MailGateway__Bounces__Secret")]
     public void The_check_reports_a_required_setting_the_Bicep_would_not_write(string service, string setting)
     {
         var app = DeployedApps.Get(service);

@@ -94,7 +94,8 @@ public static partial class DeployedApps
     {
         if (setting.SecretRef is not null)
         {
-            return "sample-secret-from-key-vault";
+            // Long enough for every secret the apps validate (MailGateway:Bounces:Secret needs 32 characters).
+            return "sample-secret-from-key-vault-0123456789";
         }
 
         if (!DeploymentSnapshot.IsExpression(setting.Value))

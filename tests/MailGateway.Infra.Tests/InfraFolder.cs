@@ -17,6 +17,9 @@ public sealed class InfraFolder : IDisposable
     /// <summary>The relay password of <see cref="AzdEnvironment"/>: it must appear in no app setting.</summary>
     public const string SampleRelayPassword = "sample-relay-password-7f3a9c";
 
+    /// <summary>The VERP signing key of <see cref="AzdEnvironment"/>: it too must appear in no app setting.</summary>
+    public const string SampleBounceSecret = "sample-bounce-secret-of-32-characters-4d1e";
+
     /// <summary>The deploying user's object ID of <see cref="AzdEnvironment"/>.</summary>
     public const string SamplePrincipalId = "11111111-2222-3333-4444-555555555555";
 
@@ -34,6 +37,8 @@ public sealed class InfraFolder : IDisposable
         ["MAILGATEWAY_RELAY_PASSWORD"] = SampleRelayPassword,
         ["MAILGATEWAY_INBOUND_DOMAINS"] = "example.com, example.org",
         ["MAILGATEWAY_INBOUND_TLS_CERTIFICATE"] = "inbound-tls",
+        ["MAILGATEWAY_BOUNCE_DOMAIN"] = "bounces.example.com",
+        ["MAILGATEWAY_BOUNCE_SECRET"] = SampleBounceSecret,
         // As after azd's first deploy: the real images, so the snapshot has the steady state (probes included).
         ["SERVICE_DELIVERY_IMAGE_NAME"] = "crsample.azurecr.io/mailgateway/delivery-ci:azd-deploy-1",
         ["SERVICE_INBOUND_IMAGE_NAME"] = "crsample.azurecr.io/mailgateway/inbound-ci:azd-deploy-1",

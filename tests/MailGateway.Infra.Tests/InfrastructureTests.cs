@@ -191,6 +191,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
             .Concat(snapshot.ContainerEnvironment("inbound"))
             .ToList();
         Assert.All(all, s => Assert.DoesNotContain(InfraFolder.SampleRelayPassword, s.Value ?? "", StringComparison.Ordinal));
+        Assert.All(all, s => Assert.DoesNotContain(InfraFolder.SampleBounceSecret, s.Value ?? "", StringComparison.Ordinal));
         Assert.All(all, s => Assert.DoesNotMatch("(?i)(ConnectionString|AccountKey|SharedAccessKey|InstrumentationKey)$", s.Name));
         Assert.All(all, s => Assert.DoesNotContain("AccountKey=", s.Value ?? "", StringComparison.OrdinalIgnoreCase));
         Assert.All(all, s => Assert.DoesNotContain("SharedAccessKey=", s.Value ?? "", StringComparison.OrdinalIgnoreCase));
@@ -205,15 +206,47 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
 
         // The password goes only to the Key Vault secret, as a secure parameter (which the snapshot never expands).
         Assert.DoesNotContain(snapshot.Resources, r => r.GetRawText().Contains(InfraFolder.SampleRelayPassword, StringComparison.Ordinal));
+        Assert.DoesNotContain(snapshot.Resources, r => r.GetRawText().Contains(InfraFolder.SampleBounceSecret, StringComparison.Ordinal));
         var stored = snapshot.Single("Microsoft.KeyVault/vaults/secrets", n => n.EndsWith("/relay-password", StringComparison.Ordinal));
         Assert.StartsWith("[parameters(", stored.GetProperty("properties").GetProperty("value").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_worker_and_the_listener_share_one_bounce_domain_and_one_VERP_key_from_Key_Vault()
+    {
+        // The worker signs the VERP senders, the listener checks them: the same domain and the same Key Vault secret.
+        var stored = snapshot.Single("Microsoft.KeyVault/vaults/secrets", n => n.EndsWith("/bounce-secret", StringComparison.Ordinal));
+        Assert.StartsWith("[parameters(", stored.GetProperty("properties").GetProperty("value").GetString(), StringComparison.Ordinal);
+        var references = new List<string>();
+        foreach (var service in new[] { "delivery", "inbound" })
+        {
+            var env = snapshot.ContainerEnvironment(service);
+            Assert.Equal("bounces.example.com", Assert.Single(env, s => s.Name == "MailGateway__Bounces__Domain").Value);
+            var key = Assert.Single(env, s => s.Name == "MailGateway__Bounces__Secret");
+            Assert.Null(key.Value);
+            var secret = Assert.Single(
+                snapshot.ContainerApp(service).GetProperty("properties").GetProperty("configuration").GetProperty("secrets").EnumerateArray(),
+                s => s.GetProperty("name").GetString() == key.SecretRef);
+            Assert.False(secret.TryGetProperty("value", out _), "A container app secret must reference Key Vault, not hold the value.");
+            Assert.Equal(service, DeploymentSnapshot.IdentityIn(secret.GetProperty("identity").GetString()));
+            references.Add(secret.GetProperty("keyVaultUrl").GetString()!);
+        }
+
+        Assert.Single(references.Distinct(StringComparer.Ordinal));
+        Assert.Contains($"/vaults/{stored.GetProperty("name").GetString()!.Split('/')[0]}/secrets/bounce-secret'", references[0], StringComparison.Ordinal);
+
+        // The listener writes bounced statuses and suppression entries: it gets the Table endpoint and both tables.
+        var inbound = snapshot.ContainerEnvironment("inbound").ToDictionary(e => e.Name, e => e.Value);
+        Assert.Contains("MailGateway__AzureStorage__TableServiceUri", inbound.Keys);
+        Assert.Contains("MailGateway__AzureStorage__StatusTable", inbound.Keys);
+        Assert.Contains("MailGateway__AzureStorage__SuppressionTable", inbound.Keys);
     }
 
     [Fact]
     public void Key_Vaults_use_RBAC_and_purge_protection()
     {
         var vaults = snapshot.OfType("Microsoft.KeyVault/vaults");
-        Assert.Equal(3, vaults.Count);
+        Assert.Equal(4, vaults.Count);
         Assert.All(vaults, v =>
         {
             var p = v.GetProperty("properties");
@@ -237,6 +270,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
             [
                 "Microsoft.App/managedEnvironments",
                 "Microsoft.ContainerRegistry/registries",
+                "Microsoft.KeyVault/vaults",
                 "Microsoft.KeyVault/vaults",
                 "Microsoft.KeyVault/vaults",
                 "Microsoft.KeyVault/vaults",
@@ -281,6 +315,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "delivery: AcrPull @ Microsoft.ContainerRegistry/registries",
                 "delivery: Azure Service Bus Data Receiver @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "delivery: Azure Service Bus Data Sender @ Microsoft.ServiceBus/namespaces/queues:outbound",
+                "delivery: Key Vault Secrets User @ Microsoft.KeyVault/vaults/secrets:bounce-secret",
                 "delivery: Key Vault Secrets User @ Microsoft.KeyVault/vaults/secrets:relay-password",
                 "delivery: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "delivery: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:outbound",
@@ -293,11 +328,13 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "inbound: Azure Service Bus Data Sender @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "inbound: Key Vault Certificate User @ Microsoft.KeyVault/vaults",
                 "inbound: Key Vault Secrets User @ Microsoft.KeyVault/vaults",
+                "inbound: Key Vault Secrets User @ Microsoft.KeyVault/vaults/secrets:bounce-secret",
                 "inbound: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "inbound: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:inbound",
                 "inbound: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:outbound",
                 "inbound: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "inbound: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
+                "inbound: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Suppressions",
             }.Order(StringComparer.Ordinal),
             actual);
     }
@@ -305,15 +342,22 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
     [Fact]
     public void The_inbound_certificate_vault_holds_no_other_secret()
     {
-        // The inbound identity may read every certificate of its vault; the relay password lives in the other one.
-        var secret = snapshot.Single("Microsoft.KeyVault/vaults/secrets");
-        var vaultOfSecret = secret.GetProperty("name").GetString()!.Split('/')[0];
+        // The inbound identity may read every certificate of its vault; the relay password and the VERP key live in
+        // vaults of their own, and of those the listener may read the VERP key only (on that secret, not its vault).
+        var secrets = snapshot.OfType("Microsoft.KeyVault/vaults/secrets").Select(s => s.GetProperty("name").GetString()!).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(2, secrets.Count);
+        var vaultOf = secrets.ToDictionary(n => n.Split('/')[1], n => n.Split('/')[0]);
+        Assert.Equal(["bounce-secret", "relay-password"], vaultOf.Keys.Order(StringComparer.Ordinal));
+        Assert.NotEqual(vaultOf["bounce-secret"], vaultOf["relay-password"]);
         var inboundVaultRoles = snapshot.OfType("Microsoft.Authorization/roleAssignments")
             .Where(r => DeploymentSnapshot.IdentityIn(r.GetProperty("properties").GetProperty("principalId").GetString()) == "inbound"
                         && r.GetProperty("id").GetString()!.Contains("Microsoft.KeyVault/vaults/", StringComparison.Ordinal))
+            .Select(r => r.GetProperty("id").GetString()!)
             .ToList();
-        Assert.Equal(2, inboundVaultRoles.Count);
-        Assert.All(inboundVaultRoles, r => Assert.DoesNotContain($"/vaults/{vaultOfSecret}/", r.GetProperty("id").GetString(), StringComparison.Ordinal));
+        Assert.Equal(3, inboundVaultRoles.Count);
+        Assert.All(inboundVaultRoles, id => Assert.DoesNotContain($"/vaults/{vaultOf["relay-password"]}/", id, StringComparison.Ordinal));
+        Assert.Single(inboundVaultRoles, id => id.Contains($"/vaults/{vaultOf["bounce-secret"]}/secrets/bounce-secret/", StringComparison.Ordinal));
+        Assert.DoesNotContain(inboundVaultRoles, id => id.Contains($"/vaults/{vaultOf["bounce-secret"]}/providers/", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -130,4 +130,29 @@ public sealed class HostingTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("MailGateway:Inbound:Store", "Blob", "Blob")]
+    [InlineData("MailGateway:Bounces:Secret", "too-short", "Secret")]
+    [InlineData("MailGateway:Bounces:Domain", "not a domain", "Domain")]
+    public async Task AddInboundBounceProcessing_keeps_the_start_checks_and_adds_its_own(string key, string value, string named)
+    {
+        // The store wrapped for bounce processing is still known to be the file store (no Blob here).
+        var settings = new Dictionary<string, string?>
+        {
+            ["MailGateway:Inbound:Domains:0"] = "host.test",
+            ["MailGateway:Inbound:Endpoints:0:Address"] = "127.0.0.1",
+            ["MailGateway:Inbound:Endpoints:0:Port"] = "0",
+            ["MailGateway:Inbound:FileSystem:Path"] = Path.Combine(Path.GetTempPath(), "mailgateway-bounce-host-" + Guid.NewGuid().ToString("N")),
+            ["MailGateway:Bounces:Domain"] = "bounces.host.test",
+            ["MailGateway:Bounces:Secret"] = new string('s', 32),
+        };
+        settings[key] = value;
+        var builder = Builder(settings);
+        builder.AddInboundListener();
+        builder.AddInboundBounceProcessing();
+        using var host = builder.Build();
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
 }

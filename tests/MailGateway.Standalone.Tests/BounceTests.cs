@@ -180,30 +180,9 @@ public sealed class BounceTests
         Assert.Equal(2, relayed.Recipients.Count);
     }
 
-    /// <summary>A DSN as RFC 3464 lays it out: multipart/report of a human part, message/delivery-status and the original headers.</summary>
-    internal static MimeMessage Dsn(string to, string recipient, string status, string diagnostic, string action = "failed")
-    {
-        var report = new MultipartReport("delivery-status");
-        report.Add(new TextPart("plain") { Text = "This is the mail system at host relay.test.\r\n\r\nYour message could not be delivered.\r\n" });
-        var delivery = new MessageDeliveryStatus();
-        delivery.StatusGroups.Add(new HeaderList
-        {
-            { "Reporting-MTA", "dns; relay.test" },
-            { "Arrival-Date", DateTimeOffset.UtcNow.ToString("r", System.Globalization.CultureInfo.InvariantCulture) },
-        });
-        delivery.StatusGroups.Add(new HeaderList
-        {
-            { "Final-Recipient", "rfc822; " + recipient },
-            { "Original-Recipient", "rfc822; " + recipient },
-            { "Action", action },
-            { "Status", status },
-            { "Remote-MTA", "dns; mx.example.net" },
-            { "Diagnostic-Code", diagnostic },
-        });
-        report.Add(delivery);
-        report.Add(new TextRfc822Headers { Message = new MimeMessage([MailboxAddress.Parse("app@example.com")], [MailboxAddress.Parse(recipient)], "Hello", new TextPart("plain") { Text = "" }) });
-        return new MimeMessage([MailboxAddress.Parse("MAILER-DAEMON@relay.test")], [MailboxAddress.Parse(to)], "Undelivered Mail Returned to Sender", report);
-    }
+    /// <summary>A DSN as RFC 3464 lays it out (<see cref="BounceReports.Dsn"/>).</summary>
+    internal static MimeMessage Dsn(string to, string recipient, string status, string diagnostic, string action = "failed") =>
+        BounceReports.Dsn(to, recipient, status, diagnostic, action);
 
     /// <summary>Delivers <paramref name="message"/> to the host's listener with a raw SMTP session (the null reverse path of a bounce); returns the reply to the final dot.</summary>
     internal static async Task<int> DeliverAsync(GatewayHost host, string mailFrom, string rcptTo, MimeMessage message)

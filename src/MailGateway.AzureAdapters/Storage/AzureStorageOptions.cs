@@ -58,7 +58,8 @@ public sealed class AzureStorageOptions : IValidatableObject
 
     /// <summary>
     /// Whether the Table service is needed: set by the registration of the status store (the API and the delivery
-    /// worker); the inbound listener uses Blob only, so it needs no Table endpoint.
+    /// worker) and of the bounce recorder; the inbound listener without submission or bounce processing uses Blob only,
+    /// so it needs no Table endpoint.
     /// </summary>
     internal bool NeedsTables { get; set; }
 

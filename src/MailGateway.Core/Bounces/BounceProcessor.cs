@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
+using MailGateway.Core.Delivery;
 using MailGateway.Core.Inbound;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,7 +26,61 @@ public enum BounceRecordOutcome
 /// <param name="Report">The report (failed DSN or complaint).</param>
 /// <param name="ReceivedAt">When the listener received it.</param>
 /// <param name="InboundId">The id of the stored report (its file or blob name).</param>
-public sealed record BounceNotice(string MessageId, int RecipientIndex, BounceReport Report, DateTimeOffset ReceivedAt, string InboundId);
+public sealed record BounceNotice(string MessageId, int RecipientIndex, BounceReport Report, DateTimeOffset ReceivedAt, string InboundId)
+{
+    /// <summary>True for an abuse report (a suppression entry only: no status change, no event).</summary>
+    public bool IsComplaint => Report.Kind == BounceReportKind.Complaint;
+
+    /// <summary>The suppression entry's reason: <c>complaint</c> or <c>bounce</c>.</summary>
+    public string SuppressionReason => IsComplaint ? Suppressions.SuppressionReasons.Complaint : Suppressions.SuppressionReasons.Bounce;
+
+    /// <summary>The suppression entry's detail: the diagnostic (or the feedback type) and the stored report's id.</summary>
+    public string SuppressionDetail => IsComplaint
+        ? $"Complaint ({Report.Status}), report {InboundId}"
+        : $"{Report.Diagnostic ?? Report.Status} (DSN {InboundId})";
+
+    /// <summary>The DSN's diagnostic as an SMTP reply (<c>550 5.1.1 …</c>), else 550 with the DSN's status: the recipient's new reply.</summary>
+    public SmtpReply Reply()
+    {
+        var text = Report.Diagnostic ?? "";
+        if (text.Length >= 3 && int.TryParse(text.AsSpan(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var code) && code is >= 500 and < 600)
+        {
+            var rest = text[3..].Trim();
+            var space = rest.IndexOf(' ', StringComparison.Ordinal);
+            var first = space < 0 ? rest : rest[..space];
+            return first.Length > 0 && first[0] == '5' && first.Count(c => c == '.') == 2
+                ? new SmtpReply(code, first, space < 0 ? "" : rest[(space + 1)..])
+                : new SmtpReply(code, Report.Status, rest);
+        }
+
+        return new SmtpReply(550, Report.Status, text.Length > 0 ? text : "Reported failed by a delivery status notification.");
+    }
+}
+
+/// <summary>
+/// Thrown by an <see cref="IBounceRecorder"/> whose store is unreachable (a transient failure: the Table service down
+/// or throttling). The <see cref="BounceProcessor"/> lets it through, so the listener answers 451 4.3.0 after the report
+/// was stored and the reporting MTA sends it again later; any other failure is only logged and counted.
+/// </summary>
+public sealed class BounceRecorderUnavailableException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public BounceRecorderUnavailableException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public BounceRecorderUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and the store's failure.</summary>
+    public BounceRecorderUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
 
 /// <summary>
 /// Applies a bounce in one transaction: the recipient becomes <c>bounced</c> (with a <c>bounced</c> event) and its
@@ -64,7 +120,7 @@ public sealed partial class BounceProcessor
         _logger = logger;
         MaxReportBytes = options.Value.MaxReportBytes;
         _counter = meters.Create(MeterName).CreateCounter<long>(CounterName, "{report}",
-            "Messages to the bounce domain, by outcome: applied, forged, unmatched, not_failed, not_a_report, too_big, error.");
+            "Messages to the bounce domain, by outcome: applied, forged, unmatched, not_failed, not_a_report, too_big, deferred, error.");
     }
 
     /// <summary>The largest report read (bigger ones are only stored).</summary>
@@ -77,7 +133,11 @@ public sealed partial class BounceProcessor
         return _addresses.Enabled && recipients.Any(_addresses.IsBounceDomain);
     }
 
-    /// <summary>Processes a stored message; <paramref name="content"/> is null when it was bigger than <see cref="MaxReportBytes"/>. Never throws.</summary>
+    /// <summary>
+    /// Processes a stored message; <paramref name="content"/> is null when it was bigger than <see cref="MaxReportBytes"/>.
+    /// Throws only <see cref="BounceRecorderUnavailableException"/> (the recorder's store is down: answer 451) and the
+    /// <see cref="OperationCanceledException"/> of <paramref name="cancellationToken"/>.
+    /// </summary>
     public async Task ProcessAsync(InboundMessageMetadata metadata, ReadOnlyMemory<byte>? content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(metadata);
@@ -91,6 +151,20 @@ public sealed partial class BounceProcessor
                 _counter.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
                 LogProcessed(metadata.Id, outcome);
             }
+        }
+        catch (BounceRecorderUnavailableException ex)
+        {
+            // The report is stored, and its processing must not be lost either: the store is down, so the caller
+            // answers 451 and the reporting MTA delivers it again (recorders apply a report twice as once).
+            _counter.Add(1, new KeyValuePair<string, object?>("outcome", "deferred"));
+            LogDeferred(ex, metadata.Id);
+            throw;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The listener's store timeout (or its shutdown): it answers 451, the report comes again.
+            _counter.Add(1, new KeyValuePair<string, object?>("outcome", "deferred"));
+            throw;
         }
         catch (Exception ex)
         {
@@ -134,6 +208,9 @@ public sealed partial class BounceProcessor
     [LoggerMessage(Level = LogLevel.Information, Message = "Report {InboundId} to the bounce domain: {Outcome}")]
     private partial void LogProcessed(string inboundId, string outcome);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Report {InboundId} to the bounce domain is stored, but its store of statuses is unavailable; answering 451 so it is sent again")]
+    private partial void LogDeferred(Exception exception, string inboundId);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Processing report {InboundId} to the bounce domain failed; it stays stored")]
     private partial void LogFailed(Exception exception, string inboundId);
 }
@@ -141,7 +218,8 @@ public sealed partial class BounceProcessor
 /// <summary>
 /// The inbound store of a host with bounce processing: stores every message with the inner store as before, keeps the
 /// first <see cref="BounceProcessor.MaxReportBytes"/> bytes while they arrive, and after the commit hands a message
-/// for the bounce domain to the <see cref="BounceProcessor"/>. The commit's answer does not depend on the processing.
+/// for the bounce domain to the <see cref="BounceProcessor"/>. The commit's answer does not depend on the processing,
+/// except when the recorder's store is unavailable: then the commit (already done) throws, the listener answers 451.
 /// </summary>
 public sealed class BounceProcessingInboundStore(IInboundMessageStore inner, BounceProcessor processor) : IInboundMessageStore
 {

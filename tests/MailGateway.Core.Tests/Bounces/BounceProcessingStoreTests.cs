@@ -122,4 +122,50 @@ public sealed class BounceProcessingStoreTests
         var (other, _, _) = await StoreAsync(Dsn("someone@example.net", 100), "someone@example.net", 512);
         Assert.Empty(other);
     }
+
+    private sealed class FailingRecorder(Exception failure) : IBounceRecorder
+    {
+        public Task<BounceRecordOutcome> RecordAsync(BounceNotice notice, CancellationToken cancellationToken) => Task.FromException<BounceRecordOutcome>(failure);
+    }
+
+    [Fact]
+    public async Task An_unavailable_recorder_fails_the_commit_after_the_message_is_stored_and_any_other_failure_does_not()
+    {
+        var to = new BounceAddresses(Microsoft.Extensions.Options.Options.Create(Options)).For("0123456789abcdef0123456789abcdef", 0)!;
+        using var bytes = new MemoryStream();
+        await Dsn(to, 100).WriteToAsync(bytes);
+        var data = bytes.ToArray();
+        var metadata = new InboundMessageMetadata
+        {
+            Id = "in1", ReceivedAt = DateTimeOffset.UnixEpoch, MailFrom = "", Recipients = [to], ClientIp = "127.0.0.1", ClientHelo = "relay.test",
+            Tls = false, Size = data.Length, Sha256 = "",
+        };
+
+        foreach (var (failure, throws, outcome) in new (Exception, bool, string)[]
+                 {
+                     (new BounceRecorderUnavailableException("Table storage is down."), true, "deferred"),
+                     (new InvalidOperationException("A bug."), false, "error"),
+                 })
+        {
+            using var meters = new TestMeterFactory();
+            using var collector = new MetricCollector<long>(meters, BounceProcessor.MeterName, BounceProcessor.CounterName);
+            var processor = new BounceProcessor(new BounceAddresses(Microsoft.Extensions.Options.Options.Create(Options)), new FailingRecorder(failure), meters,
+                Microsoft.Extensions.Options.Options.Create(Options), NullLogger<BounceProcessor>.Instance);
+            var inner = new MemoryStore();
+            using var writer = await new BounceProcessingInboundStore(inner, processor).CreateWriterAsync("in1", DateTimeOffset.UnixEpoch, CancellationToken.None);
+            await writer.WriteAsync(data, CancellationToken.None);
+            if (throws)
+            {
+                Assert.Same(failure, await Assert.ThrowsAsync<BounceRecorderUnavailableException>(() => writer.CommitAsync(metadata, CancellationToken.None)));
+            }
+            else
+            {
+                Assert.Equal("in1", await writer.CommitAsync(metadata, CancellationToken.None));
+            }
+
+            // Stored before the processing either way: nothing is lost.
+            Assert.Equal(data, Assert.Single(inner.Stored));
+            Assert.Equal([outcome], collector.GetMeasurementSnapshot().Select(m => (string?)m.Tags["outcome"]));
+        }
+    }
 }
