@@ -31,14 +31,15 @@ stop_gateway || { echo "gateway did not stop" >&2; exit 1; }
 # Restart with the worker on and time the drain.
 port=$(free_port)
 start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Concurrency="$concurrency" "${submission[@]}"
-t0=$(now)
+t0=$(now); c0=$(cpu_ticks "$gw_pid")
 deadline=$((SECONDS + 600))
 until [ "$(gateway_count "$work" Delivered)" -ge "$messages" ]; do
   [ $SECONDS -lt $deadline ] || { echo "not all delivered after 600 s" >&2; exit 1; }
   sleep 0.05
 done
-t1=$(now)
+t1=$(now); c1=$(cpu_ticks "$gw_pid")
 ours=$(rate "$messages" "$t0" "$t1")
+drain_cpu=$(cpu_us_per "$c0" "$c1" "$messages")
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$gw_pid/status")
 stop_gateway || true
 
@@ -57,7 +58,7 @@ echo
 echo "load: $(uptime | sed 's/.*load average: //')"
 echo "| delivery of $messages queued 4 KB messages to smtp-sink, $concurrency at a time | msg/s |"
 echo "|---|---|"
-echo "| MailGateway standalone (SQLite queue, worker; peak RSS $((rss / 1024)) MB) | $ours |"
+echo "| MailGateway standalone (SQLite queue, worker; peak RSS $((rss / 1024)) MB, $drain_cpu µs CPU per message) | $ours |"
 echo "| MailGateway delivery engine alone (no queue) | $engine |"
 echo "| Postfix queue drain | $postfix |"
 echo "| ratio drain / engine alone (goal ≥ 0.6) | $(ratio "$ours" "$engine") |"
