@@ -48,7 +48,9 @@ rss=$(awk '/VmHWM/ {print $2}' "/proc/$gw_pid/status")
 stop_gateway || true
 
 # The engine alone, same messages, concurrency and sink.
-engine=$($bench_exe engine "127.0.0.1:$sink" "$messages" "$concurrency" 4 | tee /dev/stderr | sed -n 's/.*: \([0-9]*\) msg\/s.*/\1/p')
+# (Not `tee /dev/stderr`: with the output redirected to a file, tee reopens it and truncates what was written so far.)
+engine_out=$($bench_exe engine "127.0.0.1:$sink" "$messages" "$concurrency" 4); echo "$engine_out" >&2
+engine=$(sed -n 's/.*: \([0-9]*\) msg\/s.*/\1/p' <<<"$engine_out")
 
 # Reference: Postfix with the same number queued (delivery held), then released and timed until the queue is empty.
 smtpd=$(free_port)
