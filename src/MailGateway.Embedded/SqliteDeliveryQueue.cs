@@ -218,27 +218,18 @@ public sealed partial class SqliteDeliveryQueue : IDeliveryQueue
         }, cancellationToken);
     }
 
-    internal static bool Insert(SqliteConnection connection, SqliteTransaction transaction, DeliveryJob job, DateTimeOffset visibleAt, DateTimeOffset now) =>
-        Insert(connection, transaction, job, DeliveryJobSerializer.SerializeToUtf8Bytes(job), visibleAt, now);
-
-    /// <summary>Inserts <paramref name="job"/> whose body the caller encoded (<see cref="DeliveryJobSerializer.SerializeToUtf8Bytes"/>) before it queued the write.</summary>
-    internal static bool Insert(SqliteConnection connection, SqliteTransaction transaction, DeliveryJob job, byte[] body, DateTimeOffset visibleAt, DateTimeOffset now)
+    internal static bool Insert(SqliteConnection connection, SqliteTransaction transaction, DeliveryJob job, DateTimeOffset visibleAt, DateTimeOffset now)
     {
-        _ = transaction;
         // The (message_id, attempt) key makes a repeated enqueue of the same attempt a no-op. The trace context goes
-        // in the same statement: no extra write per job. Kept prepared on the writer's connection, bound by position.
-        var statement = SqliteStatements.Raw(connection, """
+        // in the same statement: no extra write per job. Kept prepared on the writer's connection (SqliteStatements).
+        var command = SqliteStatements.Command(connection, transaction, """
             INSERT OR IGNORE INTO jobs (message_id, attempt, body, visible_at, enqueued_at, trace_parent, trace_state)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-            """);
-        statement.Text(1, job.MessageId);
-        statement.Integer(2, job.Attempt);
-        statement.Text(3, body);
-        statement.Integer(4, UnixTime.Ms(visibleAt));
-        statement.Integer(5, UnixTime.Ms(now));
-        statement.Text(6, job.TraceParent);
-        statement.Text(7, job.TraceState);
-        return statement.Run() == 1;
+            VALUES ($id, $attempt, $body, $visible, $now, $traceparent, $tracestate)
+            """,
+            ("$id", job.MessageId), ("$attempt", job.Attempt), ("$body", DeliveryJobSerializer.Serialize(job)),
+            ("$visible", UnixTime.Ms(visibleAt)), ("$now", UnixTime.Ms(now)),
+            ("$traceparent", (object?)job.TraceParent ?? DBNull.Value), ("$tracestate", (object?)job.TraceState ?? DBNull.Value));
+        return command.ExecuteNonQuery() == 1;
     }
 
     /// <summary>Moves rows of a lease that are not readable jobs to the dead letters (their body kept as it is).</summary>

@@ -30,50 +30,35 @@ internal static class SqliteListFilters
     /// <summary>The kind of the envelope sender's row.</summary>
     internal const string From = "f";
 
-    private const string InsertSql = "INSERT OR IGNORE INTO message_filters (kind, value, created_at, id, owner) VALUES (?1, ?2, ?3, ?4, ?5)";
+    private const string InsertSql = "INSERT OR IGNORE INTO message_filters (kind, value, created_at, id, owner) VALUES ($kind, $value, $created, $id, $owner)";
     private const string DeleteSql = "DELETE FROM message_filters WHERE kind = $kind AND value = $value AND created_at = $created AND id = $id";
+
+    private static readonly (string, SqliteType)[] InsertParameters =
+        [("$kind", SqliteType.Text), ("$value", SqliteType.Text), ("$created", SqliteType.Integer), ("$id", SqliteType.Text), ("$owner", SqliteType.Text)];
 
     private static readonly (string, SqliteType)[] DeleteParameters =
         [("$kind", SqliteType.Text), ("$value", SqliteType.Text), ("$created", SqliteType.Integer), ("$id", SqliteType.Text)];
 
     /// <summary>Writes the rows of <paramref name="record"/> in the caller's transaction (the message row's insert).</summary>
-    internal static void Insert(SqliteConnection connection, SqliteTransaction transaction, MessageRecord record) =>
-        Insert(connection, transaction, record, KeysOf(record));
-
-    /// <summary>The (kind, value) rows of <paramref name="record"/>, computed by the caller before it queues the write.</summary>
-    internal static IReadOnlyList<(string Kind, string Value)> KeysOf(MessageRecord record)
+    internal static void Insert(SqliteConnection connection, SqliteTransaction transaction, MessageRecord record)
     {
         if (record.Envelope is null && record.Tags.Count == 0)
-        {
-            return [];
-        }
-
-        var keys = new List<(string, string)>();
-        ForEachKey(record.Tags, record.Envelope, (kind, value) => keys.Add((kind, value)));
-        return keys;
-    }
-
-    /// <summary>Writes the rows <paramref name="keys"/> (from <see cref="KeysOf"/>) of <paramref name="record"/> in the caller's transaction.</summary>
-    internal static void Insert(SqliteConnection connection, SqliteTransaction transaction, MessageRecord record, IReadOnlyList<(string Kind, string Value)> keys)
-    {
-        _ = transaction;
-        if (keys.Count == 0)
         {
             return;
         }
 
-        var statement = SqliteStatements.Raw(connection, InsertSql);
-        var created = UnixTime.Ms(record.CreatedAt);
+        var command = SqliteStatements.Get(connection, transaction, InsertSql, InsertParameters);
+        var parameters = command.Parameters;
+        parameters[2].Value = UnixTime.Ms(record.CreatedAt);
+        parameters[3].Value = record.Id;
+        parameters[4].Value = record.Owner;
         // A value twice in one message (a recipient in two spellings, a repeated tag) is one row: OR IGNORE on the key.
-        foreach (var (kind, value) in keys)
+        ForEachKey(record.Tags, record.Envelope, (kind, value) =>
         {
-            statement.Text(1, kind);
-            statement.Text(2, value);
-            statement.Integer(3, created);
-            statement.Text(4, record.Id);
-            statement.Text(5, record.Owner);
-            statement.Run();
-        }
+            parameters[0].Value = kind;
+            parameters[1].Value = value;
+            command.ExecuteNonQuery();
+        });
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Submissions;
 using Microsoft.Data.Sqlite;
@@ -134,40 +133,27 @@ public sealed partial class SqliteMessageAcceptor : IMessageAcceptor
         return results!;
     }
 
-    /// <summary>
-    /// The content's reference (in the database, or a file written and fsynced now) and every row the write inserts,
-    /// encoded here on the request's thread — the record's and the events' JSON, the job's body, the list filter rows,
-    /// the content's hash — so that the single writer only binds and steps.
-    /// </summary>
+    /// <summary>The content's reference: in the database (hashed here, not by the single writer), or a file written and fsynced now.</summary>
     private async Task<(PreparedContent? Content, AcceptResult? Failed)> PrepareAsync(Submission submission, CancellationToken cancellationToken)
     {
-        string reference;
-        byte[]? sha;
         if (_inline)
         {
-            reference = SqliteMessageContentStore.ReferenceFor(submission.MessageId);
-            sha = SHA256.HashData(submission.Content.Span);
-        }
-        else
-        {
-            try
-            {
-                reference = await _files.SaveAsync(submission.MessageId, submission.Content, cancellationToken);
-                sha = null;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                return (null, AcceptResult.Unavailable(submission.MessageId, AcceptResult.NothingAccepted, ex));
-            }
+            return (new PreparedContent(SqliteMessageContentStore.ReferenceFor(submission.MessageId), SHA256.HashData(submission.Content.Span)), null);
         }
 
-        var job = submission.FirstJob(reference);
-        return (new PreparedContent(reference, sha, new SqliteMessageStatusStore.PreparedMessage(submission.ToRecord(reference)), job, DeliveryJobSerializer.SerializeToUtf8Bytes(job)), null);
+        try
+        {
+            return (new PreparedContent(await _files.SaveAsync(submission.MessageId, submission.Content, cancellationToken), null), null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return (null, AcceptResult.Unavailable(submission.MessageId, AcceptResult.NothingAccepted, ex));
+        }
     }
 
     private static AcceptResult Write(SqliteConnection connection, SqliteTransaction transaction, Submission submission, PreparedContent content, long oldest, DateTimeOffset now)
     {
-        var created = SqliteMessageStatusStore.Create(connection, transaction, content.Message, submission.Claim, oldest);
+        var created = SqliteMessageStatusStore.Create(connection, transaction, submission.ToRecord(content.Reference), submission.Claim, oldest);
         if (created.Created)
         {
             if (content.Sha256 is { } sha)
@@ -175,7 +161,7 @@ public sealed partial class SqliteMessageAcceptor : IMessageAcceptor
                 SqliteMessageContentStore.Insert(connection, transaction, content.Reference, submission.Content, sha);
             }
 
-            SqliteDeliveryQueue.Insert(connection, transaction, content.Job, content.JobBody, submission.NotBefore ?? now, now);
+            SqliteDeliveryQueue.Insert(connection, transaction, submission.FirstJob(content.Reference), submission.NotBefore ?? now, now);
             return AcceptResult.Accepted(submission.MessageId, submission.IsScheduled);
         }
 
@@ -237,5 +223,5 @@ public sealed partial class SqliteMessageAcceptor : IMessageAcceptor
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete the unused message file {Reference}")]
     private partial void LogOrphanedFile(Exception exception, string reference);
 
-    private sealed record PreparedContent(string Reference, byte[]? Sha256, SqliteMessageStatusStore.PreparedMessage Message, DeliveryJob Job, byte[] JobBody);
+    private sealed record PreparedContent(string Reference, byte[]? Sha256);
 }

@@ -61,13 +61,13 @@ public sealed partial class SqliteMessageContentStore : IMessageContentStore
     internal static void Insert(SqliteConnection connection, SqliteTransaction transaction, string reference, ReadOnlyMemory<byte> mime, byte[] sha256)
     {
         var id = IdOf(reference) ?? throw new ArgumentException($"Not a reference of this store: {reference}", nameof(reference));
-        // Kept prepared on the writer's connection and bound by position (the BLOB copied once, by SQLite).
-        var statement = SqliteStatements.Raw(connection, "INSERT INTO contents (id, sha256, mime) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING");
-        _ = transaction;
-        statement.Text(1, id);
-        statement.Blob(2, sha256);
-        statement.Blob(3, mime.Span);
-        statement.Run();
+        // Kept prepared on the writer's connection (SqliteStatements), as every statement of the accept path.
+        var command = SqliteStatements.Get(connection, transaction, "INSERT INTO contents (id, sha256, mime) VALUES ($id, $sha, $mime) ON CONFLICT (id) DO NOTHING",
+            ("$id", SqliteType.Text), ("$sha", SqliteType.Blob), ("$mime", SqliteType.Blob));
+        command.Parameters[0].Value = id;
+        command.Parameters[1].Value = sha256;
+        command.Parameters[2].Value = WholeArray(mime) ?? mime.ToArray();
+        command.ExecuteNonQuery();
     }
 
     /// <inheritdoc />
@@ -123,6 +123,9 @@ public sealed partial class SqliteMessageContentStore : IMessageContentStore
     /// <summary>The message id of a reference of this store, or null when it is not one.</summary>
     internal static string? IdOf(string reference) =>
         reference.StartsWith(Prefix, StringComparison.Ordinal) && IdPattern().IsMatch(reference.AsSpan(Prefix.Length)) ? reference[Prefix.Length..] : null;
+
+    private static byte[]? WholeArray(ReadOnlyMemory<byte> memory) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : null;
 
     [GeneratedRegex("^[A-Za-z0-9-]{1,64}$")]
     private static partial Regex IdPattern();

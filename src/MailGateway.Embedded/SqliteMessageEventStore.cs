@@ -64,41 +64,24 @@ public sealed class SqliteMessageEventStore(SqliteDatabase database) : IMessageE
     /// <summary>Writes <paramref name="events"/> in the caller's transaction (the state change's).</summary>
     internal static void Insert(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<MessageEvent> events)
     {
-        if (events.Count != 0)
+        if (events.Count == 0)
         {
-            Insert(connection, transaction, Encode(events));
-        }
-    }
-
-    /// <summary>The rows of <paramref name="events"/>, their JSON encoded now (by the caller, before it queues the write).</summary>
-    internal static IReadOnlyList<EncodedEvent> Encode(IReadOnlyList<MessageEvent> events)
-    {
-        var encoded = new EncodedEvent[events.Count];
-        for (var i = 0; i < events.Count; i++)
-        {
-            encoded[i] = new EncodedEvent(events[i], JsonSerializer.SerializeToUtf8Bytes(events[i], EmbeddedJsonContext.Default.MessageEvent));
+            return;
         }
 
-        return encoded;
-    }
-
-    /// <summary>Writes the encoded <paramref name="events"/> in the caller's transaction (the state change's).</summary>
-    internal static void Insert(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<EncodedEvent> events)
-    {
-        _ = transaction;
-        // Kept prepared on the writer's connection and bound by position: every accept and state change runs it.
-        var statement = SqliteStatements.Raw(connection, "INSERT INTO events (owner, message_id, type, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5)");
-        foreach (var (item, body) in events)
+        // Kept prepared on the writer's connection (SqliteStatements): every accept and state change runs it.
+        var command = SqliteStatements.Get(connection, transaction,
+            "INSERT INTO events (owner, message_id, type, created_at, body) VALUES ($owner, $message, $type, $created, $body)",
+            ("$owner", SqliteType.Text), ("$message", SqliteType.Text), ("$type", SqliteType.Text), ("$created", SqliteType.Integer), ("$body", SqliteType.Text));
+        var (owner, message, type, created, body) = (command.Parameters[0], command.Parameters[1], command.Parameters[2], command.Parameters[3], command.Parameters[4]);
+        foreach (var item in events)
         {
-            statement.Text(1, item.Owner);
-            statement.Text(2, item.MessageId);
-            statement.Text(3, item.Type);
-            statement.Integer(4, UnixTime.Ms(item.Time));
-            statement.Text(5, body);
-            statement.Run();
+            owner.Value = item.Owner;
+            message.Value = item.MessageId;
+            type.Value = item.Type;
+            created.Value = UnixTime.Ms(item.Time);
+            body.Value = JsonSerializer.Serialize(item, EmbeddedJsonContext.Default.MessageEvent);
+            command.ExecuteNonQuery();
         }
     }
 }
-
-/// <summary>An event and its stored JSON (UTF-8), encoded before the write reaches the single writer.</summary>
-internal sealed record EncodedEvent(MessageEvent Event, byte[] Body);

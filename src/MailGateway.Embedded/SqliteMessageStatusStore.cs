@@ -28,14 +28,13 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
     {
         ArgumentNullException.ThrowIfNull(record);
         var oldest = UnixTime.Ms(_time.GetUtcNow() - _idempotencyRetention);
-        var prepared = new PreparedMessage(record);
-        return _database.WriteAsync((connection, transaction) => Create(connection, transaction, prepared, idempotency, oldest), cancellationToken);
+        return _database.WriteAsync((connection, transaction) => Create(connection, transaction, record, idempotency, oldest), cancellationToken);
     }
 
     /// <summary>The idempotency key's retention, as the oldest creation time still remembered.</summary>
     internal long OldestRememberedKey() => UnixTime.Ms(_time.GetUtcNow() - _idempotencyRetention);
 
-    internal static CreateMessageResult Create(SqliteConnection connection, SqliteTransaction transaction, PreparedMessage message, IdempotencyClaim? idempotency, long oldest)
+    internal static CreateMessageResult Create(SqliteConnection connection, SqliteTransaction transaction, MessageRecord record, IdempotencyClaim? idempotency, long oldest)
     {
         if (idempotency is not null)
         {
@@ -56,49 +55,25 @@ public sealed class SqliteMessageStatusStore : IMessageStatusStore
             }
         }
 
-        // Kept prepared on the writer's connection and bound by position, the JSON encoded by the caller (PreparedMessage).
-        var record = message.Record;
-        var insert = SqliteStatements.Raw(connection, "INSERT INTO messages (id, owner, state, updated_at, record, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-        insert.Text(1, record.Id);
-        insert.Text(2, record.Owner);
-        insert.Text(3, message.State);
-        insert.Integer(4, UnixTime.Ms(record.UpdatedAt));
-        insert.Text(5, message.Json);
-        insert.Integer(6, UnixTime.Ms(record.CreatedAt));
-        insert.Run();
+        // Kept prepared on the writer's connection (SqliteStatements), as every statement of the accept path.
+        SqliteStatements.Command(connection, transaction,
+            "INSERT INTO messages (id, owner, state, updated_at, record, created_at) VALUES ($id, $owner, $state, $updated, $record, $created)",
+            ("$id", record.Id), ("$owner", record.Owner), ("$state", record.State.ToString()),
+            ("$updated", UnixTime.Ms(record.UpdatedAt)), ("$record", JsonSerializer.Serialize(record, EmbeddedJsonContext.Default.MessageRecord)),
+            ("$created", UnixTime.Ms(record.CreatedAt))).ExecuteNonQuery();
 
-        SqliteListFilters.Insert(connection, transaction, record, message.Filters);
-        SqliteMessageEventStore.Insert(connection, transaction, message.Events);
+        SqliteListFilters.Insert(connection, transaction, record);
+        SqliteMessageEventStore.Insert(connection, transaction, MessageEvents.ForAccept(record));
 
         if (idempotency is not null)
         {
-            var claim = SqliteStatements.Raw(connection, "INSERT INTO idempotency_keys (owner, key, request_hash, message_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
-            claim.Text(1, idempotency.Owner);
-            claim.Text(2, idempotency.Key);
-            claim.Text(3, idempotency.RequestHash);
-            claim.Text(4, record.Id);
-            claim.Integer(5, UnixTime.Ms(idempotency.CreatedAt));
-            claim.Run();
+            SqliteStatements.Command(connection, transaction,
+                "INSERT INTO idempotency_keys (owner, key, request_hash, message_id, created_at) VALUES ($owner, $key, $hash, $id, $created)",
+                ("$owner", idempotency.Owner), ("$key", idempotency.Key), ("$hash", idempotency.RequestHash), ("$id", record.Id),
+                ("$created", UnixTime.Ms(idempotency.CreatedAt))).ExecuteNonQuery();
         }
 
         return new CreateMessageResult(true, record.Id, idempotency?.RequestHash ?? string.Empty);
-    }
-
-    /// <summary>
-    /// What the insert of a new record writes, encoded by the caller before it queues the write, so that the single
-    /// writer only binds and steps: the record's JSON (UTF-8), its list filter rows and its <c>accepted</c> events.
-    /// </summary>
-    internal sealed class PreparedMessage(MessageRecord record)
-    {
-        internal MessageRecord Record { get; } = record;
-
-        internal string State { get; } = record.State.ToString();
-
-        internal byte[] Json { get; } = JsonSerializer.SerializeToUtf8Bytes(record, EmbeddedJsonContext.Default.MessageRecord);
-
-        internal IReadOnlyList<(string Kind, string Value)> Filters { get; } = SqliteListFilters.KeysOf(record);
-
-        internal IReadOnlyList<EncodedEvent> Events { get; } = SqliteMessageEventStore.Encode(MessageEvents.ForAccept(record));
     }
 
     /// <inheritdoc />

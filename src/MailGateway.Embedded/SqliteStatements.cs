@@ -13,23 +13,6 @@ namespace MailGateway.Embedded;
 internal static class SqliteStatements
 {
     private static readonly ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteCommand>> Kept = new();
-    private static readonly ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteRawStatement>> KeptRaw = new();
-
-    /// <summary>
-    /// The kept <see cref="SqliteRawStatement"/> of <paramref name="sql"/> (a constant, positional parameters) on
-    /// <paramref name="connection"/>, prepared the first time.
-    /// </summary>
-    internal static SqliteRawStatement Raw(SqliteConnection connection, string sql)
-    {
-        var statements = KeptRaw.GetOrCreateValue(connection);
-        if (!statements.TryGetValue(sql, out var statement))
-        {
-            statement = SqliteRawStatement.Prepare(connection, sql);
-            statements.Add(sql, statement);
-        }
-
-        return statement;
-    }
 
     /// <summary>
     /// The kept command of <paramref name="sql"/> on <paramref name="connection"/>, in <paramref name="transaction"/>;
@@ -100,17 +83,6 @@ internal static class SqliteStatements
 
             commands.Clear();
             Kept.Remove(connection);
-        }
-
-        if (KeptRaw.TryGetValue(connection, out var statements))
-        {
-            foreach (var statement in statements.Values)
-            {
-                statement.Dispose();
-            }
-
-            statements.Clear();
-            KeptRaw.Remove(connection);
         }
     }
 }
