@@ -22,8 +22,12 @@ submission=(--MailGateway:Submission:Endpoints:0:Address=127.0.0.1 --MailGateway
 port=$(free_port)
 start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Enabled=false "${submission[@]}" \
   --MailGateway:RateLimits:PerKeyBurst=1000000000 --MailGateway:RateLimits:PerKeyRate=1000000000
+f0=$(cpu_ticks "$gw_pid")
 hey -n "$messages" -c 50 -m POST -H "Authorization: Bearer $api_key" -T application/json -D "$work/body.json" \
   "http://127.0.0.1:$port/api/v1/messages" > "$work/fill.txt"
+f1=$(cpu_ticks "$gw_pid")
+fill_rps=$(sed -n 's/.*Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p' "$work/fill.txt" | xargs printf '%.0f')
+fill_cpu=$(cpu_us_per "$f0" "$f1" "$messages")
 queued=$(gateway_count "$work" Queued)
 [ "$queued" -eq "$messages" ] || { cat "$work/fill.txt" >&2; echo "only $queued of $messages queued" >&2; exit 1; }
 stop_gateway || { echo "gateway did not stop" >&2; exit 1; }
@@ -31,19 +35,22 @@ stop_gateway || { echo "gateway did not stop" >&2; exit 1; }
 # Restart with the worker on and time the drain.
 port=$(free_port)
 start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Concurrency="$concurrency" "${submission[@]}"
-t0=$(now)
+t0=$(now); c0=$(cpu_ticks "$gw_pid")
 deadline=$((SECONDS + 600))
 until [ "$(gateway_count "$work" Delivered)" -ge "$messages" ]; do
   [ $SECONDS -lt $deadline ] || { echo "not all delivered after 600 s" >&2; exit 1; }
   sleep 0.05
 done
-t1=$(now)
+t1=$(now); c1=$(cpu_ticks "$gw_pid")
 ours=$(rate "$messages" "$t0" "$t1")
+drain_cpu=$(cpu_us_per "$c0" "$c1" "$messages")
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$gw_pid/status")
 stop_gateway || true
 
 # The engine alone, same messages, concurrency and sink.
-engine=$($bench_exe engine "127.0.0.1:$sink" "$messages" "$concurrency" 4 | tee /dev/stderr | sed -n 's/.*: \([0-9]*\) msg\/s.*/\1/p')
+# (Not `tee /dev/stderr`: with the output redirected to a file, tee reopens it and truncates what was written so far.)
+engine_out=$($bench_exe engine "127.0.0.1:$sink" "$messages" "$concurrency" 4); echo "$engine_out" >&2
+engine=$(sed -n 's/.*: \([0-9]*\) msg\/s.*/\1/p' <<<"$engine_out")
 
 # Reference: Postfix with the same number queued (delivery held), then released and timed until the queue is empty.
 smtpd=$(free_port)
@@ -57,8 +64,9 @@ echo
 echo "load: $(uptime | sed 's/.*load average: //')"
 echo "| delivery of $messages queued 4 KB messages to smtp-sink, $concurrency at a time | msg/s |"
 echo "|---|---|"
-echo "| MailGateway standalone (SQLite queue, worker; peak RSS $((rss / 1024)) MB) | $ours |"
+echo "| MailGateway standalone (SQLite queue, worker; peak RSS $((rss / 1024)) MB, $drain_cpu µs CPU per message) | $ours |"
 echo "| MailGateway delivery engine alone (no queue) | $engine |"
+echo "| (the fill: API accept with the worker off, 50 connections: $fill_rps req/s, $fill_cpu µs CPU per request) | |"
 echo "| Postfix queue drain | $postfix |"
 echo "| ratio drain / engine alone (goal ≥ 0.6) | $(ratio "$ours" "$engine") |"
 echo "| ratio MailGateway / Postfix (goal ≥ 2, and ≥ 1,000 msg/s) | $(ratio "$ours" "$postfix") |"

@@ -33,6 +33,10 @@ wait_port() { # wait_port PORT [seconds]
 now() { date +%s.%N; }
 rate() { python3 -c "print(f'{$1/($3-$2):.0f}')"; }    # rate COUNT T0 T1
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }         # ratio A B
+# CPU time (user + system) a process has used so far, in clock ticks (/proc/PID/stat fields 14 and 15).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_us_per TICKS_BEFORE TICKS_AFTER COUNT -> µs of CPU per item
+cpu_us_per() { python3 -c "print(f'{($2-$1)*1e6/$(getconf CLK_TCK)/$3:.0f}')"; }
 
 # start_sink: starts smtp-sink on a free port and sets $sink_port. Not called as $(start_sink): the cleanup it
 # registers must live in this shell, or the sink outlives the script.
