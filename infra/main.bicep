@@ -210,6 +210,7 @@ module storage 'modules/storage.bicep' = {
     statusTableName: 'MessageStatus'
     idempotencyTableName: 'IdempotencyKeys'
     suppressionTableName: 'Suppressions'
+    eventFeedTableName: 'EventFeed'
     apiIdentityName: apiIdentityName
     deliveryIdentityName: deliveryIdentityName
     inboundIdentityName: inboundIdentityName
@@ -355,6 +356,7 @@ module functionApp 'modules/function-app.bicep' = {
     statusTableName: storage.outputs.statusTableName
     idempotencyTableName: storage.outputs.idempotencyTableName
     suppressionTableName: storage.outputs.suppressionTableName
+    eventFeedTableName: storage.outputs.eventFeedTableName
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     queueName: serviceBus.outputs.queueName
     maxMessageBytes: maxMessageBytes
@@ -390,6 +392,7 @@ module deliveryWorker 'modules/delivery-worker.bicep' = {
     statusTableName: storage.outputs.statusTableName
     idempotencyTableName: storage.outputs.idempotencyTableName
     suppressionTableName: storage.outputs.suppressionTableName
+    eventFeedTableName: storage.outputs.eventFeedTableName
     relayHost: relayHost
     relayEndpoints: relayEndpoints
     relayUserName: relayUserName

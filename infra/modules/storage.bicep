@@ -32,6 +32,9 @@ param idempotencyTableName string
 @description('Table of the per-key suppression lists.')
 param suppressionTableName string
 
+@description('Table of the event feed across messages (entries written before each status change, confirmed after).')
+param eventFeedTableName string
+
 @description('Days after its last write a blob of the outbound container is deleted: the worker deletes delivered messages at once; this removes the content of failed, expired and unknown messages and what a crash left. Keep it above MaxAge (5 days) plus how far ahead sendAt is used.')
 @minValue(6)
 param outboundContentRetentionDays int = 35
@@ -177,6 +180,11 @@ resource suppressionTable 'Microsoft.Storage/storageAccounts/tableServices/table
   name: suppressionTableName
 }
 
+resource eventFeedTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: eventFeedTableName
+}
+
 resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'to-log-analytics'
   scope: blobService
@@ -263,6 +271,27 @@ resource apiSuppressionTable 'Microsoft.Authorization/roleAssignments@2022-04-01
 resource deliverySuppressionTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(suppressionTable.id, deliveryIdentity.id, tableDataContributorRoleId)
   scope: suppressionTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: deliveryIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Both write feed entries with every status change; the API reads the feed (GET /api/v1/events), which settles entries.
+resource apiEventFeedTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(eventFeedTable.id, apiIdentity.id, tableDataContributorRoleId)
+  scope: eventFeedTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: apiIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource deliveryEventFeedTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(eventFeedTable.id, deliveryIdentity.id, tableDataContributorRoleId)
+  scope: eventFeedTable
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
     principalId: deliveryIdentity.properties.principalId
@@ -368,3 +397,6 @@ output idempotencyTableName string = idempotencyTable.name
 
 @description('Table of the per-key suppression lists.')
 output suppressionTableName string = suppressionTable.name
+
+@description('Table of the event feed across messages.')
+output eventFeedTableName string = eventFeedTable.name

@@ -45,7 +45,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
         Assert.Equal(["deployments", "inbound", "outbound"], containers);
         var tables = snapshot.OfType("Microsoft.Storage/storageAccounts/tableServices/tables")
             .Select(c => c.GetProperty("name").GetString()!.Split('/')[^1]).Order().ToList();
-        Assert.Equal(["IdempotencyKeys", "MessageStatus", "Suppressions"], tables);
+        Assert.Equal(["EventFeed", "IdempotencyKeys", "MessageStatus", "Suppressions"], tables);
     }
 
     [Fact]
@@ -274,6 +274,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "api: Key Vault Secrets User @ Microsoft.KeyVault/vaults",
                 "api: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "api: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts",
+                "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:EventFeed",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Suppressions",
@@ -284,6 +285,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "delivery: Key Vault Secrets User @ Microsoft.KeyVault/vaults/secrets:relay-password",
                 "delivery: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "delivery: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:outbound",
+                "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:EventFeed",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Suppressions",
