@@ -251,6 +251,38 @@ public sealed class TableEventFeedTests
     }
 
     [Fact]
+    public async Task An_accept_slower_than_the_grace_is_fenced_then_commits_with_its_events_numbered_after_the_tombstone()
+    {
+        var s = await StoresAsync();
+        var record = Record(NewId(), s.Clock.GetUtcNow());
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var slow = s.Another();
+        var paused = 0;
+        slow.AfterStep = step =>
+        {
+            if (step == TableMessageStatusStore.Step.EntryWritten && Interlocked.Exchange(ref paused, 1) == 0)
+            {
+                entered.Set();
+                release.Wait(TimeSpan.FromMinutes(1));
+            }
+        };
+        var create = Task.Run(() => slow.CreateAsync(record, null, CancellationToken.None));
+        Assert.True(entered.Wait(TimeSpan.FromMinutes(1)));
+
+        s.Clock.Advance(Settle + Grace);
+        Assert.Empty(await s.FeedAsync()); // fenced: no record yet, so a tombstone alone
+        Assert.Empty(await s.EntriesAsync());
+        release.Set();
+        Assert.True((await create).Created);
+        s.Clock.Advance(Settle);
+
+        Assert.Equal([(record.Id, 2L, "accepted")], (await s.FeedAsync()).Select(Identity));
+        Assert.Equal([(record.Id, 2L, "accepted")], (await s.OfAsync(record.Id)).Select(Identity));
+        Assert.Equal(MessageState.Queued, (await s.Status.GetAsync(record.Id, CancellationToken.None))!.State);
+    }
+
+    [Fact]
     public async Task A_writer_stopped_after_its_transaction_is_confirmed_by_the_reader_at_once()
     {
         var s = await StoresAsync();

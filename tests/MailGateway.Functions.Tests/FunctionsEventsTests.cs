@@ -171,7 +171,7 @@ public sealed class FunctionsEventsTests
             ["MailGateway:Api:Keys:2:Sha256"] = ApiHarness.Sha256(SendOnlyKey),
             ["MailGateway:Api:Keys:2:AllowedSenderDomains:0"] = "example.com",
             ["MailGateway:Api:Keys:2:Scopes:0"] = "send",
-            ["MailGateway:AzureStorage:EventFeedSettle"] = "00:00:00.2",
+            ["MailGateway:AzureStorage:EventFeedSettle"] = "00:00:02",
         };
         foreach (var (name, value) in more ?? new Dictionary<string, string?>())
         {

@@ -82,13 +82,26 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         var entity = ToEntity(record);
         var events = MessageEvents.ForAccept(record);
         Committed created;
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            created = await SubmitAsync(entity, events, [new TableTransactionAction(TableTransactionActionType.Add, entity)], cancellationToken);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            throw new InvalidOperationException($"A message with id {record.Id} already exists.", ex);
+            try
+            {
+                created = await SubmitAsync(entity, events, [new TableTransactionAction(TableTransactionActionType.Add, entity)], cancellationToken);
+                break;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 409)
+            {
+                // A feed reader fenced this accept (its entry waited longer than EventFeedGrace for the transaction):
+                // a tombstone holds its first event number in a partition without a record. Number after it, again.
+                if (attempt < 2 && await FencedNumberAsync(record.Id, cancellationToken) is { } fenced)
+                {
+                    entity = ToEntity(record);
+                    entity[TableEventRows.SequenceProperty] = fenced;
+                    continue;
+                }
+
+                throw new InvalidOperationException($"A message with id {record.Id} already exists.", ex);
+            }
         }
 
         if (idempotency is null)
@@ -135,7 +148,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
             await _status.SubmitTransactionAsync(
                 [
                     new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(record.Id, StatusRow), ETag.All),
-                    new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(record.Id, TableEventRows.RowKey(1)), ETag.All),
+                    new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(record.Id, TableEventRows.RowKey(created.Entry?.First ?? 1)), ETag.All),
                 ],
                 cancellationToken);
             if (created.Entry is { } entry)
@@ -319,6 +332,25 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
             LogNotReady(ex);
             return false;
         }
+    }
+
+    /// <summary>The highest fenced event number of a partition that has no status row (a fenced accept), or null.</summary>
+    private async Task<long?> FencedNumberAsync(string id, CancellationToken cancellationToken)
+    {
+        if ((await _status.GetEntityIfExistsAsync<TableEntity>(id, StatusRow, cancellationToken: cancellationToken)).HasValue)
+        {
+            return null; // a record exists: the id is taken
+        }
+
+        long? fenced = null;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {id} and RowKey ge {TableEventRows.Prefix} and RowKey lt {TableEventRows.PrefixEnd} and Tombstone eq true");
+        await foreach (var row in _status.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            var number = long.Parse(row.RowKey.AsSpan(TableEventRows.Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture);
+            fenced = Math.Max(fenced ?? 0, number);
+        }
+
+        return fenced;
     }
 
     /// <summary>A committed change: the status row's new ETag (when known) and its feed entry (when it had events).</summary>
