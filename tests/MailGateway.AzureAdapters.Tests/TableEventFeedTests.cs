@@ -282,6 +282,33 @@ public sealed class TableEventFeedTests
         Assert.Equal(MessageState.Queued, (await s.Status.GetAsync(record.Id, CancellationToken.None))!.State);
     }
 
+    /// <summary>A clock that jumps forward once, at its <c>jumpAt</c>-th reading (a writer stalled while its entry is stored).</summary>
+    private sealed class JumpingClock(DateTimeOffset start, int jumpAt, TimeSpan jump) : TimeProvider
+    {
+        private int _readings;
+
+        public override DateTimeOffset GetUtcNow() => Interlocked.Increment(ref _readings) >= jumpAt ? start + jump : start;
+    }
+
+    [Fact]
+    public async Task An_entry_stored_later_than_half_the_settle_time_is_replaced_before_the_change_commits()
+    {
+        var s = await StoresAsync();
+        var start = s.Clock.GetUtcNow();
+        // Reading 1: the entry's time; reading 2, after it is stored: 3 s later, more than half of the 5 s settle time.
+        var stalled = StorageFixtures.Table(s.Options, new JumpingClock(start, 2, TimeSpan.FromSeconds(3)));
+        var record = Record(NewId(), start);
+
+        Assert.True((await stalled.CreateAsync(record, null, CancellationToken.None)).Created);
+
+        // The first entry was deleted, the change committed with a second one at the later time: served once.
+        var entry = Assert.Single(await s.EntriesAsync());
+        Assert.StartsWith((start + TimeSpan.FromSeconds(3)).UtcTicks.ToString("D19", System.Globalization.CultureInfo.InvariantCulture), entry.RowKey, StringComparison.Ordinal);
+        Assert.True(entry.GetBoolean("Confirmed"));
+        s.Clock.Advance(TimeSpan.FromSeconds(3) + Settle);
+        Assert.Equal([(record.Id, 1L, "accepted")], (await s.FeedAsync()).Select(Identity));
+    }
+
     [Fact]
     public async Task A_writer_stopped_after_its_transaction_is_confirmed_by_the_reader_at_once()
     {
