@@ -219,6 +219,7 @@ module storage 'modules/storage.bicep' = {
     statusTableName: 'MessageStatus'
     idempotencyTableName: 'IdempotencyKeys'
     suppressionTableName: 'Suppressions'
+    eventFeedTableName: 'EventFeed'
     apiIdentityName: apiIdentityName
     deliveryIdentityName: deliveryIdentityName
     inboundIdentityName: inboundIdentityName
@@ -392,6 +393,7 @@ module functionApp 'modules/function-app.bicep' = {
     statusTableName: storage.outputs.statusTableName
     idempotencyTableName: storage.outputs.idempotencyTableName
     suppressionTableName: storage.outputs.suppressionTableName
+    eventFeedTableName: storage.outputs.eventFeedTableName
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     queueName: serviceBus.outputs.queueName
     maxMessageBytes: maxMessageBytes
@@ -427,6 +429,7 @@ module deliveryWorker 'modules/delivery-worker.bicep' = {
     statusTableName: storage.outputs.statusTableName
     idempotencyTableName: storage.outputs.idempotencyTableName
     suppressionTableName: storage.outputs.suppressionTableName
+    eventFeedTableName: storage.outputs.eventFeedTableName
     relayHost: relayHost
     relayEndpoints: relayEndpoints
     relayUserName: relayUserName
@@ -468,6 +471,7 @@ module inboundListener 'modules/inbound-listener.bicep' = {
     statusTableName: storage.outputs.statusTableName
     idempotencyTableName: storage.outputs.idempotencyTableName
     suppressionTableName: storage.outputs.suppressionTableName
+    eventFeedTableName: storage.outputs.eventFeedTableName
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     queueName: serviceBus.outputs.queueName
     maxMessageBytes: maxMessageBytes

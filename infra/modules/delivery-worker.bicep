@@ -61,6 +61,9 @@ param idempotencyTableName string
 @description('Table of the per-key suppression lists.')
 param suppressionTableName string
 
+@description('Table of the event feed across messages.')
+param eventFeedTableName string
+
 @description('Host name of the SMTP relay.')
 param relayHost string
 
@@ -247,6 +250,10 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
               {
                 name: 'MailGateway__AzureStorage__SuppressionTable'
                 value: suppressionTableName
+              }
+              {
+                name: 'MailGateway__AzureStorage__EventFeedTable'
+                value: eventFeedTableName
               }
               {
                 // Deployed by the templates; the roles are scoped to the container and tables.

@@ -53,6 +53,9 @@ param idempotencyTableName string
 @description('Table of the per-key suppression lists.')
 param suppressionTableName string
 
+@description('Table of the event feed across messages.')
+param eventFeedTableName string
+
 @description('Fully qualified Service Bus namespace.')
 param serviceBusNamespace string
 
@@ -218,6 +221,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       MailGateway__AzureStorage__StatusTable: statusTableName
       MailGateway__AzureStorage__IdempotencyTable: idempotencyTableName
       MailGateway__AzureStorage__SuppressionTable: suppressionTableName
+      MailGateway__AzureStorage__EventFeedTable: eventFeedTableName
       // The container and tables are deployed here; the roles are scoped to them and do not allow creating tables.
       MailGateway__AzureStorage__CreateIfNotExists: 'false'
       MailGateway__Messages__MaxMessageBytes: string(maxMessageBytes)

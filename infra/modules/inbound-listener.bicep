@@ -73,6 +73,9 @@ param idempotencyTableName string
 @description('Table of the per-key suppression lists (bounce processing: bounce and complaint entries).')
 param suppressionTableName string
 
+@description('Table of the event feed (submission and bounce processing: every status change with events writes its entry there).')
+param eventFeedTableName string
+
 @description('Fully qualified Service Bus namespace (submission: first delivery jobs).')
 param serviceBusNamespace string
 
@@ -235,7 +238,8 @@ var submissionEnv = tlsEnabled
     )
   : []
 
-// The status table serves both submission (accept) and bounce processing (bounced recipients and their events).
+// The status table serves both submission (accept) and bounce processing (bounced recipients and their events); each
+// such change also writes its entry in the event feed.
 var tableEnv = tlsEnabled || bouncesEnabled
   ? [
       {
@@ -245,6 +249,10 @@ var tableEnv = tlsEnabled || bouncesEnabled
       {
         name: 'MailGateway__AzureStorage__StatusTable'
         value: statusTableName
+      }
+      {
+        name: 'MailGateway__AzureStorage__EventFeedTable'
+        value: eventFeedTableName
       }
     ]
   : []

@@ -32,6 +32,9 @@ param idempotencyTableName string
 @description('Table of the per-key suppression lists.')
 param suppressionTableName string
 
+@description('Table of the event feed across messages (entries written before each status change, confirmed after).')
+param eventFeedTableName string
+
 @description('Days after its last write a blob of the outbound container is deleted: the worker deletes delivered messages at once; this removes the content of failed, expired and unknown messages and what a crash left. Keep it above MaxAge (5 days) plus how far ahead sendAt is used.')
 @minValue(6)
 param outboundContentRetentionDays int = 35
@@ -180,6 +183,11 @@ resource suppressionTable 'Microsoft.Storage/storageAccounts/tableServices/table
   name: suppressionTableName
 }
 
+resource eventFeedTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: eventFeedTableName
+}
+
 resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'to-log-analytics'
   scope: blobService
@@ -273,6 +281,27 @@ resource deliverySuppressionTable 'Microsoft.Authorization/roleAssignments@2022-
   }
 }
 
+// Both write feed entries with every status change; the API reads the feed (GET /api/v1/events), which settles entries.
+resource apiEventFeedTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(eventFeedTable.id, apiIdentity.id, tableDataContributorRoleId)
+  scope: eventFeedTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: apiIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource deliveryEventFeedTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(eventFeedTable.id, deliveryIdentity.id, tableDataContributorRoleId)
+  scope: eventFeedTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: deliveryIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 resource deliveryBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(outboundContainer.id, deliveryIdentity.id, blobDataContributorRoleId)
   scope: outboundContainer
@@ -345,6 +374,17 @@ resource inboundIdempotencyTable 'Microsoft.Authorization/roleAssignments@2022-0
   }
 }
 
+// The inbound listener's status changes (a submission's accept, a bounced recipient) write their feed entries too.
+resource inboundEventFeedTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(eventFeedTable.id, inboundIdentity.id, tableDataContributorRoleId)
+  scope: eventFeedTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: inboundIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // Bounce processing on the inbound listener adds bounce and complaint entries to the suppression lists.
 resource inboundSuppressionTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (inboundWritesSuppressions) {
   name: guid(suppressionTable.id, inboundIdentity.id, tableDataContributorRoleId)
@@ -382,3 +422,6 @@ output idempotencyTableName string = idempotencyTable.name
 
 @description('Table of the per-key suppression lists.')
 output suppressionTableName string = suppressionTable.name
+
+@description('Table of the event feed across messages.')
+output eventFeedTableName string = eventFeedTable.name

@@ -59,7 +59,7 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
             return Forbidden();
         }
 
-        var (query, errors) = Parse(context.Request.Query, caller.Id, messageId: null, allowTypes: true);
+        var (query, errors) = Parse(context.Request.Query, caller.Id, messageId: null, allowTypes: true, events as IMessageEventFeedCursor);
         return query is null ? ApiResults.ValidationProblem(errors) : await PageAsync(query, context.RequestAborted);
     }
 
@@ -116,19 +116,37 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
             return Unavailable();
         }
 
-        var next = page.Count > 0 ? page[^1].Id : query.After > 0 ? MessageEventIds.Format(query.After) : null;
+        var next = page.Count > 0 ? page[^1].Id : query.After > 0 ? MessageEventIds.Format(query.After) : query.AfterId;
         var body = new EventPageResponse([.. page.Select(MessageEventResponse.From)], next, page.Count == query.Limit);
         return ApiResults.Json(body, EventsJsonContext.Default.EventPageResponse, StatusCodes.Status200OK);
     }
 
-    /// <summary>The query parameters: <c>after</c> (an event id), <c>types</c> (comma-separated), <c>limit</c> (1-1000).</summary>
-    internal static (MessageEventQuery? Query, IReadOnlyList<FieldError> Errors) Parse(IQueryCollection parameters, string owner, string? messageId, bool allowTypes)
+    /// <summary>
+    /// The query parameters: <c>after</c> (an event id), <c>types</c> (comma-separated), <c>limit</c> (1-1000). A log
+    /// with its own feed ids (<paramref name="feedCursor"/>, the Azure feed) decides which <c>after</c> it takes.
+    /// </summary>
+    internal static (MessageEventQuery? Query, IReadOnlyList<FieldError> Errors) Parse(IQueryCollection parameters, string owner, string? messageId, bool allowTypes, IMessageEventFeedCursor? feedCursor = null)
     {
         var errors = QueryParameters.Check(parameters, allowTypes ? FeedParameters : MessageParameters);
         long after = 0;
-        if (QueryParameters.Value(parameters, "after") is { Length: > 0 } cursor && !MessageEventIds.TryParse(cursor, out after))
+        string? afterId = null;
+        if (QueryParameters.Value(parameters, "after") is { Length: > 0 } cursor)
         {
-            errors.Add(new FieldError("after", ApiErrorCodes.InvalidCursor, "'after' is an event id (evt_ and 16 digits) from an earlier page."));
+            if (feedCursor is not null)
+            {
+                if (cursor.Length <= 256 && feedCursor.IsFeedCursor(cursor))
+                {
+                    afterId = cursor;
+                }
+                else
+                {
+                    errors.Add(new FieldError("after", ApiErrorCodes.InvalidCursor, "'after' is an event id from an earlier page of this feed."));
+                }
+            }
+            else if (!MessageEventIds.TryParse(cursor, out after))
+            {
+                errors.Add(new FieldError("after", ApiErrorCodes.InvalidCursor, "'after' is an event id (evt_ and 16 digits) from an earlier page."));
+            }
         }
 
         var limit = DefaultLimit;
@@ -162,7 +180,7 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
             }
         }
 
-        return errors.Count > 0 ? (null, errors) : (new MessageEventQuery(owner, after, limit, messageId, types), errors);
+        return errors.Count > 0 ? (null, errors) : (new MessageEventQuery(owner, after, limit, messageId, types, afterId), errors);
     }
 
     private static IResult Unauthorized() =>
@@ -176,10 +194,10 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
         ApiResults.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The event log is unavailable.",
             headers: new Dictionary<string, string> { ["Retry-After"] = ((int)Math.Ceiling(options.CurrentValue.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture) });
 
-    /// <summary>The answer of a host without the event feed and webhooks (the Azure hosts, for now): 501 problem+json.</summary>
+    /// <summary>The answer of a host without webhooks (the Azure hosts, for now): 501 problem+json.</summary>
     public static IResult NotImplemented() =>
         ApiResults.Problem(StatusCodes.Status501NotImplemented, "Not implemented",
-            "The event feed and webhooks are available in the standalone host only; this host serves one message's events (GET /api/v1/messages/{id}/events).");
+            "Webhooks are available in the standalone host only; this host serves the event feed (GET /api/v1/events) and one message's events (GET /api/v1/messages/{id}/events).");
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The event log or the status store is unavailable")]
     private partial void LogStoreUnavailable(Exception exception);

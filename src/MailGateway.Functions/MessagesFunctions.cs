@@ -119,15 +119,15 @@ public sealed partial class MessagesFunctions(MessagesApi api, EventsApi events,
     }
 
     /// <summary>
-    /// <c>GET /api/v1/events</c>: 501 here. The Table event log is partitioned by message (<c>TableMessageEventStore</c>):
-    /// it answers one message's events, not a feed across messages; the standalone host has the feed.
+    /// <c>GET /api/v1/events</c>: the feed across messages, from the Table event feed (<c>TableEventFeed</c>: time
+    /// order, an entry served once its change is known to have committed), with the standalone host's parameters and answers.
     /// </summary>
     [Function("ListEvents")]
     public Task<IResult> ListEventsAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/events")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+        return GuardAsync(request, () => events.FeedAsync(request.HttpContext));
     }
 
     /// <summary><c>GET /api/v1/messages/{id}/events</c>: one message's events, from the Table event rows (as the standalone host).</summary>
@@ -139,7 +139,7 @@ public sealed partial class MessagesFunctions(MessagesApi api, EventsApi events,
         return GuardAsync(request, () => events.ForMessageAsync(request.HttpContext, id));
     }
 
-    /// <summary><c>GET /api/v1/webhooks</c>: 501 here, as <see cref="ListEventsAsync"/> (no webhook dispatcher in the Azure hosts yet).</summary>
+    /// <summary><c>GET /api/v1/webhooks</c>: 501 here (no webhook registry or dispatcher in the Azure hosts yet).</summary>
     [Function("ListWebhooks")]
     public Task<IResult> ListWebhooksAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/webhooks")] HttpRequest request)

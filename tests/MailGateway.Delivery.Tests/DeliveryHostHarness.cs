@@ -42,6 +42,7 @@ internal sealed class DeliveryHostHarness : IAsyncDisposable
             ["MailGateway:AzureStorage:ContentContainer"] = AzuriteServer.UniqueName("outbound-"),
             ["MailGateway:AzureStorage:StatusTable"] = AzuriteServer.UniqueName("status"),
             ["MailGateway:AzureStorage:SuppressionTable"] = AzuriteServer.UniqueName("supp"),
+            ["MailGateway:AzureStorage:EventFeedTable"] = AzuriteServer.UniqueName("feed"),
             ["MailGateway:AzureStorage:IdempotencyTable"] = AzuriteServer.UniqueName("idem"),
             // Never contacted: the sender and processor are fakes. Loopback only, in case anything tried.
             ["MailGateway:ServiceBus:ConnectionString"] = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=dGVzdA==",

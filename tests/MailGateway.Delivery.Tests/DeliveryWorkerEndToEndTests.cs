@@ -50,11 +50,28 @@ public sealed class DeliveryWorkerEndToEndTests
         [.. (await host.Services.GetRequiredService<IMessageEventStore>().ReadAsync(new MessageEventQuery("key-1", 0, 100, id), CancellationToken.None))
             .Select(e => (e.Type, e.Recipient, e.Attempt))];
 
+    // The feed across messages (TableEventFeed), polled as an application does until it holds `count` events.
+    private static async Task<List<(string Type, string? Recipient, int? Attempt)>> FeedAsync(DeliveryHostHarness host, int count)
+    {
+        for (var i = 0; ; i++)
+        {
+            var feed = await host.Services.GetRequiredService<IMessageEventStore>().ReadAsync(new MessageEventQuery("key-1", 0, 100), CancellationToken.None);
+            if (feed.Count >= count || i == 300)
+            {
+                return [.. feed.Select(e => (e.Type, e.Recipient, e.Attempt))];
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     [Fact]
     public async Task Delivered_job_reaches_the_relay_is_recorded_and_completed()
     {
         await using var relay = await TestRelay.StartAsync();
-        await using var host = await DeliveryHostHarness.StartAsync(await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls)));
+        var settings = await DeliveryHostHarness.SettingsAsync(relay.Port(RelayEndpointKind.StartTls));
+        settings["MailGateway:AzureStorage:EventFeedSettle"] = "00:00:01";
+        await using var host = await DeliveryHostHarness.StartAsync(settings);
         var (job, args) = await AcceptAsync(host);
 
         await host.Processor.DeliverAsync(args);
@@ -72,6 +89,9 @@ public sealed class DeliveryWorkerEndToEndTests
         Assert.Equal(
             [(MessageEventTypes.Accepted, null, null), (MessageEventTypes.Delivered, "b@example.net", 1), (MessageEventTypes.Delivered, null, 1)],
             await EventsAsync(host, job.MessageId));
+
+        // The worker's changes reach the feed across messages too, once each, in the same order.
+        Assert.Equal(await EventsAsync(host, job.MessageId), await FeedAsync(host, 3));
     }
 
     [Fact]

@@ -67,6 +67,7 @@ internal sealed class ApiHarness : IAsyncDisposable
             ["MailGateway:AzureStorage:StatusTable"] = AzuriteServer.UniqueName("status"),
             ["MailGateway:AzureStorage:IdempotencyTable"] = AzuriteServer.UniqueName("idem"),
             ["MailGateway:AzureStorage:SuppressionTable"] = AzuriteServer.UniqueName("supp"),
+            ["MailGateway:AzureStorage:EventFeedTable"] = AzuriteServer.UniqueName("feed"),
             ["MailGateway:ServiceBus:ConnectionString"] = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=dGVzdA==",
             ["MailGateway:Api:MaxRequestBodyBytes"] = "65536",
             ["MailGateway:Api:Keys:0:Id"] = "key-1",

@@ -1,12 +1,14 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace MailGateway.Functions.Tests;
 
 /// <summary>
 /// The Azure host serves one message's events from the Table event log exactly as the standalone host's endpoint does
-/// (same answers for the same requests, bad input included); the feed, webhooks and suppressions answer 501
-/// problem+json (never 404 or a bare 500), through the same guard as every other trigger (nosniff, the rate limiter).
+/// (same answers for the same requests, bad input included), and the feed across messages from the Table event feed
+/// with the same parameters, problems, scopes, rate limits and 503; the webhook routes answer 501 problem+json (never
+/// 404 or a bare 500), through the same guard as every other trigger (nosniff, the rate limiter).
 /// </summary>
 public sealed class FunctionsEventsTests
 {
@@ -130,12 +132,11 @@ public sealed class FunctionsEventsTests
     }
 
     [Fact]
-    public async Task The_event_feed_and_webhook_routes_answer_501_problem_json()
+    public async Task The_webhook_routes_answer_501_problem_json()
     {
         await using var api = await ApiHarness.StartAsync();
         foreach (var (call, path) in new (Func<HttpRequest, Task<IResult>> Call, string Path)[]
                  {
-                     (request => api.Functions.ListEventsAsync(request), "/api/v1/events"),
                      (request => api.Functions.ListWebhooksAsync(request), "/api/v1/webhooks"),
                      (request => api.Functions.CreateWebhookAsync(request), "/api/v1/webhooks"),
                      (request => api.Functions.GetWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
@@ -160,5 +161,169 @@ public sealed class FunctionsEventsTests
             using var problem = JsonDocument.Parse(body.ToArray());
             Assert.Equal(501, problem.RootElement.GetProperty("status").GetInt32());
         }
+    }
+
+    private static Task<ApiHarness> StartFeedAsync(IReadOnlyDictionary<string, string?>? more = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["MailGateway:Api:Keys:2:Id"] = "key-send",
+            ["MailGateway:Api:Keys:2:Sha256"] = ApiHarness.Sha256(SendOnlyKey),
+            ["MailGateway:Api:Keys:2:AllowedSenderDomains:0"] = "example.com",
+            ["MailGateway:Api:Keys:2:Scopes:0"] = "send",
+            ["MailGateway:AzureStorage:EventFeedSettle"] = "00:00:02",
+        };
+        foreach (var (name, value) in more ?? new Dictionary<string, string?>())
+        {
+            settings[name] = value;
+        }
+
+        return ApiHarness.StartAsync(settings, configure);
+    }
+
+    /// <summary>Polls the feed (as an application does) until it holds <paramref name="count"/> events.</summary>
+    private static async Task<List<JsonElement>> FeedUntilAsync(ApiHarness api, int count, string query = "")
+    {
+        for (var i = 0; ; i++)
+        {
+            var answer = await api.ViaFunctionsAsync(HttpMethod.Get, "/api/v1/events" + query, headers: ApiHarness.Bearer(ApiHarness.Key1));
+            Assert.Equal(200, answer.Status);
+            using var page = JsonDocument.Parse(answer.Body);
+            var events = page.RootElement.GetProperty("events").EnumerateArray().Select(e => e.Clone()).ToList();
+            if (events.Count >= count || i == 300)
+            {
+                return events;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task The_feed_across_messages_is_served_as_on_the_standalone_host_in_time_order_with_keyset_pages()
+    {
+        await using var api = await StartFeedAsync();
+        var first = (await api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/messages", Valid, headers: ApiHarness.Bearer(ApiHarness.Key1))).Id!;
+        var second = (await api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/messages", Valid, headers: ApiHarness.Bearer(ApiHarness.Key1))).Id!;
+        Assert.Equal(200, (await api.ViaFunctionsAsync(HttpMethod.Post, $"/api/v1/messages/{first}/cancel", headers: ApiHarness.Bearer(ApiHarness.Key1))).Status);
+        await api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/messages", Valid.Replace("example.com", "example.org", StringComparison.Ordinal), headers: ApiHarness.Bearer(ApiHarness.Key2));
+
+        var events = await FeedUntilAsync(api, 3);
+        Assert.Equal([(first, "accepted"), (second, "accepted"), (first, "canceled")],
+            events.Select(e => (e.GetProperty("messageId").GetString(), e.GetProperty("type").GetString())));
+        Assert.Equal("welcome", events[0].GetProperty("tags")[0].GetString());
+        var ids = events.Select(e => e.GetProperty("id").GetString()!).ToList();
+        Assert.Equal(ids.Order(StringComparer.Ordinal), ids);
+
+        var all = await BothAsync(api, "/api/v1/events");
+        AssertSame(all, 200);
+        using (var page = JsonDocument.Parse(all.Functions.Body))
+        {
+            Assert.False(page.RootElement.GetProperty("hasMore").GetBoolean());
+            Assert.Equal(ids[^1], page.RootElement.GetProperty("next").GetString());
+        }
+
+        // Pages of one, following the cursor; an empty page keeps the cursor.
+        var followed = new List<string>();
+        string? after = null;
+        for (var i = 0; i < 10; i++)
+        {
+            var answers = await BothAsync(api, "/api/v1/events?limit=1" + (after is null ? "" : "&after=" + after));
+            AssertSame(answers, 200);
+            using var page = JsonDocument.Parse(answers.Functions.Body);
+            var one = page.RootElement.GetProperty("events").EnumerateArray().ToList();
+            if (one.Count == 0)
+            {
+                Assert.Equal(after, page.RootElement.GetProperty("next").GetString());
+                break;
+            }
+
+            followed.Add(one[0].GetProperty("id").GetString()!);
+            after = page.RootElement.GetProperty("next").GetString();
+        }
+
+        Assert.Equal(ids, followed);
+        var typed = await BothAsync(api, "/api/v1/events?types=canceled,expired");
+        AssertSame(typed, 200);
+        using var canceled = JsonDocument.Parse(typed.Functions.Body);
+        Assert.Equal(first, Assert.Single(canceled.RootElement.GetProperty("events").EnumerateArray().ToList()).GetProperty("messageId").GetString());
+
+        // The other key sees its own message only.
+        using var other = JsonDocument.Parse((await api.ViaFunctionsAsync(HttpMethod.Get, "/api/v1/events", headers: ApiHarness.Bearer(ApiHarness.Key2))).Body);
+        Assert.DoesNotContain(other.RootElement.GetProperty("events").EnumerateArray(), e => e.GetProperty("messageId").GetString() == first || e.GetProperty("messageId").GetString() == second);
+    }
+
+    [Theory]
+    [InlineData("?after=evt_0000000000000001", "invalid_cursor")]
+    [InlineData("?after=evt_12", "invalid_cursor")]
+    [InlineData("?after=' or 1 eq 1", "invalid_cursor")]
+    [InlineData("?after=evt_0639000000000000000_x'%20or%20Owner%20ne%20'_000000000001", "invalid_cursor")]
+    [InlineData("?limit=0", "invalid_limit")]
+    [InlineData("?limit=1001", "invalid_limit")]
+    [InlineData("?limit=-1", "invalid_limit")]
+    [InlineData("?types=accepted,nope", "invalid_type")]
+    [InlineData("?after=&after=", "repeated_parameter")]
+    [InlineData("?limit=1&limit=2", "repeated_parameter")]
+    [InlineData("?state=queued", "unknown_parameter")]
+    public async Task Bad_feed_parameters_are_the_same_400_problem(string query, string code)
+    {
+        await using var api = await StartFeedAsync();
+
+        var answers = await BothAsync(api, "/api/v1/events" + query);
+
+        AssertSame(answers, 400);
+        Assert.Equal("application/problem+json", answers.Functions.ContentType);
+        Assert.Contains($"\"{code}\"", answers.Functions.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_feed_without_a_key_or_without_read_and_over_the_rate_limit_gets_the_same_problems()
+    {
+        await using var api = await StartFeedAsync(new Dictionary<string, string?>
+        {
+            ["MailGateway:RateLimits:PerKeyBurst"] = "3",
+            ["MailGateway:RateLimits:PerKeyRate"] = "1",
+            ["MailGateway:RateLimits:PerKeyPeriod"] = "01:00:00",
+        });
+        AssertSame(await BothAsync(api, "/api/v1/events", "wrong-key"), 401);
+        AssertSame(await BothAsync(api, "/api/v1/events", SendOnlyKey), 403);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(200, (await api.ViaFunctionsAsync(HttpMethod.Get, "/api/v1/events", headers: ApiHarness.Bearer(ApiHarness.Key1))).Status);
+        }
+
+        var functions = await api.ViaFunctionsAsync(HttpMethod.Get, "/api/v1/events", headers: ApiHarness.Bearer(ApiHarness.Key1));
+        var standalone = await api.ViaStandaloneAsync(HttpMethod.Get, "/api/v1/events", headers: ApiHarness.Bearer(ApiHarness.Key1));
+        Assert.Equal(429, functions.Status);
+        Assert.Equal(standalone, functions);
+        Assert.NotNull(functions.RetryAfter);
+    }
+
+    [Fact]
+    public async Task A_table_service_that_does_not_answer_is_503_with_retry_after_on_the_feed()
+    {
+        await using var api = await StartFeedAsync(configure: services =>
+            services.AddSingleton<MailGateway.Core.Events.IMessageEventStore>(Unreachable()));
+
+        var answers = await BothAsync(api, "/api/v1/events");
+
+        AssertSame(answers, 503);
+        Assert.Equal("application/problem+json", answers.Functions.ContentType);
+        Assert.NotNull(answers.Functions.RetryAfter);
+    }
+
+    /// <summary>A Table event store on a loopback port nobody listens on, without SDK retries.</summary>
+    private static MailGateway.AzureAdapters.Status.TableMessageEventStore Unreachable()
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var port = ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
+        var options = new Azure.Data.Tables.TableClientOptions();
+        options.Retry.MaxRetries = 0;
+        var service = new Azure.Data.Tables.TableServiceClient(
+            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;",
+            options);
+        return new MailGateway.AzureAdapters.Status.TableMessageEventStore(service, Microsoft.Extensions.Options.Options.Create(new MailGateway.AzureAdapters.Storage.AzureStorageOptions()));
     }
 }

@@ -117,6 +117,7 @@ public static partial class DeployedApps
                 "statusTableName" => "MessageStatus",
                 "idempotencyTableName" => "IdempotencyKeys",
                 "suppressionTableName" => "Suppressions",
+                "eventFeedTableName" => "EventFeed",
                 "name" => "stsample",
                 "uri" => "https://kv-sample.vault.azure.net/",
                 "applicationInsightsConnectionString" => "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/",

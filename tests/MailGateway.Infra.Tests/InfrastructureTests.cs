@@ -45,7 +45,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
         Assert.Equal(["deployments", "inbound", "outbound"], containers);
         var tables = snapshot.OfType("Microsoft.Storage/storageAccounts/tableServices/tables")
             .Select(c => c.GetProperty("name").GetString()!.Split('/')[^1]).Order().ToList();
-        Assert.Equal(["IdempotencyKeys", "MessageStatus", "Suppressions"], tables);
+        Assert.Equal(["EventFeed", "IdempotencyKeys", "MessageStatus", "Suppressions"], tables);
     }
 
     [Fact]
@@ -240,6 +240,8 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
         Assert.Contains("MailGateway__AzureStorage__TableServiceUri", inbound.Keys);
         Assert.Contains("MailGateway__AzureStorage__StatusTable", inbound.Keys);
         Assert.Contains("MailGateway__AzureStorage__SuppressionTable", inbound.Keys);
+        // A bounced recipient is a status change with an event: its entry goes to the event feed as well.
+        Assert.Contains("MailGateway__AzureStorage__EventFeedTable", inbound.Keys);
     }
 
     [Fact]
@@ -308,6 +310,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "api: Key Vault Secrets User @ Microsoft.KeyVault/vaults",
                 "api: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "api: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts",
+                "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:EventFeed",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Suppressions",
@@ -319,6 +322,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "delivery: Key Vault Secrets User @ Microsoft.KeyVault/vaults/secrets:relay-password",
                 "delivery: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "delivery: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:outbound",
+                "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:EventFeed",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Suppressions",
@@ -332,6 +336,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "inbound: Monitoring Metrics Publisher @ Microsoft.Insights/components",
                 "inbound: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:inbound",
                 "inbound: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:outbound",
+                "inbound: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:EventFeed",
                 "inbound: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "inbound: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
                 "inbound: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Suppressions",

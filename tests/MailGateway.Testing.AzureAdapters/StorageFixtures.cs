@@ -22,6 +22,7 @@ public static class StorageFixtures
             StatusTable = AzuriteServer.UniqueName("status"),
             IdempotencyTable = AzuriteServer.UniqueName("idem"),
             SuppressionTable = AzuriteServer.UniqueName("supp"),
+            EventFeedTable = AzuriteServer.UniqueName("feed"),
         };
     }
 

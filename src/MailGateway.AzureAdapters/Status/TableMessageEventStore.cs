@@ -7,31 +7,36 @@ using Microsoft.Extensions.Options;
 namespace MailGateway.AzureAdapters.Status;
 
 /// <summary>
-/// The event log on Table storage: the event rows <see cref="TableMessageStatusStore"/> writes in each message's
-/// partition (<see cref="TableEventRows"/>). Only one message's events can be read (<see cref="MessageEventQuery.MessageId"/>
-/// set): one partition query, in the message's own sequence order, keyset on that sequence. A feed across messages
-/// would need a log that is not partitioned by message; it is not supported on Table storage yet.
+/// The event log on Table storage. One message's events (<see cref="MessageEventQuery.MessageId"/> set) come from the
+/// event rows <see cref="TableMessageStatusStore"/> writes in the message's partition (<see cref="TableEventRows"/>):
+/// one partition query, in the message's own sequence order, keyset on that sequence, ids <c>evt_</c> and that
+/// sequence. The feed across messages (no message id) comes from the event feed table (<see cref="TableEventFeed"/>):
+/// time order, ids and cursors <c>evt_{ticks}_{message id}_{sequence}</c> (<see cref="IMessageEventFeedCursor"/>).
 /// </summary>
-public sealed class TableMessageEventStore : IMessageEventStore
+public sealed class TableMessageEventStore : IMessageEventStore, IMessageEventFeedCursor
 {
     private readonly TableClient _status;
+    private readonly TableEventFeed _feed;
 
-    /// <summary>Creates the store on the configured status table.</summary>
-    public TableMessageEventStore(TableServiceClient service, IOptions<AzureStorageOptions> options)
+    /// <summary>Creates the store on the configured status and feed tables.</summary>
+    public TableMessageEventStore(TableServiceClient service, IOptions<AzureStorageOptions> options, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(options);
         _status = service.GetTableClient(options.Value.StatusTable);
+        _feed = new TableEventFeed(service, options.Value, time ?? TimeProvider.System);
     }
 
     /// <inheritdoc />
-    /// <exception cref="NotSupportedException">The query has no <see cref="MessageEventQuery.MessageId"/>.</exception>
+    public bool IsFeedCursor(string cursor) => TableEventFeed.IsCursor(cursor);
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<MessageEvent>> ReadAsync(MessageEventQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         if (query.MessageId is not { } id)
         {
-            throw new NotSupportedException("The Table event log is read one message at a time (MessageId); the feed across messages is not supported on Table storage.");
+            return await _feed.ReadAsync(query, cancellationToken);
         }
 
         if (!TableMessageStatusStore.IsValidKey(id) || query.Limit < 1)

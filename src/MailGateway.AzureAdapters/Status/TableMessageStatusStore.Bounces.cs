@@ -53,11 +53,11 @@ public sealed partial class TableMessageStatusStore
             WriteChunks(current, "Recipients", JsonSerializer.Serialize(recipients, StatusJsonContext.Default.ListRecipientResult));
             try
             {
-                await _status.SubmitTransactionAsync(
-                    [
-                        new TableTransactionAction(TableTransactionActionType.UpdateReplace, current, current.ETag),
-                        .. TableEventRows.Append(current, [MessageEvents.ForBounce(after, address, reply.ToString(), now)]),
-                    ],
+                // Through SubmitAsync as every change with events: its entry in the event feed, then the transaction.
+                await SubmitAsync(
+                    current,
+                    [MessageEvents.ForBounce(after, address, reply.ToString(), now)],
+                    [new TableTransactionAction(TableTransactionActionType.UpdateReplace, current, current.ETag)],
                     cancellationToken);
                 return true;
             }

@@ -40,18 +40,14 @@ public sealed partial class TableMessageStatusStore
                 ["NextAttemptAt"] = nextAttemptAt,
                 ["LastReply"] = Truncate(reply),
                 [TableEventRows.SequenceProperty] = TableEventRows.LastSequence(status),
+                [TableEventFeed.TicksProperty] = status.GetInt64(TableEventFeed.TicksProperty) ?? 0,
             };
             // The replay is a state change like any other: its deferred event (reply: who replayed it) in the same transaction.
             var replayed = before with { State = MessageState.Deferred, UpdatedAt = now, NextAttemptAt = nextAttemptAt, LastReply = reply };
             try
             {
-                var written = await _status.SubmitTransactionAsync(
-                    [
-                        new TableTransactionAction(TableTransactionActionType.UpdateMerge, update, etag),
-                        .. TableEventRows.Append(update, MessageEvents.ForState(replayed)),
-                    ],
-                    cancellationToken);
-                return new ReturnedToQueue(before, written.Value[0].Headers.ETag ?? ETag.All);
+                var written = await SubmitAsync(update, MessageEvents.ForState(replayed), [new TableTransactionAction(TableTransactionActionType.UpdateMerge, update, etag)], cancellationToken);
+                return new ReturnedToQueue(before, written.ETag);
             }
             catch (RequestFailedException ex) when (ex.Status == 412)
             {
@@ -86,12 +82,7 @@ public sealed partial class TableMessageStatusStore
         var restored = FromEntity(current, []) with { LastReply = before.LastReply };
         try
         {
-            await _status.SubmitTransactionAsync(
-                [
-                    new TableTransactionAction(TableTransactionActionType.UpdateReplace, current, returned.Written),
-                    .. TableEventRows.Append(current, MessageEvents.ForState(restored)),
-                ],
-                cancellationToken);
+            await SubmitAsync(current, MessageEvents.ForState(restored), [new TableTransactionAction(TableTransactionActionType.UpdateReplace, current, returned.Written)], cancellationToken);
             return true;
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)

@@ -107,12 +107,7 @@ public sealed partial class TableMessageStatusStore : IMessageOperations
             try
             {
                 // The canceled event in the same transaction as the change (the outbox).
-                await _status.SubmitTransactionAsync(
-                    [
-                        new TableTransactionAction(TableTransactionActionType.UpdateReplace, current, current.ETag),
-                        .. TableEventRows.Append(current, MessageEvents.ForState(canceled)),
-                    ],
-                    cancellationToken);
+                await SubmitAsync(current, MessageEvents.ForState(canceled), [new TableTransactionAction(TableTransactionActionType.UpdateReplace, current, current.ETag)], cancellationToken);
                 return new CancelResult(CancelOutcome.Canceled, canceled);
             }
             catch (RequestFailedException ex) when (ex.Status == 412)

@@ -41,6 +41,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
     private readonly TimeSpan _retention;
     private readonly ILogger<TableMessageStatusStore> _logger;
     private readonly AsyncOnce _created;
+    private readonly TableEventFeed _feed;
 
     /// <summary>Creates the store on the configured tables.</summary>
     public TableMessageStatusStore(TableServiceClient service, IOptions<AzureStorageOptions> options, TimeProvider time, ILogger<TableMessageStatusStore> logger)
@@ -52,6 +53,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         _time = time;
         _retention = options.Value.IdempotencyRetention;
         _logger = logger;
+        _feed = new TableEventFeed(service, options.Value, time);
         var create = options.Value.CreateIfNotExists;
         _created = new AsyncOnce(async ct =>
         {
@@ -59,6 +61,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
             {
                 await _status.CreateIfNotExistsAsync(ct);
                 await _idempotency.CreateIfNotExistsAsync(ct);
+                await _feed.Table.CreateIfNotExistsAsync(ct);
             }
         });
     }
@@ -77,14 +80,28 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
         // The record first, then the key: a key never points to a record that does not exist. A crash in between
         // leaves an orphan record that nobody was told about.
         var entity = ToEntity(record);
-        var events = TableEventRows.Append(entity, MessageEvents.ForAccept(record));
-        try
+        var events = MessageEvents.ForAccept(record);
+        Committed created;
+        for (var attempt = 0; ; attempt++)
         {
-            await _status.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, entity), .. events], cancellationToken);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            throw new InvalidOperationException($"A message with id {record.Id} already exists.", ex);
+            try
+            {
+                created = await SubmitAsync(entity, events, [new TableTransactionAction(TableTransactionActionType.Add, entity)], cancellationToken);
+                break;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 409)
+            {
+                // A feed reader fenced this accept (its entry waited longer than EventFeedGrace for the transaction):
+                // a tombstone holds its first event number in a partition without a record. Number after it, again.
+                if (attempt < 2 && await FencedNumberAsync(record.Id, cancellationToken) is { } fenced)
+                {
+                    entity = ToEntity(record);
+                    entity[TableEventRows.SequenceProperty] = fenced;
+                    continue;
+                }
+
+                throw new InvalidOperationException($"A message with id {record.Id} already exists.", ex);
+            }
         }
 
         if (idempotency is null)
@@ -131,9 +148,16 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
             await _status.SubmitTransactionAsync(
                 [
                     new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(record.Id, StatusRow), ETag.All),
-                    .. events.Select(e => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(record.Id, e.Entity.RowKey), ETag.All)),
+                    new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(record.Id, TableEventRows.RowKey(created.Entry?.First ?? 1)), ETag.All),
                 ],
                 cancellationToken);
+            if (created.Entry is { } entry)
+            {
+                // Its feed entry too; a reader serves an entry only EventFeedSettle after its time, this runs milliseconds
+                // after it (see "Limits and known gaps" for a loser slower than that).
+                await _feed.DeleteAsync(entry, cancellationToken);
+            }
+
             return new CreateMessageResult(false, held.GetString("MessageId"), held.GetString("RequestHash") ?? "");
         }
 
@@ -222,11 +246,12 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
             };
             try
             {
-                await _status.SubmitTransactionAsync(
+                await SubmitAsync(
+                    update,
+                    MessageEvents.ForAttempt(before, after, attempt),
                     [
                         new TableTransactionAction(TableTransactionActionType.UpdateReplace, update, update.ETag),
                         new TableTransactionAction(TableTransactionActionType.UpsertReplace, attemptRow),
-                        .. TableEventRows.Append(update, MessageEvents.ForAttempt(before, after, attempt)),
                     ],
                     cancellationToken);
                 return;
@@ -260,12 +285,7 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
             var after = FromEntity(update, []) with { LastReply = lastReply };
             try
             {
-                await _status.SubmitTransactionAsync(
-                    [
-                        new TableTransactionAction(TableTransactionActionType.UpdateReplace, update, update.ETag),
-                        .. TableEventRows.Append(update, MessageEvents.ForState(after)),
-                    ],
-                    cancellationToken);
+                await SubmitAsync(update, MessageEvents.ForState(after), [new TableTransactionAction(TableTransactionActionType.UpdateReplace, update, update.ETag)], cancellationToken);
                 return;
             }
             catch (RequestFailedException ex) when (ex.Status == 412)
@@ -313,6 +333,109 @@ public sealed partial class TableMessageStatusStore : IMessageStatusStore
             return false;
         }
     }
+
+    /// <summary>The highest fenced event number of a partition that has no status row (a fenced accept), or null.</summary>
+    private async Task<long?> FencedNumberAsync(string id, CancellationToken cancellationToken)
+    {
+        if ((await _status.GetEntityIfExistsAsync<TableEntity>(id, StatusRow, cancellationToken: cancellationToken)).HasValue)
+        {
+            return null; // a record exists: the id is taken
+        }
+
+        long? fenced = null;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {id} and RowKey ge {TableEventRows.Prefix} and RowKey lt {TableEventRows.PrefixEnd} and Tombstone eq true");
+        await foreach (var row in _status.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            var number = long.Parse(row.RowKey.AsSpan(TableEventRows.Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture);
+            fenced = Math.Max(fenced ?? 0, number);
+        }
+
+        return fenced;
+    }
+
+    /// <summary>A committed change: the status row's new ETag (when known) and its feed entry (when it had events).</summary>
+    private readonly record struct Committed(ETag ETag, TableEventFeed.Entry? Entry);
+
+    /// <summary>The steps of <see cref="SubmitAsync"/>, for tests that stop a writer between them (a crash).</summary>
+    internal enum Step
+    {
+        /// <summary>The feed entry is written, the transaction not submitted.</summary>
+        EntryWritten,
+
+        /// <summary>The transaction committed, the entry not confirmed.</summary>
+        Committed,
+    }
+
+    /// <summary>Tests only: called after each <see cref="Step"/>; an exception thrown here stops the writer as a crash would.</summary>
+    internal Action<Step>? AfterStep { get; set; }
+
+    /// <summary>
+    /// Submits a change's transaction (<paramref name="actions"/>, the status row's first) with its events as event
+    /// rows (numbered on <paramref name="status"/>), and its entry in the event feed (<see cref="TableEventFeed"/>):
+    /// entry, transaction, confirmation. A transaction that fails is settled at once — it had committed after all (an
+    /// answer lost, the SDK's retry refused: then it counts as committed, not applied again), or it is fenced so it
+    /// never will — and its exception is rethrown.
+    /// </summary>
+    private async Task<Committed> SubmitAsync(TableEntity status, IReadOnlyList<MessageEvent> events, IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken)
+    {
+        var eventActions = TableEventRows.Append(status, events);
+        if (eventActions.Count == 0)
+        {
+            var plain = await _status.SubmitTransactionAsync(actions, cancellationToken);
+            return new Committed(plain.Value[0].Headers.ETag ?? default, null);
+        }
+
+        var rows = eventActions.Select(a => (TableEntity)a.Entity).ToList();
+        var changeId = Guid.NewGuid().ToString("N");
+        rows[0][TableEventFeed.ChangeIdProperty] = changeId;
+        var entry = await _feed.WriteAsync(status.PartitionKey, rows, events, changeId, status.GetInt64(TableEventFeed.TicksProperty) ?? 0, cancellationToken);
+        status[TableEventFeed.TicksProperty] = entry.Ticks; // the status row is the first action: written with the change
+        AfterStep?.Invoke(Step.EntryWritten);
+        Response<IReadOnlyList<Response>> response;
+        try
+        {
+            response = await _status.SubmitTransactionAsync([.. actions, .. eventActions], cancellationToken);
+        }
+        catch (RequestFailedException ex)
+        {
+            var fate = TableEventFeed.Fate.Unknown;
+            try
+            {
+                fate = await _feed.ResolveAsync(entry, fence: true, cancellationToken);
+            }
+            catch (RequestFailedException resolveFailed)
+            {
+                LogEntryUnsettled(resolveFailed, status.PartitionKey); // a reader fences it after EventFeedGrace
+            }
+
+            if (fate != TableEventFeed.Fate.Committed)
+            {
+                throw;
+            }
+
+            LogCommittedDespiteError(ex, status.PartitionKey);
+            var now = await _status.GetEntityIfExistsAsync<TableEntity>(status.PartitionKey, StatusRow, cancellationToken: cancellationToken);
+            return new Committed(now.HasValue && now.Value is { } row && TableEventRows.LastSequence(row) == entry.Last ? row.ETag : default, entry);
+        }
+
+        AfterStep?.Invoke(Step.Committed);
+        try
+        {
+            await _feed.ConfirmAsync(entry, cancellationToken);
+        }
+        catch (RequestFailedException ex)
+        {
+            LogEntryUnsettled(ex, status.PartitionKey); // committed: a reader finds its event row and confirms it
+        }
+
+        return new Committed(response.Value[0].Headers.ETag ?? default, entry);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The event feed entry of a change of {MessageId} could not be settled now; a feed reader settles it")]
+    private partial void LogEntryUnsettled(Exception exception, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A change of {MessageId} had committed although its transaction answered with an error (a retried request); not applied again")]
+    private partial void LogCommittedDespiteError(Exception exception, string messageId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency key of owner {Owner} older than the retention was taken over by message {MessageId}")]
     private partial void LogIdempotencyKeyExpired(string owner, string messageId);

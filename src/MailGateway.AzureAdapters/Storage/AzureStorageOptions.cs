@@ -50,6 +50,25 @@ public sealed class AzureStorageOptions : IValidatableObject
     [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "MailGateway:AzureStorage:SuppressionTable is not a valid table name.")]
     public string SuppressionTable { get; set; } = "Suppressions";
 
+    /// <summary>The table of the event feed's entries (intents, see <c>TableEventFeed</c>; API and delivery worker). Default <c>EventFeed</c>.</summary>
+    [Required]
+    [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "MailGateway:AzureStorage:EventFeedTable is not a valid table name.")]
+    public string EventFeedTable { get; set; } = "EventFeed";
+
+    /// <summary>
+    /// How far behind the clock the feed reads (default 5 s, 100 ms – 1 min): an entry is served only once it is this
+    /// old, and a writer whose entry took longer than half of it to write does not use it. It covers the write's
+    /// latency and the clock difference between hosts (at most half of it).
+    /// </summary>
+    public TimeSpan EventFeedSettle { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long the feed waits for a change whose entry was written but whose outcome is unknown (a crash, a slow
+    /// writer) before it settles it itself, which stops that change from ever committing (default 30 s, at least
+    /// <see cref="EventFeedSettle"/>, at most 1 h).
+    /// </summary>
+    public TimeSpan EventFeedGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long an idempotency key is honoured (at least 24 hours); an older key may be reused for a new message.</summary>
     public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromHours(24);
 
@@ -73,6 +92,16 @@ public sealed class AzureStorageOptions : IValidatableObject
                     ? "Set MailGateway:AzureStorage:BlobServiceUri and MailGateway:AzureStorage:TableServiceUri (managed identity) or MailGateway:AzureStorage:ConnectionString (development)."
                     : "Set MailGateway:AzureStorage:BlobServiceUri (managed identity) or MailGateway:AzureStorage:ConnectionString (development).",
                 [nameof(BlobServiceUri), nameof(TableServiceUri), nameof(ConnectionString)]);
+        }
+
+        if (EventFeedSettle < TimeSpan.FromMilliseconds(100) || EventFeedSettle > TimeSpan.FromMinutes(1))
+        {
+            yield return new ValidationResult("MailGateway:AzureStorage:EventFeedSettle must be between 00:00:00.1 and 00:01:00.", [nameof(EventFeedSettle)]);
+        }
+
+        if (EventFeedGrace < EventFeedSettle || EventFeedGrace > TimeSpan.FromHours(1))
+        {
+            yield return new ValidationResult("MailGateway:AzureStorage:EventFeedGrace must be at least EventFeedSettle and at most 01:00:00.", [nameof(EventFeedGrace)]);
         }
 
         if (IdempotencyRetention < TimeSpan.FromHours(24))

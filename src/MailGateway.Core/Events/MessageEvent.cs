@@ -75,9 +75,19 @@ public sealed record MessageEvent
     /// <summary>The position in the store's event log: assigned at commit, increasing in commit order (0 before it is written).</summary>
     public long Sequence { get; init; }
 
-    /// <summary>The event id, <c>evt_</c> and the sequence in 16 digits: unique, sortable, and the feed's cursor.</summary>
+    /// <summary>
+    /// The event id: <see cref="FeedId"/> when the store set one, else <c>evt_</c> and the sequence in 16 digits: unique,
+    /// sortable, and the feed's cursor.
+    /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public string Id => MessageEventIds.Format(Sequence);
+    public string Id => FeedId ?? MessageEventIds.Format(Sequence);
+
+    /// <summary>
+    /// The id a log whose order is not one number gives the event (the Azure feed: <c>evt_</c>, the change's time,
+    /// the message id and the message's own sequence); null for a numbered log (SQLite), whose id is the sequence.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? FeedId { get; init; }
 
     /// <summary>The type (<see cref="MessageEventTypes"/>).</summary>
     public required string Type { get; init; }
@@ -213,7 +223,22 @@ public static class MessageEvents
 /// <param name="Limit">The most events to return.</param>
 /// <param name="MessageId">Only this message's events, when set.</param>
 /// <param name="Types">Only these types, when set and not empty.</param>
-public sealed record MessageEventQuery(string? Owner, long After, int Limit, string? MessageId = null, IReadOnlyList<string>? Types = null);
+/// <param name="AfterId">
+/// The cursor as the store's own event id, for a log whose ids are not numbers (<see cref="IMessageEventFeedCursor"/>,
+/// the Azure feed); null for a numbered log, which reads <paramref name="After"/>.
+/// </param>
+public sealed record MessageEventQuery(string? Owner, long After, int Limit, string? MessageId = null, IReadOnlyList<string>? Types = null, string? AfterId = null);
+
+/// <summary>
+/// A log whose feed ids are not <c>evt_</c> and a number (the Azure feed, ordered by time, message and the message's
+/// own sequence): it says which cursors it accepts, and reads <see cref="MessageEventQuery.AfterId"/>. A store without
+/// it takes the ids of <see cref="MessageEventIds"/>.
+/// </summary>
+public interface IMessageEventFeedCursor
+{
+    /// <summary>True when <paramref name="cursor"/> is an event id of this log's feed (the <c>after</c> of <c>GET /api/v1/events</c>).</summary>
+    bool IsFeedCursor(string cursor);
+}
 
 /// <summary>
 /// The event log (the outbox the status store writes), read in a stable order: by <see cref="MessageEvent.Sequence"/>,
