@@ -2,7 +2,7 @@
 # Inbound accept: Postfix's smtp-source against our listener (MailGateway.Inbound, filesystem store with fsync, NoDelay)
 # vs Postfix's smtp-sink (the null limit: answers 250 and keeps nothing) vs a private Postfix accepting into its
 # durable queue (discard transport, so it does not relay). 4 KB and 100 KB, 20 and 200 sessions, a new connection
-# per message and connections reused (smtp-source -d); our process's CPU (user + system) per message; peak RSS (VmHWM).
+# per message and connections reused (smtp-source -d); our process's CPU per message (user + system); peak RSS (VmHWM).
 # Usage: bench/inbound-accept.sh [messages_4kb=4000] [messages_100kb=1000]
 # SIZES="4 100", SESSIONS="20 200" and CONNECTIONS="new reused" pick the rows (default: all eight); e.g.
 # SIZES=4 SESSIONS=20 CONNECTIONS=new runs only the row of issue 17's goal.
@@ -49,7 +49,7 @@ send() { # send PORT SIZE_KB MESSAGES SESSIONS [-d] -> msg/s
   rate "$3" "$t0" "$t1"
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$ours_pid/stat"; }   # user + system, in clock ticks
+cpu_ticks() { awk '{print $14, $15}' "/proc/$ours_pid/stat"; }   # user and system time, in clock ticks
 stored() { find "$store/inbound" -name '*.eml' 2>/dev/null | wc -l; }
 
 # Warm-up (JIT, thread pool, Postfix processes).
@@ -66,10 +66,11 @@ for size in ${SIZES:-4 100}; do
       r_pf=$(send "$pf_smtpd" "$size" "$msgs" "$sessions" $reuse)
       wait_postfix_queue_empty 120 || echo "postfix queue did not drain" >&2
       log_lines=$(wc -l <"$work/inbound.log")
-      c0=$(cpu_ticks)
+      read -r u0 s0 < <(cpu_ticks)
       r_ours=$(send "$ours_port" "$size" "$msgs" "$sessions" $reuse)
-      c1=$(cpu_ticks)
-      cpu_us=$(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / msgs ))
+      read -r u1 s1 < <(cpu_ticks)
+      tick_us=$((1000000 / $(getconf CLK_TCK)))
+      cpu_us="$(( (u1 - u0 + s1 - s0) * tick_us / msgs )) ($(( (u1 - u0) * tick_us / msgs )) / $(( (s1 - s0) * tick_us / msgs )))"
       n=$(stored)
       if [ "$n" -lt "$msgs" ]; then
         echo "warning: $n of $msgs messages stored by MailGateway; the listener's warnings:" >&2
@@ -85,7 +86,7 @@ done
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$ours_pid/status")
 
 echo
-echo "| size | sessions | connections | messages | smtp-sink msg/s | Postfix queue msg/s | $ours_name msg/s | ours / sink (≥ 0.5) | ours / Postfix (≥ 4) | our CPU µs/msg |"
+echo "| size | sessions | connections | messages | smtp-sink msg/s | Postfix queue msg/s | $ours_name msg/s | ours / sink (≥ 0.5) | ours / Postfix (≥ 4) | our CPU µs/msg (user / system) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
