@@ -2,8 +2,10 @@
 # Inbound accept: Postfix's smtp-source against our listener (MailGateway.Inbound, filesystem store with fsync, NoDelay)
 # vs Postfix's smtp-sink (the null limit: answers 250 and keeps nothing) vs a private Postfix accepting into its
 # durable queue (discard transport, so it does not relay). 4 KB and 100 KB, 20 and 200 sessions, a new connection
-# per message and connections reused (smtp-source -d); peak RSS (VmHWM) of our process.
+# per message and connections reused (smtp-source -d); our process's CPU per message (user + system); peak RSS (VmHWM).
 # Usage: bench/inbound-accept.sh [messages_4kb=4000] [messages_100kb=1000]
+# SIZES="4 100", SESSIONS="20 200" and CONNECTIONS="new reused" pick the rows (default: all eight); e.g.
+# SIZES=4 SESSIONS=20 CONNECTIONS=new runs only the row of issue 17's goal.
 # COMMIT=SyncFiles runs the store with an fsync per file (default SyncFileSystem: the syncfs group commit).
 # GROUP_COMMIT=1 runs the listener library with the prototype group-commit store of bench/MailGateway.Bench instead of
 # MailGateway.Inbound's filesystem store (a what-if for a src/ fix, not the product).
@@ -47,6 +49,7 @@ send() { # send PORT SIZE_KB MESSAGES SESSIONS [-d] -> msg/s
   rate "$3" "$t0" "$t1"
 }
 
+cpu_ticks() { awk '{print $14, $15}' "/proc/$ours_pid/stat"; }   # user and system time, in clock ticks
 stored() { find "$store/inbound" -name '*.eml' 2>/dev/null | wc -l; }
 
 # Warm-up (JIT, thread pool, Postfix processes).
@@ -54,15 +57,20 @@ for p in "$sink" "$pf_smtpd" "$ours_port"; do smtp-source -d -l 4096 -m 400 -s 2
 rm -rf "${store:?}/inbound"/*
 
 rows=()
-for size in 4 100; do
+for size in ${SIZES:-4 100}; do
   msgs=$msgs_small; [ "$size" = 100 ] && msgs=$msgs_large
-  for sessions in 20 200; do
-    for reuse in "" -d; do
+  for sessions in ${SESSIONS:-20 200}; do
+    for connections in ${CONNECTIONS:-new reused}; do
+      reuse=""; [ "$connections" = reused ] && reuse=-d
       r_sink=$(send "$sink" "$size" "$msgs" "$sessions" $reuse)
       r_pf=$(send "$pf_smtpd" "$size" "$msgs" "$sessions" $reuse)
       wait_postfix_queue_empty 120 || echo "postfix queue did not drain" >&2
       log_lines=$(wc -l <"$work/inbound.log")
+      read -r u0 s0 < <(cpu_ticks)
       r_ours=$(send "$ours_port" "$size" "$msgs" "$sessions" $reuse)
+      read -r u1 s1 < <(cpu_ticks)
+      tick_us=$((1000000 / $(getconf CLK_TCK)))
+      cpu_us="$(( (u1 - u0 + s1 - s0) * tick_us / msgs )) ($(( (u1 - u0) * tick_us / msgs )) / $(( (s1 - s0) * tick_us / msgs )))"
       n=$(stored)
       if [ "$n" -lt "$msgs" ]; then
         echo "warning: $n of $msgs messages stored by MailGateway; the listener's warnings:" >&2
@@ -70,7 +78,7 @@ for size in 4 100; do
       fi
       rm -rf "${store:?}/inbound"/*
       conn="new per message"; [ -n "$reuse" ] && conn="reused (-d)"
-      rows+=("| $size KB | $sessions | $conn | $msgs | $r_sink | $r_pf | $r_ours | $(ratio "$r_ours" "$r_sink") | $(ratio "$r_ours" "$r_pf") |")
+      rows+=("| $size KB | $sessions | $conn | $msgs | $r_sink | $r_pf | $r_ours | $(ratio "$r_ours" "$r_sink") | $(ratio "$r_ours" "$r_pf") | $cpu_us |")
       echo "${rows[-1]}" >&2
     done
   done
@@ -78,8 +86,8 @@ done
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$ours_pid/status")
 
 echo
-echo "| size | sessions | connections | messages | smtp-sink msg/s | Postfix queue msg/s | $ours_name msg/s | ours / sink (≥ 0.5) | ours / Postfix (≥ 2) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| size | sessions | connections | messages | smtp-sink msg/s | Postfix queue msg/s | $ours_name msg/s | ours / sink (≥ 0.5) | ours / Postfix (≥ 4) | our CPU µs/msg (user / system) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "$ours_name peak RSS (VmHWM): $((rss / 1024)) MB"

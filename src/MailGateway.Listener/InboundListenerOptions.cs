@@ -332,23 +332,28 @@ public sealed class FileSystemStoreOptions
     public string Path { get; set; } = "data";
 
     /// <summary>
-    /// How a message is made durable before its 250. <see cref="FileSystemCommit.SyncFiles"/> (the default): an fsync
-    /// per file and a folder fsync shared by concurrent commits. <see cref="FileSystemCommit.SyncFileSystem"/> (Linux):
-    /// one <c>syncfs(2)</c> shared by every message that finished DATA meanwhile (group commit) — for a folder on its own
-    /// volume: <c>syncfs</c> also writes every other process's unwritten data on that filesystem, and each commit waits for it.
+    /// How a message is made durable before its 250; both are a group commit (one leader renames every message that is
+    /// ready and makes the renames durable with one sync shared by all of them). <see cref="FileSystemCommit.SyncFileSystem"/>
+    /// (Linux, the default there): both files written without fsync, one <c>syncfs(2)</c> a round covering the data of the
+    /// messages that just finished DATA and the renames of the previous round; <c>syncfs</c> also writes every other
+    /// process's unwritten data on that filesystem, so a folder on its own volume is best. <see cref="FileSystemCommit.SyncFiles"/>
+    /// (the default elsewhere): an fsync per file and one folder fsync per round.
     /// </summary>
-    public FileSystemCommit Commit { get; set; } = FileSystemCommit.SyncFiles;
+    public FileSystemCommit Commit { get; set; } = DefaultCommit;
+
+    /// <summary>The default <see cref="Commit"/>: <see cref="FileSystemCommit.SyncFileSystem"/> on Linux, <see cref="FileSystemCommit.SyncFiles"/> elsewhere.</summary>
+    public static FileSystemCommit DefaultCommit => OperatingSystem.IsLinux() ? FileSystemCommit.SyncFileSystem : FileSystemCommit.SyncFiles;
 }
 
 /// <summary>How the filesystem store makes a message durable (<see cref="FileSystemStoreOptions.Commit"/>).</summary>
 public enum FileSystemCommit
 {
     /// <summary>
-    /// Group commit: both temp files written without fsync, one <c>syncfs(2)</c> shared by every waiting commit, the
-    /// renames, a second shared <c>syncfs</c>. Linux only.
+    /// Group commit: both temp files written without fsync; one <c>syncfs(2)</c> a round makes this round's data and
+    /// the previous round's renames durable. Linux only (the default there).
     /// </summary>
     SyncFileSystem,
 
-    /// <summary>Per message: an fsync of each temp file, the renames, a folder fsync shared by concurrent commits.</summary>
+    /// <summary>Per message an fsync of each temp file; a round renames every ready message and shares one folder fsync.</summary>
     SyncFiles,
 }

@@ -178,6 +178,12 @@ public sealed class DurableFolders
     /// Runs <paramref name="create"/> (which creates a file in <paramref name="folder"/>) after <see cref="Ensure"/>;
     /// when the remembered folder was removed meanwhile (an operator, a cleanup), makes it again and runs it once more.
     /// </summary>
+    /// <remarks>
+    /// A create that fails for a missing folder surfaces as <see cref="FileNotFoundException"/> as well as
+    /// <see cref="DirectoryNotFoundException"/> (observed on .NET 10): the type depends on whether the folder exists when .NET looks after the
+    /// failed open, and with concurrent writers another one may have made it again in between (bench/inbound-accept.sh
+    /// got 451 from exactly that, the first sessions after it removed the day folder). Both mean "make it and retry".
+    /// </remarks>
     public T CreateIn<T>(string folder, Func<T> create)
     {
         ArgumentNullException.ThrowIfNull(create);
@@ -186,7 +192,7 @@ public sealed class DurableFolders
         {
             return create();
         }
-        catch (DirectoryNotFoundException)
+        catch (Exception ex) when (ex is DirectoryNotFoundException or FileNotFoundException)
         {
             _known.TryRemove(folder, out _);
             Ensure(folder);

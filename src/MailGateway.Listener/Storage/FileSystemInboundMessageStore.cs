@@ -10,39 +10,46 @@ namespace MailGateway.Listener.Storage;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <see cref="FileSystemCommit.SyncFileSystem"/> (Linux, opt-in), a group commit: both temp files are written
-/// without fsync; the commit waits for a <c>syncfs(2)</c> that started after its writes (shared by every commit that
-/// got that far meanwhile), renames, and waits for a second shared <c>syncfs</c> that started after its renames. Under
-/// load one <c>syncfs</c> covers the data of the messages that just finished DATA and the renames of the ones before.
+/// Both modes are a group commit (<see cref="GroupCommitter"/>): one leader renames every message that is ready and
+/// makes the renames durable with one sync, and every waiting session gets its answer after it.
+/// <see cref="FileSystemCommit.SyncFileSystem"/> (the default on Linux): both temp files are written without fsync
+/// and one <c>syncfs(2)</c> a round covers the data of the messages that just finished DATA and the renames of the
+/// previous round. <see cref="FileSystemCommit.SyncFiles"/> (the default elsewhere): each message fsyncs its two temp
+/// files (concurrently) and a round shares one folder fsync.
 /// </para>
-/// <para>
-/// <see cref="FileSystemCommit.SyncFiles"/> (the default): per message two data fsyncs (the .eml and .json temp files, issued
-/// concurrently) and a share of one folder fsync, which concurrent commits to the same folder have in common
-/// (<see cref="DirectoryGroupSync"/>).
-/// </para>
-/// <para>Folders are created once (each new one made durable in its parent) and remembered, not looked up per message.</para>
+/// <para>Folders are created once (each new one made durable in its parent) and remembered, not looked up per
+/// message; a remembered folder removed meanwhile is made again.</para>
 /// </remarks>
 public sealed class FileSystemInboundMessageStore : IInboundMessageStore
 {
     private readonly string _root;
 
-    // The yyyy/MM/dd folders this store made or found (one a day), with their group syncs.
+    // The yyyy/MM/dd folders this store made or found (one a day).
     private readonly DurableFolders _folders = new();
 
-    // The group commit of the whole filesystem (SyncFileSystem mode), null in SyncFiles mode.
-    private readonly DirectoryGroupSync? _fileSystemSync;
+    private readonly GroupCommitter _committer;
 
-    /// <summary>Creates the store under a root folder, with the default commit (<see cref="FileSystemCommit.SyncFiles"/>).</summary>
+    /// <summary>Creates the store under a root folder, with the default commit (<see cref="FileSystemStoreOptions.DefaultCommit"/>).</summary>
     public FileSystemInboundMessageStore(string root)
-        : this(root, new FileSystemStoreOptions().Commit)
+        : this(root, FileSystemStoreOptions.DefaultCommit)
     {
     }
 
     /// <summary>Creates the store under a root folder.</summary>
     public FileSystemInboundMessageStore(string root, FileSystemCommit commit)
+        : this(root, commit, sync: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates the store; <paramref name="sync"/> (tests: a failing commit) replaces <c>syncfs</c> of the inbound folder
+    /// (SyncFileSystem) or the fsync of a day folder (SyncFiles).
+    /// </summary>
+    internal FileSystemInboundMessageStore(string root, FileSystemCommit commit, Action<string>? sync)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         _root = System.IO.Path.GetFullPath(root);
+        Action? syncfs = null;
         if (commit == FileSystemCommit.SyncFileSystem)
         {
             if (!OperatingSystem.IsLinux())
@@ -51,9 +58,11 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
             }
 
             var inbound = System.IO.Path.Combine(_root, "inbound");
-            _fileSystemSync = new DirectoryGroupSync(() => DurableDirectory.SyncFileSystem(inbound));
+            var syncOfInbound = sync ?? DurableDirectory.SyncFileSystem;
+            syncfs = () => syncOfInbound(inbound);
         }
 
+        _committer = new GroupCommitter(syncfs, sync ?? DurableDirectory.Sync);
         Commit = commit;
     }
 
@@ -61,13 +70,16 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
     public FileSystemCommit Commit { get; }
 
     /// <summary><c>syncfs</c> calls run so far (SyncFileSystem mode; for tests: commits share them).</summary>
-    internal long FileSystemSyncCount => _fileSystemSync?.SyncCount ?? 0;
+    internal long FileSystemSyncCount => Commit == FileSystemCommit.SyncFileSystem ? _committer.SyncCount : 0;
+
+    /// <summary>Folder fsyncs of the group commit run so far (SyncFiles mode; for tests: commits share them).</summary>
+    internal long FolderSyncCount => Commit == FileSystemCommit.SyncFiles ? _committer.SyncCount : 0;
+
+    /// <summary>The group commit (for tests: its counters and its hook).</summary>
+    internal GroupCommitter Committer => _committer;
 
     /// <summary>The absolute root folder.</summary>
     public string Root => _root;
-
-    /// <summary>Folder fsyncs run so far, all folders together (for tests: commits share them).</summary>
-    internal long FolderSyncCount => _folders.SyncCount;
 
     /// <summary>Temp files removed by <see cref="InitializeAsync"/> (for tests and the log).</summary>
     public int RemovedTempFiles { get; private set; }
@@ -110,37 +122,18 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
         var folder = System.IO.Path.Combine(_root, InboundStoragePaths.Folder(receivedAt));
         var emlPath = System.IO.Path.Combine(folder, id + ".eml");
         var stream = _folders.CreateIn(folder, () => OpenTemp(emlPath + ".tmp"));
-        var syncer = _fileSystemSync ?? _folders.SyncOf(folder);
-        return ValueTask.FromResult<IInboundMessageWriter>(
-            new Writer(syncer, groupCommit: _fileSystemSync is not null, emlPath, System.IO.Path.Combine(folder, id + ".json"), stream));
+        var pending = new PendingCommit(folder, emlPath, System.IO.Path.Combine(folder, id + ".json"));
+        return ValueTask.FromResult<IInboundMessageWriter>(new Writer(_committer, syncData: Commit == FileSystemCommit.SyncFiles, pending, stream));
     }
 
     // 600 and folders 700 (PrivateFiles): received mail is readable by the listener's user only.
     private static FileStream OpenTemp(string path) =>
         new(path, PrivateFiles.Create(FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous));
 
-    private sealed class Writer : IInboundMessageWriter
+    private sealed class Writer(GroupCommitter committer, bool syncData, PendingCommit pending, FileStream stream) : IInboundMessageWriter
     {
-        // SyncFiles: the folder's group fsync; SyncFileSystem: the store's group syncfs.
-        private readonly DirectoryGroupSync _sync;
-        private readonly bool _groupCommit;
-        private readonly string _emlPath;
-        private readonly string _emlTemp;
-        private readonly string _jsonPath;
-        private readonly string _jsonTemp;
-        private FileStream? _stream;
+        private FileStream? _stream = stream;
         private bool _committed;
-
-        public Writer(DirectoryGroupSync sync, bool groupCommit, string emlPath, string jsonPath, FileStream stream)
-        {
-            _sync = sync;
-            _groupCommit = groupCommit;
-            _emlPath = emlPath;
-            _jsonPath = jsonPath;
-            _emlTemp = _emlPath + ".tmp";
-            _jsonTemp = _jsonPath + ".tmp";
-            _stream = stream;
-        }
 
         public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
         {
@@ -148,69 +141,54 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
             return _stream.WriteAsync(data, cancellationToken);
         }
 
+        // Not cancelled once started: a commit either completes or fails on the store.
         public async Task<string> CommitAsync(InboundMessageMetadata metadata, CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_stream is null, this);
             await _stream.FlushAsync(cancellationToken);
-            if (_groupCommit)
+            var json = InboundMetadataJson.Serialize(metadata);
+            if (syncData)
             {
-                return await GroupCommitAsync(metadata);
+                // SyncFiles: both temp files durable before the leader renames them (nothing short of syncfs(2) makes
+                // two files' data durable in one call). The .eml's fsync runs on the pool while the .json is written
+                // and fsynced here, so ext4 can cover both with one journal commit.
+                var eml = _stream.SafeFileHandle;
+                var emlSync = Task.Run(() => RandomAccess.FlushToDisk(eml), CancellationToken.None);
+                try
+                {
+                    WriteJson(json, sync: true);
+                }
+                finally
+                {
+                    // The pool task must be done with the handle before Dispose can close it.
+                    await emlSync.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+
+                await emlSync;
+                await _stream.DisposeAsync();
+                _stream = null;
+            }
+            else
+            {
+                // SyncFileSystem: the leader's syncfs makes both durable before it renames them.
+                await _stream.DisposeAsync();
+                _stream = null;
+                WriteJson(json, sync: false);
             }
 
-            // Both temp files must be durable before either rename: after a crash a visible .eml must have its
-            // complete .json (and its own complete content), and nothing short of syncfs(2) makes two files' data
-            // durable in one call (an fsync of one file does not write the other's delayed-allocation data on ext4).
-            // So the two data fsyncs stay, but they no longer wait for each other: the .eml's runs on the pool while
-            // the .json is written and fsynced here, and ext4 can cover both with one journal commit.
-            var eml = _stream.SafeFileHandle;
-            var emlSync = Task.Run(() => RandomAccess.FlushToDisk(eml), CancellationToken.None);
-            try
-            {
-                var json = InboundMetadataJson.Serialize(metadata);
-                using var file = new FileStream(_jsonTemp, PrivateFiles.Create(FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0));
-                RandomAccess.Write(file.SafeFileHandle, json, 0);
-                RandomAccess.FlushToDisk(file.SafeFileHandle);
-            }
-            finally
-            {
-                // The pool task must be done with the handle before Dispose can close it.
-                await emlSync.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-
-            await emlSync;
-            await _stream.DisposeAsync();
-            _stream = null;
-
-            File.Move(_jsonTemp, _jsonPath, overwrite: false);
-            File.Move(_emlTemp, _emlPath, overwrite: false);
+            await committer.CommitAsync(pending);
             _committed = true;
-
-            // Group commit: returns once a folder fsync that started after these renames has completed; not cancelled,
-            // as the old per-message folder fsync was not.
-            await _sync.SyncAsync(CancellationToken.None);
-            return _emlPath;
+            return pending.EmlPath;
         }
 
-        // Not cancelled once started: a commit either completes or fails on the store, as the fsync path does.
-        private async Task<string> GroupCommitAsync(InboundMessageMetadata metadata)
+        private void WriteJson(byte[] json, bool sync)
         {
-            await _stream!.DisposeAsync();
-            _stream = null;
-            var json = InboundMetadataJson.Serialize(metadata);
-            using (var file = new FileStream(_jsonTemp, PrivateFiles.Create(FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0)))
+            using var file = new FileStream(pending.JsonTemp, PrivateFiles.Create(FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0));
+            RandomAccess.Write(file.SafeFileHandle, json, 0);
+            if (sync)
             {
-                RandomAccess.Write(file.SafeFileHandle, json, 0);
+                RandomAccess.FlushToDisk(file.SafeFileHandle);
             }
-
-            // Both temp files' data (and their folder entries) durable before either rename is visible.
-            await _sync.SyncAsync(CancellationToken.None);
-            File.Move(_jsonTemp, _jsonPath, overwrite: false);
-            File.Move(_emlTemp, _emlPath, overwrite: false);
-            _committed = true;
-
-            // The renames durable (the .json's before the .eml's: ext4 commits its journal in order).
-            await _sync.SyncAsync(CancellationToken.None);
-            return _emlPath;
         }
 
         public void Dispose()
@@ -219,23 +197,8 @@ public sealed class FileSystemInboundMessageStore : IInboundMessageStore
             _stream = null;
             if (!_committed)
             {
-                TryDelete(_emlTemp);
-                TryDelete(_jsonTemp);
-            }
-        }
-
-        private static void TryDelete(string path)
-        {
-            try
-            {
-                File.Delete(path);
-            }
-            catch (IOException)
-            {
-                // Best effort: a leftover .tmp is never mistaken for a message.
-            }
-            catch (UnauthorizedAccessException)
-            {
+                GroupCommitter.TryDelete(pending.EmlTemp);
+                GroupCommitter.TryDelete(pending.JsonTemp);
             }
         }
     }
