@@ -16,7 +16,7 @@ public static class DashboardHostingExtensions
     /// <summary>The Content-Security-Policy of every dashboard page: nothing but this host's stylesheet, forms and frames.</summary>
     public const string PagePolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-    public static void AddDashboard(this WebApplicationBuilder builder)
+    public static void AddDashboard(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
