@@ -45,6 +45,9 @@ param deliveryIdentityName string
 @description('Name of the inbound listener identity.')
 param inboundIdentityName string
 
+@description('Name of the dashboard identity.')
+param dashboardIdentityName string
+
 var blobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var tableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
@@ -58,6 +61,10 @@ resource deliveryIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023
 
 resource inboundIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: inboundIdentityName
+}
+
+resource dashboardIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: dashboardIdentityName
 }
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -368,3 +375,25 @@ output idempotencyTableName string = idempotencyTable.name
 
 @description('Table of the per-key suppression lists.')
 output suppressionTableName string = suppressionTable.name
+
+// The dashboard reads and acts on what the API wrote: the outbound container (a purge deletes the content) and the
+// status table (cancel and replay write the record; its events live in the same partitions). Nothing else.
+resource dashboardBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(outboundContainer.id, dashboardIdentity.id, blobDataContributorRoleId)
+  scope: outboundContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributorRoleId)
+    principalId: dashboardIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource dashboardStatusTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(statusTable.id, dashboardIdentity.id, tableDataContributorRoleId)
+  scope: statusTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: dashboardIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
