@@ -134,6 +134,9 @@ param deliveryImage string = ''
 @description('Image of the inbound listener; empty: a placeholder until azd deploys.')
 param inboundImage string = ''
 
+@description('Image of the dashboard; empty: a placeholder until azd deploys.')
+param dashboardImage string = ''
+
 var tags = {
   'azd-env-name': environmentName
   application: 'mailgateway'
@@ -148,6 +151,7 @@ var apiIdentityName = 'id-api-${token}'
 var deliveryIdentityName = 'id-delivery-${token}'
 var scalerIdentityName = 'id-delivery-scaler-${token}'
 var inboundIdentityName = 'id-inbound-${token}'
+var dashboardIdentityName = 'id-dashboard-${token}'
 var applicationInsightsName = 'appi-${token}'
 
 resource resourceGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -206,6 +210,16 @@ module inboundIdentity 'modules/identity.bicep' = {
   }
 }
 
+module dashboardIdentity 'modules/identity.bicep' = {
+  name: 'identity-dashboard'
+  scope: resourceGroup
+  params: {
+    name: dashboardIdentityName
+    location: location
+    tags: tags
+  }
+}
+
 module storage 'modules/storage.bicep' = {
   scope: resourceGroup
   params: {
@@ -224,11 +238,13 @@ module storage 'modules/storage.bicep' = {
     deliveryIdentityName: deliveryIdentityName
     inboundIdentityName: inboundIdentityName
     inboundWritesSuppressions: !empty(bounceDomain)
+    dashboardIdentityName: dashboardIdentityName
   }
   dependsOn: [
     apiIdentity
     deliveryIdentity
     inboundIdentity
+    dashboardIdentity
   ]
 }
 
@@ -245,12 +261,14 @@ module serviceBus 'modules/servicebus.bicep' = {
     deliveryIdentityName: deliveryIdentityName
     scalerIdentityName: scalerIdentityName
     inboundIdentityName: inboundIdentityName
+    dashboardIdentityName: dashboardIdentityName
   }
   dependsOn: [
     apiIdentity
     deliveryIdentity
     scalerIdentity
     inboundIdentity
+    dashboardIdentity
   ]
 }
 
@@ -355,11 +373,13 @@ module registry 'modules/registry.bicep' = {
     pullIdentityNames: [
       deliveryIdentityName
       inboundIdentityName
+      dashboardIdentityName
     ]
   }
   dependsOn: [
     deliveryIdentity
     inboundIdentity
+    dashboardIdentity
   ]
 }
 
@@ -489,6 +509,33 @@ module inboundListener 'modules/inbound-listener.bicep' = {
   ]
 }
 
+// The dashboard (/ui): its own small container app (the Functions worker cannot serve Razor components).
+module dashboard 'modules/dashboard.bicep' = {
+  scope: resourceGroup
+  params: {
+    name: 'ca-dash-${take(token, 10)}'
+    location: location
+    tags: tags
+    environmentId: containerAppsEnvironment.outputs.id
+    image: dashboardImage
+    registryServer: registry.outputs.loginServer
+    identityName: dashboardIdentityName
+    applicationInsightsName: applicationInsightsName
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    queueName: serviceBus.outputs.queueName
+    blobEndpoint: storage.outputs.blobEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    outboundContainerName: storage.outputs.outboundContainerName
+    statusTableName: storage.outputs.statusTableName
+    eventFeedTableName: storage.outputs.eventFeedTableName
+    apiKeys: apiKeys
+  }
+  dependsOn: [
+    dashboardIdentity
+  ]
+}
+
 // azd reads these (AZURE_CONTAINER_REGISTRY_ENDPOINT to push images); the README uses the others.
 @description('Resource group of the deployment.')
 output AZURE_RESOURCE_GROUP string = resourceGroup.name
@@ -519,3 +566,6 @@ output DELIVERY_APP_NAME string = deliveryWorker.outputs.name
 
 @description('Name of the inbound listener container app.')
 output INBOUND_APP_NAME string = inboundListener.outputs.name
+
+@description('The dashboard: open it and sign in with an API key.')
+output DASHBOARD_URL string = 'https://${dashboard.outputs.fqdn}/ui'

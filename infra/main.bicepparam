@@ -47,3 +47,4 @@ param inboundMaxReplicas = int(readEnvironmentVariable('MAILGATEWAY_INBOUND_MAX_
 // Set by azd after the first deploy; empty before it (the apps then run a placeholder image).
 param deliveryImage = readEnvironmentVariable('SERVICE_DELIVERY_IMAGE_NAME', '')
 param inboundImage = readEnvironmentVariable('SERVICE_INBOUND_IMAGE_NAME', '')
+param dashboardImage = readEnvironmentVariable('SERVICE_DASHBOARD_IMAGE_NAME', '')

@@ -20,7 +20,8 @@ namespace MailGateway.Bench;
 /// broker's dead-letter sub-queue behind the adapter's seam (no Service Bus latency: what the store's own scan, owner
 /// lookups and locking cost), the status records on Azurite's Table storage (<c>MAILGATEWAY_BENCH_AZURITE</c>).
 /// Prints the latency of a newest-first page for an admin key and for one key among many, of a read by id, and the
-/// rate of a bulk replay as the API does it (pages of 100, one replay each), with the Table requests it made.
+/// rate of a bulk replay as the API does it (pages of 100, one replay each). The jobs carry their owner as the accept
+/// path enqueues them (<see cref="DeliveryJobMessages.OwnerProperty"/>).
 /// </summary>
 internal static class DeadLetterBenchmark
 {
@@ -69,7 +70,7 @@ internal static class DeadLetterBenchmark
             var job = new DeliveryJob
             {
                 MessageId = ids[i], ContentReference = "2026/11/28/0123456789abcdef0123456789abcdef.eml", MailFrom = "app@example.com",
-                Recipients = ["b@example.net"], FirstSeen = time.GetUtcNow(),
+                Recipients = ["b@example.net"], FirstSeen = time.GetUtcNow(), Owner = $"key-{i % keys}",
             };
             var message = DeliveryJobMessages.Create(job, null);
             foreach (var (name, value) in DeliveryJobMessages.DeadLetterProperties(time.GetUtcNow(), 1))

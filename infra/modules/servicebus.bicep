@@ -40,6 +40,9 @@ param scalerIdentityName string
 @description('Name of the inbound listener identity: SMTP submission sends first delivery jobs, like the API.')
 param inboundIdentityName string
 
+@description('Name of the dashboard identity: its dead-letter page replays and purges like the API.')
+param dashboardIdentityName string
+
 var senderRoleId = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
 var receiverRoleId = '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
 // The azure-servicebus KEDA scaler reads the queue's runtime properties (message count), which Service Bus grants only
@@ -52,6 +55,10 @@ resource apiIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-3
 
 resource inboundIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: inboundIdentityName
+}
+
+resource dashboardIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: dashboardIdentityName
 }
 
 resource deliveryIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
@@ -182,3 +189,24 @@ output fullyQualifiedNamespace string = split(replace(namespace.properties.servi
 
 @description('Name of the delivery queue.')
 output queueName string = queue.name
+
+// The dashboard's dead-letter page as the API's routes: receive (replay, purge) in the sub-queue, send the replayed job.
+resource dashboardSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(queue.id, dashboardIdentity.id, senderRoleId)
+  scope: queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', senderRoleId)
+    principalId: dashboardIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource dashboardReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(queue.id, dashboardIdentity.id, receiverRoleId)
+  scope: queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', receiverRoleId)
+    principalId: dashboardIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}

@@ -51,6 +51,9 @@ param inboundIdentityName string
 @description('Whether the inbound identity writes the suppression table (bounce processing: bounce and complaint entries).')
 param inboundWritesSuppressions bool = false
 
+@description('Name of the dashboard identity.')
+param dashboardIdentityName string
+
 var blobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var tableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
@@ -64,6 +67,10 @@ resource deliveryIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023
 
 resource inboundIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: inboundIdentityName
+}
+
+resource dashboardIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: dashboardIdentityName
 }
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -425,3 +432,36 @@ output suppressionTableName string = suppressionTable.name
 
 @description('Table of the event feed across messages.')
 output eventFeedTableName string = eventFeedTable.name
+
+// The dashboard reads and acts on what the API wrote: the outbound container (a purge deletes the content) and the
+// status table (cancel and replay write the record; its events live in the same partitions) and, since those are
+// status changes with events, the event feed (their entries). Nothing else.
+resource dashboardBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(outboundContainer.id, dashboardIdentity.id, blobDataContributorRoleId)
+  scope: outboundContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributorRoleId)
+    principalId: dashboardIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource dashboardStatusTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(statusTable.id, dashboardIdentity.id, tableDataContributorRoleId)
+  scope: statusTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: dashboardIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource dashboardEventFeedTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(eventFeedTable.id, dashboardIdentity.id, tableDataContributorRoleId)
+  scope: eventFeedTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: dashboardIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}

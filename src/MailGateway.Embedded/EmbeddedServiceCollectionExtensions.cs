@@ -38,6 +38,7 @@ public static class EmbeddedServiceCollectionExtensions
         services.TryAddSingleton<IDeadLetterStore, SqliteDeadLetterStore>();
         services.TryAddSingleton<SqliteMessageEventStore>();
         services.TryAddSingleton<SqliteOperationsOverview>();
+        services.TryAddSingleton<IOperationsOverview>(sp => sp.GetRequiredService<SqliteOperationsOverview>());
         services.TryAddSingleton<IMessageEventStore>(sp => sp.GetRequiredService<SqliteMessageEventStore>());
         services.TryAddSingleton<FileMessageContentStore>();
         services.TryAddSingleton<SqliteMessageContentStore>();

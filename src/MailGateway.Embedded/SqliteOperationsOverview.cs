@@ -1,43 +1,29 @@
 using System.Globalization;
+using MailGateway.Core.Status;
 
 namespace MailGateway.Embedded;
-
-/// <summary>The queue as the dashboard shows it: how many jobs, how old, how many leased, when the waiting ones are due.</summary>
-/// <param name="Jobs">Every job in the queue.</param>
-/// <param name="Ready">Due now and not leased.</param>
-/// <param name="InFlight">Leased by a worker (being delivered).</param>
-/// <param name="Waiting">Not due yet (scheduled, or deferred to a later attempt).</param>
-/// <param name="OldestEnqueuedAt">When the oldest job was enqueued, or null for an empty queue.</param>
-/// <param name="DeadLetters">Dead letters kept.</param>
-/// <param name="DueIn">The waiting jobs by when they are due, in <see cref="SqliteOperationsOverview.DueBuckets"/> order.</param>
-public sealed record QueueOverview(long Jobs, long Ready, long InFlight, long Waiting, DateTimeOffset? OldestEnqueuedAt, long DeadLetters, IReadOnlyList<long> DueIn);
-
-/// <summary>Outcomes in one time bucket of the chart.</summary>
-public sealed record OutcomeBucket(DateTimeOffset Start, int Delivered, int Deferred, int Failed);
-
-/// <summary>The outcome and latency charts' data.</summary>
-/// <param name="Buckets">Outcomes per bucket, oldest first.</param>
-/// <param name="Latencies">Accept-to-delivered latencies of the delivered messages in the window, in the <see cref="SqliteOperationsOverview.LatencyBuckets"/> histogram.</param>
-/// <param name="EventsRead">How many events were read (the window is also bounded by count).</param>
-public sealed record OutcomeHistory(IReadOnlyList<OutcomeBucket> Buckets, IReadOnlyList<int> Latencies, int EventsRead);
 
 /// <summary>
 /// Read-only summaries of the SQLite database for the dashboard: the queue (table <c>jobs</c>) and the outcomes of the
 /// recent past (table <c>events</c>, read newest first by its key and bounded by <see cref="MaxEvents"/>, so the cost
 /// does not grow with the size of the log).
 /// </summary>
-public sealed class SqliteOperationsOverview(SqliteDatabase database, TimeProvider time)
+public sealed class SqliteOperationsOverview(SqliteDatabase database, TimeProvider time) : IOperationsOverview
 {
     /// <summary>The most events the charts read.</summary>
     public const int MaxEvents = 20_000;
 
     /// <summary>The upper bounds of the due-in buckets (the last one is "later").</summary>
-    public static readonly IReadOnlyList<TimeSpan> DueBuckets =
-        [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1), TimeSpan.FromHours(4), TimeSpan.MaxValue];
+    public static readonly IReadOnlyList<TimeSpan> DueBuckets = OperationsOverviewBuckets.Due;
 
     /// <summary>The upper bounds of the latency histogram (the last one is "slower").</summary>
-    public static readonly IReadOnlyList<TimeSpan> LatencyBuckets =
-        [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), TimeSpan.MaxValue];
+    public static readonly IReadOnlyList<TimeSpan> LatencyBuckets = OperationsOverviewBuckets.Latency;
+
+    /// <inheritdoc />
+    int IOperationsOverview.MaxEvents => MaxEvents;
+
+    /// <inheritdoc />
+    public string? Unavailable => null;
 
     /// <summary>The queue now.</summary>
     public async Task<QueueOverview> QueueAsync(CancellationToken cancellationToken)
@@ -163,4 +149,14 @@ public sealed class SqliteOperationsOverview(SqliteDatabase database, TimeProvid
 
         return counts;
     }
+
+    /// <inheritdoc />
+    async Task<QueueOverview?> IOperationsOverview.QueueAsync(CancellationToken cancellationToken) => await QueueAsync(cancellationToken);
+
+    /// <inheritdoc />
+    async Task<OutcomeHistory?> IOperationsOverview.OutcomesAsync(TimeSpan window, int bucketCount, CancellationToken cancellationToken) =>
+        await OutcomesAsync(window, bucketCount, cancellationToken);
+
+    /// <inheritdoc />
+    async Task<IReadOnlyDictionary<string, long>?> IOperationsOverview.StatesAsync(CancellationToken cancellationToken) => await StatesAsync(cancellationToken);
 }

@@ -6,6 +6,7 @@ using MailGateway.Core.Hosting;
 using MailGateway.Core.Inbound;
 using MailGateway.Core.Keys;
 using MailGateway.Core.Queue;
+using MailGateway.Dashboard;
 using MailGateway.Embedded;
 using MailGateway.Listener;
 using MailGateway.Listener.Submission;
@@ -116,6 +117,8 @@ public static class StandaloneHostExtensions
         builder.AddSubmissionListener("127.0.0.1", DefaultSubmissionPort, DefaultSubmissionTlsPort);
 
         services.AddSingleton(new StandaloneFlags(relayConfigured, keysConfigured, listener));
+        services.AddSingleton(new DashboardHostInfo(DevelopmentKeyOnly: !keysConfigured));
+        services.AddSingleton<IDashboardMail, MailFolder>();
         builder.AddDashboard();
         services.AddSingleton<DataDirectoryLock>();
         services.AddHostedService<StartupBanner>();

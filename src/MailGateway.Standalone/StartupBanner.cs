@@ -47,9 +47,9 @@ internal sealed class StartupBanner(
             $"  OpenAPI:        {api}/openapi/v1.json",
             $"  Data:           {Path.GetFullPath(storage.Value.DataDirectory)}",
         };
-        if (services.GetRequiredService<IOptions<Dashboard.DashboardOptions>>().Value.Enabled)
+        if (services.GetRequiredService<IOptions<MailGateway.Dashboard.DashboardOptions>>().Value.Enabled)
         {
-            var signIn = services.GetRequiredService<Dashboard.DashboardAccess>().SignInOptional
+            var signIn = services.GetRequiredService<MailGateway.Dashboard.DashboardAccess>().SignInOptional
                 ? "no sign-in from this machine: loopback development host"
                 : "sign in with an API key that has the read or admin scope";
             lines.Insert(5, $"  Dashboard:      {api}/ui ({signIn})");

@@ -201,4 +201,123 @@ public sealed class ServiceBusDeadLetterStoreTests
         Assert.Equal(Start.AddMinutes(7).ToUnixTimeMilliseconds(), message.ApplicationProperties[DeliveryJobMessages.DeadLetteredAtProperty]);
         Assert.Equal(1, message.ApplicationProperties[DeliveryJobMessages.DeliveryCountProperty]);
     }
+
+    /// <summary>Counts the requests a Table client sends.</summary>
+    private sealed class RequestCounter : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Reset() => Interlocked.Exchange(ref _count, 0);
+
+        public override void OnSendingRequest(Azure.Core.HttpMessage message) => Interlocked.Increment(ref _count);
+    }
+
+    /// <summary>A dead-letter store whose Table status store counts its requests (Azurite; in-memory broker).</summary>
+    private static async Task<(ServiceBusDeadLetterStore Store, InMemoryServiceBus Bus, MailGateway.AzureAdapters.Status.TableMessageStatusStore Table, RequestCounter Requests)> CountingStoreAsync()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Start);
+        var options = await StorageFixtures.OptionsAsync();
+        var requests = new RequestCounter();
+        var tableOptions = new Azure.Data.Tables.TableClientOptions();
+        tableOptions.AddPolicy(requests, Azure.Core.HttpPipelinePosition.PerCall);
+        var table = new MailGateway.AzureAdapters.Status.TableMessageStatusStore(
+            new Azure.Data.Tables.TableServiceClient(options.ConnectionString, tableOptions), Microsoft.Extensions.Options.Options.Create(options), time,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<MailGateway.AzureAdapters.Status.TableMessageStatusStore>.Instance);
+        var bus = new InMemoryServiceBus(time);
+        var store = new ServiceBusDeadLetterStore(bus.DeadLetterQueue, table, StorageFixtures.Blob(options, time),
+            Microsoft.Extensions.Options.Options.Create(new ServiceBusQueueOptions { ConnectionString = "unused" }), time,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ServiceBusDeadLetterStore>.Instance);
+        return (store, bus, table, requests);
+    }
+
+    /// <summary>A failed message's record (owned by <paramref name="recordOwner"/>) and its job in the sub-queue as the worker leaves it, with <paramref name="ownerProperty"/> as the message's owner property (none when null).</summary>
+    private static async Task<string> AddDeadLetterAsync(
+        InMemoryServiceBus bus, MailGateway.AzureAdapters.Status.TableMessageStatusStore table, string id, string recordOwner, object? ownerProperty)
+    {
+        await table.CreateAsync(new MessageRecord
+        {
+            Id = id, Owner = recordOwner, State = MessageState.Failed, CreatedAt = Start, UpdatedAt = Start,
+            LastReply = "550 5.1.1 No such user", Envelope = new MailGateway.Core.Messages.Envelope("app@example.com", ["b@example.net"]),
+        }, null, None);
+        var message = DeliveryJobMessages.Create(Jobs.Job(id), null);
+        if (ownerProperty is not null)
+        {
+            message.ApplicationProperties[DeliveryJobMessages.OwnerProperty] = ownerProperty;
+        }
+
+        foreach (var (name, value) in DeliveryJobMessages.DeadLetterProperties(Start, 1))
+        {
+            message.ApplicationProperties[name] = value;
+        }
+
+        bus.AddDeadLetter(message, DeadLetterReasons.Failed, "550 5.1.1 No such user");
+        return id;
+    }
+
+    [Fact]
+    public async Task A_page_for_one_key_takes_the_owner_from_the_messages_and_reads_the_Table_only_for_those_without_it()
+    {
+        var (store, bus, table, requests) = await CountingStoreAsync();
+        var carried = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < 30; i++)
+        {
+            var owner = $"key-{i % 3}";
+            carried[await AddDeadLetterAsync(bus, table, Id($"own{i:D2}"), owner, owner)] = owner;
+        }
+
+        requests.Reset();
+        var page = await store.ListAsync(new DeadLetterQuery { Owner = "key-1", Limit = 50 }, None);
+        var read = await store.GetAsync(page.Items[0].Id, None);
+
+        Assert.Equal(10, page.Items.Count);
+        Assert.All(page.Items, e => Assert.Equal(("key-1", "key-1"), (e.Owner, carried[e.MessageId])));
+        Assert.Equal("key-1", read?.Owner);
+        Assert.Equal(0, requests.Count);
+
+        // Two dead letters of an earlier version (no owner on the message): one Table read each, for any key's page.
+        var older = new[] { await AddDeadLetterAsync(bus, table, Id("old"), "key-0", null), await AddDeadLetterAsync(bus, table, Id("old"), "key-0", null) };
+        requests.Reset();
+        var keyZero = await store.ListAsync(new DeadLetterQuery { Owner = "key-0", Limit = 50 }, None);
+        Assert.Equal(12, keyZero.Items.Count);
+        Assert.All(older, id => Assert.Contains(keyZero.Items, e => e.MessageId == id && e.Owner == "key-0"));
+        Assert.Equal(2, requests.Count);
+        requests.Reset();
+        Assert.Equal(10, (await store.ListAsync(new DeadLetterQuery { Owner = "key-1", Limit = 50 }, None)).Items.Count);
+        Assert.Equal(2, requests.Count);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(42)]
+    [InlineData("key\nforged")]
+    [InlineData("long")]
+    public async Task An_owner_property_that_cannot_be_an_owner_is_ignored_and_the_Table_record_decides(object property)
+    {
+        var (store, bus, table, requests) = await CountingStoreAsync();
+        var value = property is "long" ? new string('k', DeliveryJobMessages.MaxOwnerLength + 1) : property;
+        var id = await AddDeadLetterAsync(bus, table, Id("bad"), "key-7", value);
+        requests.Reset();
+
+        var entry = Assert.Single((await store.ListAsync(new DeadLetterQuery { Owner = "key-7" }, None)).Items);
+
+        Assert.Equal((id, "key-7"), (entry.MessageId, entry.Owner));
+        Assert.Equal(1, requests.Count);
+        Assert.Equal("key-7", (await store.GetAsync(entry.Id, None))?.Owner);
+        Assert.Empty((await store.ListAsync(new DeadLetterQuery { Owner = value as string ?? "42" }, None)).Items);
+    }
+
+    [Fact]
+    public async Task A_replay_of_a_dead_letter_without_the_owner_property_sends_the_next_attempt_with_the_records_owner()
+    {
+        var under = await ServiceBusDeadLetters.CreateAsync(Start);
+        var dead = await DeadLetterStoreContract.DeadLetterAsync(under, Id("replayowner"), owner: "key-9");
+        Assert.False(Assert.Single(under.Bus.DeadLetters).Message.ApplicationProperties.ContainsKey(DeliveryJobMessages.OwnerProperty));
+
+        var result = await under.Store.ReplayAsync(await DeadLetterIdAsync(under, dead.MessageId), "replay", None);
+
+        Assert.Equal(ReplayOutcome.Replayed, result.Outcome);
+        Assert.Equal("key-9", Assert.Single(under.Bus.Waiting).ApplicationProperties[DeliveryJobMessages.OwnerProperty]);
+    }
 }

@@ -95,4 +95,39 @@ public sealed class ServiceBusDeliveryQueueTests
         Assert.False(message.ApplicationProperties.ContainsKey(DeliveryJobMessages.TraceParentProperty));
         Assert.False(message.ApplicationProperties.ContainsKey(DeliveryJobMessages.TraceStateProperty));
     }
+
+    [Fact]
+    public async Task The_first_job_of_a_submission_carries_its_owner_as_an_application_property_kept_by_a_reschedule()
+    {
+        var sender = new RecordingSender();
+        var submission = new MailGateway.Core.Submissions.Submission
+        {
+            MessageId = "01JOWNER",
+            Owner = "billing",
+            Envelope = new MailGateway.Core.Messages.Envelope("app@example.com", ["b@example.net"]),
+            Content = "Subject: x\r\n\r\nx\r\n"u8.ToArray(),
+            AcceptedAt = Jobs.FirstSeen,
+        };
+
+        await new ServiceBusDeliveryQueue(sender).EnqueueAsync(submission.FirstJob("2026/11/28/a.eml"), null, CancellationToken.None);
+
+        var message = Assert.Single(sender.Sent).Message;
+        Assert.Equal("billing", message.ApplicationProperties[DeliveryJobMessages.OwnerProperty]);
+        Assert.DoesNotContain("billing", message.Body.ToString(), StringComparison.Ordinal);
+        var received = DeliveryJobMessages.Read(Jobs.Received(submission.FirstJob("2026/11/28/a.eml")));
+        Assert.Equal("billing", received.Owner);
+        var rescheduled = DeliveryJobMessages.Create(received with { Attempt = 2 }, Jobs.FirstSeen.AddMinutes(5));
+        Assert.Equal("billing", rescheduled.ApplicationProperties[DeliveryJobMessages.OwnerProperty]);
+    }
+
+    [Fact]
+    public async Task A_job_without_an_owner_sends_no_owner_property()
+    {
+        var sender = new RecordingSender();
+
+        await new ServiceBusDeliveryQueue(sender).EnqueueAsync(Jobs.Job() with { Owner = "" }, null, CancellationToken.None);
+
+        Assert.False(Assert.Single(sender.Sent).Message.ApplicationProperties.ContainsKey(DeliveryJobMessages.OwnerProperty));
+        Assert.Null(DeliveryJobMessages.Read(Jobs.Received(Jobs.Job())).Owner);
+    }
 }

@@ -11,7 +11,7 @@ public sealed partial class AzdProjectTests(DeploymentSnapshot snapshot)
     public void Every_azd_service_has_its_project_and_exactly_one_tagged_resource_of_its_host_kind()
     {
         var services = ReadServices();
-        Assert.Equal(["api", "delivery", "inbound"], services.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["api", "dashboard", "delivery", "inbound"], services.Keys.Order(StringComparer.Ordinal));
 
         foreach (var (name, properties) in services)
         {
@@ -41,6 +41,7 @@ public sealed partial class AzdProjectTests(DeploymentSnapshot snapshot)
     [Theory]
     [InlineData("delivery", "MailGateway.Delivery")]
     [InlineData("inbound", "MailGateway.Inbound")]
+    [InlineData("dashboard", "MailGateway.Dashboard.Azure")]
     public void The_container_app_probes_the_health_endpoints_on_the_port_its_image_serves_HTTP_on(string service, string project)
     {
         var dockerfile = File.ReadAllText(RepositoryRoot.Combine("src", project, "Dockerfile"));
@@ -58,6 +59,7 @@ public sealed partial class AzdProjectTests(DeploymentSnapshot snapshot)
     [Theory]
     [InlineData("MailGateway.Delivery")]
     [InlineData("MailGateway.Inbound")]
+    [InlineData("MailGateway.Dashboard.Azure")]
     public void The_Dockerfile_copies_every_project_the_host_references(string host)
     {
         var dockerfile = File.ReadAllText(RepositoryRoot.Combine("src", host, "Dockerfile"));

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using MailGateway.Dashboard.Azure;
 using MailGateway.Delivery;
 using MailGateway.Functions;
 using MailGateway.Inbound;
@@ -27,7 +28,7 @@ public sealed record DeployedApp(
     public override string ToString() => Service;
 }
 
-/// <summary>The three apps, their compositions and the settings the platform reads for them.</summary>
+/// <summary>The four apps, their compositions and the settings the platform reads for them.</summary>
 public static partial class DeployedApps
 {
     private static readonly PlatformSetting AzureClientId = new(
@@ -66,8 +67,15 @@ public static partial class DeployedApps
         RepositoryRoot.Combine("src", "MailGateway.Inbound", "appsettings.json"),
         [AzureClientId, ApplicationInsights]);
 
+    /// <summary>The dashboard container app (Program.cs: <c>AddAzureDashboard()</c>).</summary>
+    public static DeployedApp Dashboard { get; } = new(
+        "dashboard",
+        b => b.AddAzureDashboard(),
+        null,
+        [AzureClientId, ApplicationInsights]);
+
     /// <summary>All of them.</summary>
-    public static IReadOnlyList<DeployedApp> All { get; } = [Api, Delivery, Inbound];
+    public static IReadOnlyList<DeployedApp> All { get; } = [Api, Delivery, Inbound, Dashboard];
 
     /// <summary>For theories.</summary>
     public static TheoryData<string> Services => new(All.Select(a => a.Service));

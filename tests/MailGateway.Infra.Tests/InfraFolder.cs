@@ -42,6 +42,7 @@ public sealed class InfraFolder : IDisposable
         // As after azd's first deploy: the real images, so the snapshot has the steady state (probes included).
         ["SERVICE_DELIVERY_IMAGE_NAME"] = "crsample.azurecr.io/mailgateway/delivery-ci:azd-deploy-1",
         ["SERVICE_INBOUND_IMAGE_NAME"] = "crsample.azurecr.io/mailgateway/inbound-ci:azd-deploy-1",
+        ["SERVICE_DASHBOARD_IMAGE_NAME"] = "crsample.azurecr.io/mailgateway/dashboard-ci:azd-deploy-1",
         // One key with its selector, one that takes it from the secret's tag and is not active yet.
         ["MAILGATEWAY_DKIM_KEYS"] =
             """[{"domain":"example.com","selector":"s1","secretName":"dkim-example-com-s1"},""" +

@@ -306,6 +306,13 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
             new[]
             {
                 "api: Azure Service Bus Data Receiver @ Microsoft.ServiceBus/namespaces/queues:outbound",
+                "dashboard: AcrPull @ Microsoft.ContainerRegistry/registries",
+                "dashboard: Azure Service Bus Data Receiver @ Microsoft.ServiceBus/namespaces/queues:outbound",
+                "dashboard: Azure Service Bus Data Sender @ Microsoft.ServiceBus/namespaces/queues:outbound",
+                "dashboard: Monitoring Metrics Publisher @ Microsoft.Insights/components",
+                "dashboard: Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers:outbound",
+                "dashboard: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:EventFeed",
+                "dashboard: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
                 "api: Azure Service Bus Data Sender @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "api: Key Vault Secrets User @ Microsoft.KeyVault/vaults",
                 "api: Monitoring Metrics Publisher @ Microsoft.Insights/components",

@@ -6,7 +6,8 @@ namespace MailGateway.AzureAdapters.ServiceBus;
 
 /// <summary>
 /// The Service Bus message that carries a job: the body in the one job format (<see cref="DeliveryJobSerializer"/>),
-/// the trace context as the W3C <c>traceparent</c> and <c>tracestate</c> application properties.
+/// the trace context as the W3C <c>traceparent</c> and <c>tracestate</c> application properties, the owner (API key id)
+/// as <see cref="OwnerProperty"/>.
 /// </summary>
 public static class DeliveryJobMessages
 {
@@ -24,6 +25,15 @@ public static class DeliveryJobMessages
     /// from the dead-letter sub-queue counts as a delivery too).
     /// </summary>
     public const string DeliveryCountProperty = "mailgateway-delivery-count";
+
+    /// <summary>
+    /// Application property holding the id of the API key that submitted the message (<see cref="DeliveryJob.Owner"/>),
+    /// so the dead-letter store filters by key without a Table read per dead letter. Absent on jobs of earlier versions.
+    /// </summary>
+    public const string OwnerProperty = "mailgateway-owner";
+
+    /// <summary>The longest owner read from <see cref="OwnerProperty"/>; a longer value is ignored (the Table record decides).</summary>
+    public const int MaxOwnerLength = 256;
 
     /// <summary>Application property holding the W3C traceparent of the accepting request.</summary>
     public const string TraceParentProperty = "traceparent";
@@ -57,6 +67,11 @@ public static class DeliveryJobMessages
         };
         message.ApplicationProperties[GatewayIdProperty] = job.MessageId;
         message.ApplicationProperties[AttemptProperty] = job.Attempt;
+        if (IsOwner(job.Owner))
+        {
+            message.ApplicationProperties[OwnerProperty] = job.Owner;
+        }
+
         if (job.TraceParent is { } traceParent)
         {
             message.ApplicationProperties[TraceParentProperty] = traceParent;
@@ -90,6 +105,27 @@ public static class DeliveryJobMessages
         {
             TraceParent = message.ApplicationProperties.TryGetValue(TraceParentProperty, out var parent) ? parent as string : null,
             TraceState = message.ApplicationProperties.TryGetValue(TraceStateProperty, out var state) ? state as string : null,
+            Owner = OwnerOf(message.ApplicationProperties),
         };
     }
+
+    /// <summary>
+    /// The owner a message carries in <see cref="OwnerProperty"/>; null when it has none or the value is not one an
+    /// owner can be (not a string, empty, longer than <see cref="MaxOwnerLength"/>, control characters), so the caller
+    /// reads the owner from the status record instead.
+    /// </summary>
+    /// <remarks>
+    /// Trusted as the owner when present: only our own code puts messages on the queue (the API's accept path, the
+    /// worker's reschedule, the dead-letter replay — identities with Data Sender on the queue), and it sets the value
+    /// from the authenticated key's id or the status record, never from anything a caller sends. Whoever else could
+    /// send to the queue could equally write any job body, so trusting the property grants nothing more.
+    /// </remarks>
+    public static string? OwnerOf(IReadOnlyDictionary<string, object> properties)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        return properties.TryGetValue(OwnerProperty, out var value) && value is string owner && IsOwner(owner) ? owner : null;
+    }
+
+    private static bool IsOwner([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? owner) =>
+        owner is { Length: > 0 and <= MaxOwnerLength } && !owner.Any(char.IsControl);
 }

@@ -12,14 +12,16 @@ namespace MailGateway.AzureAdapters.ServiceBus;
 
 /// <summary>
 /// The dead letters of the Service Bus queue: its dead-letter sub-queue, a dead letter's id its sequence number there,
-/// the job read with the one job serializer, reason and description as the worker set them, the owner from the Table
-/// status record.
+/// the job read with the one job serializer, reason and description as the worker set them, the owner from the message's
+/// <see cref="DeliveryJobMessages.OwnerProperty"/> (or, for a message without it, the Table status record).
 /// </summary>
 /// <remarks>
 /// <para>
 /// Service Bus browses a sub-queue only oldest first and has no index, so a list (any filter, newest first, a cursor)
-/// peeks the sub-queue up to <see cref="ServiceBusQueueOptions.DeadLetterScanLimit"/> messages and keeps the matches;
-/// the owner of each match considered (newest first, until the page is full) is one Table read, cached per call.
+/// peeks the sub-queue up to <see cref="ServiceBusQueueOptions.DeadLetterScanLimit"/> messages and keeps the matches.
+/// The owner travels on the message (set where the job is enqueued: accept, reschedule, replay; trusted for the reasons
+/// given at <see cref="DeliveryJobMessages.OwnerOf"/>), so a page filtered by key costs no Table read; only a message
+/// without it (enqueued by an earlier version) costs one, cached per call.
 /// </para>
 /// <para>
 /// A message can only be locked by receiving it, and a receive hands out the head of the sub-queue: to take dead
@@ -76,7 +78,7 @@ public sealed partial class ServiceBusDeadLetterStore : IDeadLetterStore
         ArgumentNullException.ThrowIfNull(query);
         var limit = Math.Clamp(query.Limit, 1, DeadLetterQuery.MaxLimit);
         long? after = TryParseId(query.After, out var cursor) ? cursor : null;
-        var candidates = new List<DeadLetterEntry>();
+        var candidates = new List<(DeadLetterEntry Entry, bool OwnerCarried)>();
         await foreach (var message in PeekAllAsync(cancellationToken))
         {
             if (after is { } before && message.SequenceNumber >= before)
@@ -84,10 +86,11 @@ public sealed partial class ServiceBusDeadLetterStore : IDeadLetterStore
                 break; // Sequence numbers only grow: nothing further on is older than the cursor.
             }
 
-            var entry = ToEntry(message, "");
-            if (Matches(entry, query))
+            var carried = DeliveryJobMessages.OwnerOf(message.ApplicationProperties);
+            var entry = ToEntry(message, carried ?? "");
+            if (Matches(entry, query) && (carried is null || query.Owner is not { } wanted || string.Equals(carried, wanted, StringComparison.Ordinal)))
             {
-                candidates.Add(entry);
+                candidates.Add((entry, carried is not null));
             }
         }
 
@@ -95,13 +98,14 @@ public sealed partial class ServiceBusDeadLetterStore : IDeadLetterStore
         var items = new List<DeadLetterEntry>();
         for (var i = candidates.Count - 1; i >= 0 && items.Count <= limit; i--)
         {
-            var owner = await OwnerAsync(candidates[i].MessageId, owners, cancellationToken);
+            var (entry, ownerCarried) = candidates[i];
+            var owner = ownerCarried ? entry.Owner : await OwnerAsync(entry.MessageId, owners, cancellationToken);
             if (query.Owner is { } wanted && !string.Equals(owner, wanted, StringComparison.Ordinal))
             {
                 continue;
             }
 
-            items.Add(candidates[i] with { Owner = owner });
+            items.Add(entry with { Owner = owner });
         }
 
         if (items.Count <= limit)
@@ -119,6 +123,11 @@ public sealed partial class ServiceBusDeadLetterStore : IDeadLetterStore
         if (!TryParseId(id, out var sequence) || await PeekOneAsync(sequence, cancellationToken) is not { } message)
         {
             return null;
+        }
+
+        if (DeliveryJobMessages.OwnerOf(message.ApplicationProperties) is { } carried)
+        {
+            return ToEntry(message, carried);
         }
 
         var entry = ToEntry(message, "");
@@ -144,7 +153,12 @@ public sealed partial class ServiceBusDeadLetterStore : IDeadLetterStore
 
         // A new attempt: numbered after every earlier one, its maximum-age clock restarted now and without the
         // caller's deadline (an operator's replay is the decision to try again) — as on SQLite.
-        var job = dead with { Attempt = Math.Max(dead.Attempt, returned.Before.Attempts.Count) + 1, FirstSeen = now, ExpiresAt = null };
+        // The owner from the record: a dead letter of an earlier version did not carry it, its replay does.
+        var job = dead with
+        {
+            Attempt = Math.Max(dead.Attempt, returned.Before.Attempts.Count) + 1, FirstSeen = now, ExpiresAt = null,
+            Owner = returned.Before.Owner,
+        };
         try
         {
             using (var scope = new TransactionScope(TransactionScopeOption.Required, TransactionScopeAsyncFlowOption.Enabled))

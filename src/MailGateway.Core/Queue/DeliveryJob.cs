@@ -37,4 +37,12 @@ public sealed record DeliveryJob
 
     /// <summary>The W3C <c>tracestate</c> that came with <see cref="TraceParent"/>, if any.</summary>
     public string? TraceState { get; init; }
+
+    /// <summary>
+    /// The id of the API key that submitted the message (the status record's owner), carried beside the body like the
+    /// trace context (on Service Bus an application property, so the dead-letter store can filter by key without a
+    /// status read); null when the queue does not carry it (SQLite, whose dead letters join the record) or for a job
+    /// enqueued by an earlier version.
+    /// </summary>
+    public string? Owner { get; init; }
 }

@@ -162,6 +162,7 @@ public sealed record Submission
         ExpiresAt = ExpiresAt,
         TraceParent = TraceParent,
         TraceState = TraceState,
+        Owner = Owner,
     };
 
     /// <summary>
@@ -187,6 +188,7 @@ public sealed record Submission
             ExpiresAt = record.ExpiresAt,
             TraceParent = traceParent,
             TraceState = traceState,
+            Owner = record.Owner,
         };
     }
 

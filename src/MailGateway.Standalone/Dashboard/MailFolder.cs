@@ -1,25 +1,20 @@
 using System.Globalization;
 using System.Text.Json;
 using MailGateway.Core.Inbound;
+using MailGateway.Dashboard;
 using MailGateway.Listener;
 using Microsoft.Extensions.Options;
 
 namespace MailGateway.Standalone.Dashboard;
-
-/// <summary>One stored message of the SMTP listener: its metadata (<c>{id}.json</c>) and where its .eml is.</summary>
-public sealed record MailFile(InboundMessageMetadata Metadata, string EmlPath);
-
-/// <summary>A page of the listener's messages, newest first, and whether more follow.</summary>
-public sealed record MailFilePage(IReadOnlyList<MailFile> Items, int Offset, bool More, int Scanned, bool ScanLimited);
 
 /// <summary>
 /// The messages the standalone host's SMTP listener stored as files (<c>{root}/inbound/yyyy/MM/dd/{id}.eml</c> and
 /// <c>.json</c>): the capture's (<c>{data}/capture</c>) or the inbound receiver's. Read newest day first; one look
 /// reads at most <see cref="MaxScan"/> metadata files, so a huge folder costs a bounded time.
 /// </summary>
-internal sealed class MailFolder(IOptionsMonitor<InboundListenerOptions> inbound, StandaloneFlags flags)
+internal sealed class MailFolder(IOptionsMonitor<InboundListenerOptions> inbound, StandaloneFlags flags) : IDashboardMail
 {
-    public const int MaxScan = 5_000;
+    public const int MaxScan = IDashboardMail.MaxScan;
     private const long MaxMetadataBytes = 1024 * 1024;
 
     /// <summary>True when this host has a listener that stores files (capture, or inbound on the file system).</summary>
@@ -27,6 +22,12 @@ internal sealed class MailFolder(IOptionsMonitor<InboundListenerOptions> inbound
 
     /// <summary>"Captured mail" or "Inbound mail".</summary>
     public string Title => flags.Listener == StandaloneListener.Capture ? "Captured mail" : "Inbound mail";
+
+    /// <inheritdoc />
+    public string UnavailableReason => "This host has no SMTP listener that stores mail as files.";
+
+    /// <inheritdoc />
+    public bool CapturesDeliveries => flags.Listener == StandaloneListener.Capture;
 
     private string? Root =>
         flags.Listener != StandaloneListener.None && inbound.CurrentValue.Store == InboundStoreKind.FileSystem && !string.IsNullOrEmpty(inbound.CurrentValue.FileSystem.Path)

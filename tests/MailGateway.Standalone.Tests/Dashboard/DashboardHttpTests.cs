@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Text.RegularExpressions;
-using MailGateway.Standalone.Dashboard;
+using MailGateway.Dashboard;
 using MailGateway.Testing;
 
 namespace MailGateway.Standalone.Tests.Dashboard;

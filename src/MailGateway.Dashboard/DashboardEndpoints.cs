@@ -5,15 +5,14 @@ using MailGateway.Core.Keys;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
-using MailGateway.Embedded;
-using MailGateway.Standalone.Dashboard.Pages;
+using MailGateway.Dashboard.Pages;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Primitives;
 using MimeKit;
 
-namespace MailGateway.Standalone.Dashboard;
+namespace MailGateway.Dashboard;
 
 /// <summary>
 /// The pages and actions of the dashboard. Each handler authenticates (<see cref="DashboardAccess"/>), checks the scope
@@ -25,14 +24,13 @@ internal sealed partial class DashboardEndpoints(
     DashboardAccess access,
     DashboardRateLimiter limiter,
     IAntiforgery antiforgery,
-    MailFolder mail,
+    IDashboardMail mail,
     IMessageStatusStore status,
     IMessageOperations operations,
     IDeadLetterStore deadLetters,
     IMessageEventStore events,
     IMessageContentStore contents,
-    SqliteOperationsOverview overview,
-    StandaloneFlags flags,
+    IOperationsOverview overview,
     TimeProvider time,
     ILogger<DashboardEndpoints> logger)
 {
@@ -179,7 +177,7 @@ internal sealed partial class DashboardEndpoints(
         else
         {
             problem = missing;
-            if (flags.Listener == StandaloneListener.Capture && user.IsAdmin)
+            if (mail.CapturesDeliveries && user.IsAdmin)
             {
                 captured = mail.FindByMessageId(record.Id, gatewayId: true)?.Metadata.Id;
             }
@@ -342,7 +340,7 @@ internal sealed partial class DashboardEndpoints(
         var states = await overview.StatesAsync(context.RequestAborted);
         return Page<QueuePage>(new Dictionary<string, object?>
         {
-            [nameof(QueuePage.Model)] = new QueueModel(PageOf(context, user), queue, history, states, window),
+            [nameof(QueuePage.Model)] = new QueueModel(PageOf(context, user), queue, history, states, window, overview.MaxEvents, overview.Unavailable),
             [nameof(QueuePage.Now)] = time.GetUtcNow(),
         });
     }
@@ -359,7 +357,7 @@ internal sealed partial class DashboardEndpoints(
 
         if (!mail.Available)
         {
-            return NotFound(context, user, "This host has no SMTP listener that stores mail as files.");
+            return NotFound(context, user, mail.UnavailableReason);
         }
 
         var parameters = FilterParameters(context.Request.Query);
@@ -371,9 +369,9 @@ internal sealed partial class DashboardEndpoints(
         }
 
         var offset = 0;
-        if (parameters.TryGetValue("offset", out var ov) && (!int.TryParse(ov.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out offset) || offset > MailFolder.MaxScan))
+        if (parameters.TryGetValue("offset", out var ov) && (!int.TryParse(ov.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out offset) || offset > IDashboardMail.MaxScan))
         {
-            errors.Add(new FieldError("offset", ApiErrorCodes.InvalidValue, $"A whole number from 0 to {MailFolder.MaxScan}."));
+            errors.Add(new FieldError("offset", ApiErrorCodes.InvalidValue, $"A whole number from 0 to {IDashboardMail.MaxScan}."));
         }
 
         if (parameters.TryGetValue("messageId", out var mv))

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace MailGateway.Standalone.Dashboard;
+namespace MailGateway.Dashboard;
 
 /// <summary>When the dashboard asks for a key (<see cref="DashboardOptions.SignIn"/>).</summary>
 public enum DashboardSignIn

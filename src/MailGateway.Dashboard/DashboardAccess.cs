@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
-namespace MailGateway.Standalone.Dashboard;
+namespace MailGateway.Dashboard;
 
 /// <summary>Who is looking at the dashboard: a signed-in API key, or the loopback development user (no sign-in, admin).</summary>
 public sealed record DashboardUser(VerifiedApiKey Key, bool SignedIn)
@@ -43,7 +43,7 @@ internal sealed class DashboardAccess(
     IOptionsMonitor<ApiKeysOptions> keys,
     IOptionsMonitor<DashboardOptions> options,
     ApiKeyVerifier verifier,
-    StandaloneFlags flags,
+    DashboardHostInfo host,
     IServer server)
 {
     public const string Scheme = "MailGateway.Dashboard";
@@ -55,7 +55,7 @@ internal sealed class DashboardAccess(
     private bool? _loopbackOnly;
 
     /// <summary>True when this host lets loopback requests in without a key (<see cref="DashboardSignIn.Auto"/> on a development host).</summary>
-    public bool SignInOptional => options.CurrentValue.SignIn == DashboardSignIn.Auto && !flags.KeysConfigured && ListensOnLoopbackOnly();
+    public bool SignInOptional => options.CurrentValue.SignIn == DashboardSignIn.Auto && host.DevelopmentKeyOnly && ListensOnLoopbackOnly();
 
     /// <summary>The user of this request, or null when it must sign in.</summary>
     public async Task<DashboardUser?> UserAsync(HttpContext context)

@@ -3,9 +3,8 @@ using MailGateway.Api;
 using MailGateway.Core.Events;
 using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
-using MailGateway.Embedded;
 
-namespace MailGateway.Standalone.Dashboard;
+namespace MailGateway.Dashboard;
 
 /// <summary>What every page needs: who is looking, the antiforgery token for its forms, a notice after an action.</summary>
 public sealed record PageContext(DashboardUser? User, string CsrfToken, string? Notice, bool NoticeIsError, bool MailAvailable, string MailTitle);
@@ -30,7 +29,9 @@ public sealed record MessageModel(
 
 public sealed record DeadLetterListModel(PageContext Page, IReadOnlyList<DeadLetterEntry> Items, string? NextUrl, string? Reason, IReadOnlyList<FieldError> Errors, bool Supported);
 
-public sealed record QueueModel(PageContext Page, QueueOverview Queue, OutcomeHistory History, IReadOnlyDictionary<string, long> States, TimeSpan Window);
+/// <summary>The queue page: each part null when this host cannot give it (<paramref name="Unavailable"/> says why).</summary>
+public sealed record QueueModel(
+    PageContext Page, QueueOverview? Queue, OutcomeHistory? History, IReadOnlyDictionary<string, long>? States, TimeSpan Window, int MaxEvents, string? Unavailable);
 
 public sealed record MailListModel(PageContext Page, string? Query, MailFilePage Result, string? PreviousUrl, string? NextUrl, string? Problem);
 

@@ -1,6 +1,6 @@
 using MimeKit;
 
-namespace MailGateway.Standalone.Dashboard;
+namespace MailGateway.Dashboard;
 
 /// <summary>One attachment as the message page lists it (the index is its place among the message's attachments).</summary>
 public sealed record AttachmentInfo(int Index, string FileName, string ContentType, long? Size);

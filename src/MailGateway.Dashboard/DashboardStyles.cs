@@ -1,4 +1,4 @@
-namespace MailGateway.Standalone.Dashboard;
+namespace MailGateway.Dashboard;
 
 /// <summary>The dashboard's one stylesheet, served by the host itself (<c>/ui/app.css</c>): no CDN, no font download.</summary>
 internal static class DashboardStyles

@@ -1,16 +1,22 @@
-using MailGateway.Standalone.Dashboard.Pages;
+using MailGateway.Dashboard.Pages;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
 
-namespace MailGateway.Standalone.Dashboard;
+namespace MailGateway.Dashboard;
 
-/// <summary>Registration and mapping of the dashboard at <c>/ui</c>.</summary>
-internal static class DashboardHostingExtensions
+/// <summary>
+/// Registration and mapping of the dashboard at <c>/ui</c>. The host registers what the pages read: the Core stores
+/// (<see cref="MailGateway.Core.Status.IMessageStatusStore"/>, <see cref="MailGateway.Core.Status.IMessageOperations"/>,
+/// <see cref="MailGateway.Core.Queue.IDeadLetterStore"/>, <see cref="MailGateway.Core.Events.IMessageEventStore"/>,
+/// <see cref="MailGateway.Core.Storage.IMessageContentStore"/>, <see cref="MailGateway.Core.Status.IOperationsOverview"/>),
+/// the API's keys and rate limits, an <see cref="IDashboardMail"/> and a <see cref="DashboardHostInfo"/>.
+/// </summary>
+public static class DashboardHostingExtensions
 {
     /// <summary>The Content-Security-Policy of every dashboard page: nothing but this host's stylesheet, forms and frames.</summary>
     public const string PagePolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-    public static void AddDashboard(this WebApplicationBuilder builder)
+    public static void AddDashboard(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -30,7 +36,6 @@ internal static class DashboardHostingExtensions
             .Configure<IOptions<DashboardOptions>>((cookie, dashboard) => DashboardAccess.ConfigureCookie(cookie, dashboard.Value));
         services.AddSingleton<DashboardAccess>();
         services.AddSingleton<DashboardRateLimiter>();
-        services.AddSingleton<MailFolder>();
         services.AddSingleton<DashboardEndpoints>();
     }
 

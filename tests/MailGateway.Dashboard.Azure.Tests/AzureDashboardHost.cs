@@ -1,0 +1,133 @@
+using MailGateway.AzureAdapters.ServiceBus;
+using MailGateway.Core.Keys;
+using MailGateway.Core.Messages;
+using MailGateway.Core.Queue;
+using MailGateway.Core.Status;
+using MailGateway.Core.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace MailGateway.Dashboard.Azure.Tests;
+
+/// <summary>
+/// The Azure dashboard app as Program.cs composes it (<see cref="AzureDashboardHostingExtensions"/>), on a loopback
+/// port: Table and Blob on the run's Azurite (own table and container), the Service Bus dead-letter sub-queue the
+/// in-memory broker's behind the adapter's own seam (the one mocked part: Service Bus cannot run here).
+/// </summary>
+public sealed class AzureDashboardHost : IAsyncDisposable
+{
+    public const string ReaderKey = "test-dashboard-reader-0123456789";
+    public const string AdminKey = "test-dashboard-admin-0123456789";
+    public const string SendOnlyKey = "test-dashboard-send-0123456789";
+
+    private readonly WebApplication _app;
+
+    private AzureDashboardHost(WebApplication app, InMemoryServiceBus bus, Uri address)
+    {
+        _app = app;
+        Bus = bus;
+        BaseAddress = address;
+    }
+
+    public InMemoryServiceBus Bus { get; }
+
+    public Uri BaseAddress { get; }
+
+    public IMessageStatusStore Status => _app.Services.GetRequiredService<IMessageStatusStore>();
+
+    public IMessageContentStore Content => _app.Services.GetRequiredService<IMessageContentStore>();
+
+    public static async Task<AzureDashboardHost> StartAsync()
+    {
+        var storage = await StorageFixtures.OptionsAsync();
+        var bus = new InMemoryServiceBus(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow));
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
+        var settings = new Dictionary<string, string?>
+        {
+            ["MailGateway:AzureStorage:ConnectionString"] = storage.ConnectionString,
+            ["MailGateway:AzureStorage:ContentContainer"] = storage.ContentContainer,
+            ["MailGateway:AzureStorage:StatusTable"] = storage.StatusTable,
+            ["MailGateway:AzureStorage:IdempotencyTable"] = storage.IdempotencyTable,
+            ["MailGateway:AzureStorage:SuppressionTable"] = storage.SuppressionTable,
+            // Never connected to: the dead-letter seam is the in-memory broker's.
+            ["MailGateway:ServiceBus:ConnectionString"] = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=dGVzdA==",
+            ["MailGateway:ServiceBus:QueueName"] = "outbound",
+        };
+        AddKey(settings, 0, "reader", ReaderKey, ApiKeyScopes.Read);
+        AddKey(settings, 1, "ops", AdminKey, ApiKeyScopes.Admin);
+        AddKey(settings, 2, "sender", SendOnlyKey, ApiKeyScopes.Send);
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddAzureDashboard();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IServiceBusDeadLetterQueue>(bus.DeadLetterQueue));
+        var app = builder.Build();
+        app.MapAzureDashboard();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new AzureDashboardHost(app, bus, new Uri(address));
+    }
+
+    /// <summary>A delivered message of <paramref name="owner"/> with its stored MIME (subject <paramref name="subject"/>).</summary>
+    public async Task<string> DeliveredAsync(string owner, string subject)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var mime = System.Text.Encoding.ASCII.GetBytes(
+            $"From: app@example.com\r\nTo: b@example.net\r\nSubject: {subject}\r\nMessage-ID: <{id}@example.com>\r\nContent-Type: text/plain\r\n\r\nHello from Azure.\r\n");
+        var reference = await Content.SaveAsync(id, mime, CancellationToken.None);
+        var now = DateTimeOffset.UtcNow;
+        await Status.CreateAsync(new MessageRecord
+        {
+            Id = id, Owner = owner, State = MessageState.Queued, CreatedAt = now, UpdatedAt = now,
+            ContentReference = reference, Envelope = new Envelope("app@example.com", ["b@example.net"]),
+        }, null, CancellationToken.None);
+        await Status.SetStateAsync(id, MessageState.Delivered, "250 2.0.0 Ok", CancellationToken.None);
+        return id;
+    }
+
+    /// <summary>A failed message of <paramref name="owner"/> whose job is in the dead-letter sub-queue as the worker leaves it.</summary>
+    public async Task<string> DeadLetterAsync(string owner)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var mime = System.Text.Encoding.ASCII.GetBytes($"From: app@example.com\r\nTo: b@example.net\r\nSubject: dead\r\nMessage-ID: <{id}@example.com>\r\n\r\nHello\r\n");
+        var reference = await Content.SaveAsync(id, mime, CancellationToken.None);
+        var now = DateTimeOffset.UtcNow;
+        await Status.CreateAsync(new MessageRecord
+        {
+            Id = id, Owner = owner, State = MessageState.Queued, CreatedAt = now, UpdatedAt = now,
+            ContentReference = reference, Envelope = new Envelope("app@example.com", ["b@example.net"]),
+        }, null, CancellationToken.None);
+        await Status.SetStateAsync(id, MessageState.Failed, "550 5.1.1 No such user", CancellationToken.None);
+        var job = new DeliveryJob
+        {
+            MessageId = id, ContentReference = reference, MailFrom = "app@example.com", Recipients = ["b@example.net"], FirstSeen = now, Owner = owner,
+        };
+        var message = DeliveryJobMessages.Create(job, null);
+        foreach (var (name, value) in DeliveryJobMessages.DeadLetterProperties(now, 1))
+        {
+            message.ApplicationProperties[name] = value;
+        }
+
+        Bus.AddDeadLetter(message, DeadLetterReasons.Failed, "550 5.1.1 No such user");
+        return id;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private static void AddKey(Dictionary<string, string?> settings, int index, string id, string key, string scope)
+    {
+        var prefix = $"MailGateway:Api:Keys:{index}:";
+        settings[prefix + "Id"] = id;
+        settings[prefix + "Sha256"] = ApiKeyVerifier.HashKey(key);
+        settings[prefix + "AllowedSenderDomains:0"] = "example.com";
+        settings[prefix + "Scopes:0"] = scope;
+    }
+}

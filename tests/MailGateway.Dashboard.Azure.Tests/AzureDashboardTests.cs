@@ -1,0 +1,121 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using MailGateway.Core.Status;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace MailGateway.Dashboard.Azure.Tests;
+
+/// <summary>The Azure dashboard app over HTTP: sign-in is always required, what Azure cannot show is said on the page.</summary>
+public sealed partial class AzureDashboardHttpTests
+{
+    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
+    private static partial Regex TokenField();
+
+    private static async Task<HttpClient> SignedInAsync(AzureDashboardHost host, string key)
+    {
+        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() }) { BaseAddress = host.BaseAddress };
+        var form = await client.GetStringAsync("/ui/sign-in");
+        var token = TokenField().Match(form).Groups[1].Value;
+        using var signIn = await client.PostAsync("/ui/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token),
+            ["key"] = key,
+        }));
+        Assert.Equal(HttpStatusCode.SeeOther, signIn.StatusCode);
+        Assert.Equal("/ui/messages", signIn.Headers.Location?.OriginalString);
+        return client;
+    }
+
+    [Fact]
+    public async Task A_request_from_loopback_without_a_key_must_sign_in_and_a_send_only_or_wrong_key_is_refused()
+    {
+        await using var host = await AzureDashboardHost.StartAsync();
+        using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() }) { BaseAddress = host.BaseAddress };
+
+        using var page = await anonymous.GetAsync("/ui/messages");
+        var form = await anonymous.GetStringAsync("/ui/sign-in");
+        var token = WebUtility.HtmlDecode(TokenField().Match(form).Groups[1].Value);
+        using var wrong = await anonymous.PostAsync("/ui/sign-in", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token, ["key"] = "not-a-key" }));
+        using var sendOnly = await anonymous.PostAsync("/ui/sign-in", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token, ["key"] = AzureDashboardHost.SendOnlyKey }));
+        using var forged = await anonymous.PostAsync("/ui/sign-in", new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = AzureDashboardHost.AdminKey }));
+
+        Assert.NotEqual(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("sign-in", page.Headers.Location?.OriginalString ?? await page.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("/ui/sign-in?failed=invalid_key", wrong.Headers.Location?.OriginalString);
+        Assert.Equal("/ui/sign-in?failed=no_read_scope", sendOnly.Headers.Location?.OriginalString);
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode); // No antiforgery token.
+    }
+
+    [Fact]
+    public async Task The_queue_page_and_the_mail_page_say_what_Azure_cannot_show_and_a_reader_sees_only_its_own_messages()
+    {
+        await using var host = await AzureDashboardHost.StartAsync();
+        var own = await host.DeliveredAsync("reader", "Mine");
+        var other = await host.DeliveredAsync("ops", "Not mine");
+        using var admin = await SignedInAsync(host, AzureDashboardHost.AdminKey);
+        using var reader = await SignedInAsync(host, AzureDashboardHost.ReaderKey);
+
+        var queue = await admin.GetStringAsync("/ui/queue");
+        using var mail = await admin.GetAsync("/ui/mail");
+        var list = await reader.GetStringAsync("/ui/messages");
+        using var foreign = await reader.GetAsync($"/ui/messages/{other}");
+        using var readerQueue = await reader.GetAsync("/ui/queue");
+
+        Assert.Contains("Not available on the Azure deployment", queue, StringComparison.Ordinal);
+        Assert.Contains("id=\"queue-unavailable\"", queue, StringComparison.Ordinal);
+        Assert.Contains("id=\"charts-unavailable\"", queue, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, mail.StatusCode);
+        Assert.Contains("no capture mode", await mail.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains(own, list, StringComparison.Ordinal);
+        Assert.DoesNotContain(other, list, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, readerQueue.StatusCode);
+    }
+}
+
+/// <summary>
+/// The Azure dashboard app in headless Debian chromium (Playwright with its executable path: no browser download): sign
+/// in, find a message, open its page, replay a dead letter from the Service Bus sub-queue.
+/// </summary>
+public sealed class AzureDashboardBrowserTests
+{
+    private const string ChromiumPath = "/usr/bin/chromium";
+
+    [Fact]
+    public async Task An_operator_signs_in_finds_a_message_opens_its_page_and_replays_a_dead_letter()
+    {
+        await using var host = await AzureDashboardHost.StartAsync();
+        var delivered = await host.DeliveredAsync("app", "Sent through Azure");
+        var dead = await host.DeadLetterAsync("app");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = host.BaseAddress.ToString(), Locale = "en-GB", TimezoneId = "UTC" });
+        context.SetDefaultTimeout(15_000);
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync("/ui/sign-in");
+        await page.GetByLabel("API key").FillAsync(AzureDashboardHost.AdminKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Messages", Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.Locator("#messages tbody tr", new() { HasText = delivered })).ToContainTextAsync("delivered");
+        await page.GetByRole(AriaRole.Link, new() { Name = delivered }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Message {delivered}" })).ToBeVisibleAsync();
+        await Expect(page.Locator("#status")).ToHaveTextAsync("delivered");
+        await Expect(page.Locator("#subject")).ToHaveTextAsync("Sent through Azure");
+        await Expect(page.Locator("#text-body")).ToContainTextAsync("Hello from Azure.");
+
+        await page.GotoAsync("/ui/dead-letters");
+        var row = page.Locator("#dead-letters tbody tr", new() { HasText = dead });
+        await Expect(row).ToContainTextAsync("550 5.1.1 No such user");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Replay" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("back on the queue");
+
+        var job = Assert.Single(host.Bus.Waiting);
+        Assert.Equal(dead + "#2", job.MessageId);
+        Assert.Empty(host.Bus.DeadLetters);
+        Assert.Equal(MessageState.Deferred, (await host.Status.GetAsync(dead, CancellationToken.None))?.State);
+        await page.GotoAsync("/ui/queue");
+        await Expect(page.Locator("#unavailable")).ToContainTextAsync("Not available on the Azure deployment");
+    }
+}
