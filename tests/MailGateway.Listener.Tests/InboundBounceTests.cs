@@ -49,6 +49,14 @@ public sealed class InboundBounceTests
             await new TableMessageEventStore(new TableServiceClient(ConnectionString), Microsoft.Extensions.Options.Options.Create(Options))
                 .ReadAsync(new MessageEventQuery(Owner, 0, 1000, id), CancellationToken.None);
 
+        /// <summary>The feed across messages (GET /api/v1/events on Azure), read with a clock past its settle time.</summary>
+        public async Task<IReadOnlyList<MessageEvent>> FeedAsync() =>
+            await new TableMessageEventStore(
+                    new TableServiceClient(ConnectionString),
+                    Microsoft.Extensions.Options.Options.Create(Options),
+                    new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(5)))
+                .ReadAsync(new MessageEventQuery(Owner, 0, 1000), CancellationToken.None);
+
         public async Task<List<string>> BlobsAsync()
         {
             var names = new List<string>();
@@ -72,6 +80,7 @@ public sealed class InboundBounceTests
                 StatusTable = AzuriteServer.UniqueName("status"),
                 IdempotencyTable = AzuriteServer.UniqueName("idem"),
                 SuppressionTable = AzuriteServer.UniqueName("supp"),
+                EventFeedTable = AzuriteServer.UniqueName("feed"),
             },
             azurite.ConnectionString);
     }
@@ -107,6 +116,7 @@ public sealed class InboundBounceTests
             ["MailGateway:AzureStorage:StatusTable"] = storage.Options.StatusTable,
             ["MailGateway:AzureStorage:IdempotencyTable"] = storage.Options.IdempotencyTable,
             ["MailGateway:AzureStorage:SuppressionTable"] = storage.Options.SuppressionTable,
+            ["MailGateway:AzureStorage:EventFeedTable"] = storage.Options.EventFeedTable,
             ["MailGateway:Bounces:Domain"] = BounceDomain,
             ["MailGateway:Bounces:Secret"] = Secret,
         });
@@ -196,6 +206,10 @@ public sealed class InboundBounceTests
         Assert.Contains("5.1.1", bounced.Reply, StringComparison.Ordinal);
         Assert.Equal(["welcome"], bounced.Tags);
         Assert.Equal(events.Max(e => e.Sequence), bounced.Sequence);
+
+        // The change went through the event feed as every status change does: the bounced event is in the feed too.
+        var fed = Assert.Single(await storage.FeedAsync(), e => e.Type == MessageEventTypes.Bounced);
+        Assert.Equal((id, "bob@example.net", bounced.Sequence), (fed.MessageId, fed.Recipient, fed.Sequence));
 
         var entry = Assert.Single(await storage.Suppressions().ListAsync(new SuppressionQuery(Owner, DateTimeOffset.UtcNow, null, 10), CancellationToken.None));
         Assert.Equal(("bob@example.net", SuppressionReasons.Bounce, id), (entry.Address, entry.Reason, entry.MessageId));
