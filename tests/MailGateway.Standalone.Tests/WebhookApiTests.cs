@@ -135,6 +135,10 @@ public sealed class WebhookApiTests : IAsyncLifetime
         }
 
         await Poll.UntilAsync(() => receiver.Events().Any(e => e.MessageId == whileDisabled), () => $"received {receiver.Received.Count}");
+        // The receiver answers before the dispatcher saves its cursor; the row written below must not race that save.
+        var deliveredId = receiver.Received.Last().Id;
+        await Poll.UntilAsync(async () => (await GatewayHost.ReadAsync(await gateway.Client.GetAsync($"{Hooks}/{id}"))).GetProperty("cursor").GetString() == deliveredId,
+            () => $"cursor not yet at {deliveredId}");
 
         Assert.False(disabled.GetProperty("enabled").GetBoolean());
         Assert.Contains("Disabled through the API", disabled.GetProperty("disabledReason").GetString(), StringComparison.Ordinal);
