@@ -457,7 +457,7 @@ public sealed partial class WebhooksApi(
                     : "The retry schedule ran out (10 attempts over about three days); reset its row in webhook_endpoints to resume."
                 : null;
         return new WebhookResponse(id, state.Name, source, url, types, enabled && !state.Disabled, reason,
-            state.After > 0 ? MessageEventIds.Format(state.After) : null, state.Failures,
+            state.Cursor, state.Failures,
             state.FailingSince, state.NextAttemptAt, state.LastStatus, state.LastError);
     }
 

@@ -4,6 +4,7 @@ using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
 using MailGateway.Core.Submissions;
 using MailGateway.Core.Webhooks;
+using MailGateway.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -81,31 +82,11 @@ public static class EmbeddedServiceCollectionExtensions
     public static IServiceCollection AddEmbeddedWebhooks(this IServiceCollection services)
     {
         services.AddEmbeddedStorage();
-        services.AddOptions<WebhookOptions>()
-            .BindConfiguration(WebhookOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
         services.TryAddSingleton<SqliteWebhookStateStore>();
         services.TryAddSingleton<IWebhookStateStore>(sp => sp.GetRequiredService<SqliteWebhookStateStore>());
         services.TryAddSingleton<SqliteWebhookRegistry>();
         services.TryAddSingleton<IWebhookRegistry>(sp => sp.GetRequiredService<SqliteWebhookRegistry>());
-        services.TryAddSingleton<WebhookSender>();
-        services.AddHttpClient(WebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(sp =>
-            {
-                var options = sp.GetRequiredService<IOptions<WebhookOptions>>().Value;
-                return new SocketsHttpHandler
-                {
-                    AllowAutoRedirect = false,
-                    UseProxy = false,
-                    UseCookies = false,
-                    PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                    ConnectCallback = (context, cancellationToken) => WebhookSender.ConnectAsync(context, options, cancellationToken),
-                };
-            })
-            .AddResilienceHandler("webhook", (pipeline, context) =>
-                pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<WebhookOptions>>().Value.Timeout));
-        services.AddHostedService<WebhookDispatcher>();
+        services.AddWebhookDelivery();
         return services;
     }
 }

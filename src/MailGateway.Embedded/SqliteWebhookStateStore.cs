@@ -8,7 +8,7 @@ public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvide
 {
     private const string SelectState = "SELECT after, failures, failing_since, next_attempt_at, last_status, last_error, disabled FROM webhook_endpoints WHERE name = $name";
 
-    /// <summary>The state of <paramref name="name"/>, or null when it has none (an API endpoint that was deleted).</summary>
+    /// <inheritdoc />
     public async Task<WebhookEndpointState?> FindAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using MailGateway.Core.Events;
 using MailGateway.Core.Webhooks;
+using MailGateway.Webhooks;
 using MailGateway.Embedded;
 using MailGateway.Testing;
 using Microsoft.Extensions.Configuration;

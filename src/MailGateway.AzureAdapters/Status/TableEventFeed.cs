@@ -308,6 +308,13 @@ internal sealed class TableEventFeed
     /// <summary>True when <paramref name="cursor"/> is a feed id: <c>evt_{ticks:D19}_{message id}_{sequence:D12}</c>.</summary>
     public static bool IsCursor(string cursor) => TryParse(cursor, out _);
 
+    /// <summary>
+    /// A cursor before every entry of <paramref name="time"/> and after every earlier one (a new webhook endpoint starts
+    /// there: it receives what happens from then on): the tick before, after every message id (<c>~</c> sorts after the
+    /// letters and digits of the ids).
+    /// </summary>
+    public static string CursorAt(DateTimeOffset time) => Prefix + Key(Math.Max(0, time.UtcTicks - 1), "~", 0);
+
     private async Task<List<StoredEvent>> EventsOfAsync(TableEntity row, Entry entry, CancellationToken cancellationToken)
     {
         if (row.GetBoolean(SpilledProperty) != true)

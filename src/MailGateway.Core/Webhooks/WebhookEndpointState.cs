@@ -9,17 +9,30 @@ namespace MailGateway.Core.Webhooks;
 /// <param name="LastStatus">The last HTTP status code answered (null: no answer).</param>
 /// <param name="LastError">The last failure, for the operator.</param>
 /// <param name="Disabled">True once the retry schedule ran out: nothing more is sent until the state is reset.</param>
-public sealed record WebhookEndpointState(string Name, long After, int Failures, DateTimeOffset? FailingSince, DateTimeOffset? NextAttemptAt, int? LastStatus, string? LastError, bool Disabled);
+/// <param name="AfterId">
+/// The cursor as the log's own event id, for a log whose ids are not numbers (the Azure feed,
+/// <see cref="Events.IMessageEventFeedCursor"/>); null for a numbered log, whose cursor is <paramref name="After"/>.
+/// </param>
+public sealed record WebhookEndpointState(
+    string Name, long After, int Failures, DateTimeOffset? FailingSince, DateTimeOffset? NextAttemptAt, int? LastStatus, string? LastError, bool Disabled,
+    string? AfterId = null)
+{
+    /// <summary>The cursor as an event id (<c>cursor</c> of the API), or null before the first event.</summary>
+    public string? Cursor => AfterId ?? (After > 0 ? Events.MessageEventIds.Format(After) : null);
+}
 
-/// <summary>The delivery state of webhook endpoints (SQLite in the standalone host).</summary>
+/// <summary>The delivery state of webhook endpoints (SQLite in the standalone host, Table storage in Azure).</summary>
 public interface IWebhookStateStore
 {
+    /// <summary>The state of <paramref name="name"/>, or null when it has none (an API endpoint that was deleted).</summary>
+    Task<WebhookEndpointState?> FindAsync(string name, CancellationToken cancellationToken);
+
     /// <summary>
     /// The state of <paramref name="name"/>; an endpoint seen for the first time starts after the newest event (it
     /// receives what happens from now on, not the history).
     /// </summary>
     Task<WebhookEndpointState> GetOrCreateAsync(string name, CancellationToken cancellationToken);
 
-    /// <summary>Writes <paramref name="state"/>.</summary>
+    /// <summary>Writes <paramref name="state"/>; a state that is gone meanwhile (its endpoint deleted) stays gone.</summary>
     Task SaveAsync(WebhookEndpointState state, CancellationToken cancellationToken);
 }

@@ -6,7 +6,7 @@ using MailGateway.Core.Events;
 using MailGateway.Core.Webhooks;
 using Microsoft.Extensions.Options;
 
-namespace MailGateway.Embedded;
+namespace MailGateway.Webhooks;
 
 /// <summary>How one webhook request ended.</summary>
 /// <param name="Delivered">True for a 2xx within the timeout.</param>

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace MailGateway.Embedded;
+namespace MailGateway.Webhooks;
 
 /// <summary>
 /// Delivers the event log to the webhook endpoints — the configured ones and those created through the API — at least
@@ -20,7 +20,7 @@ namespace MailGateway.Embedded;
 public sealed partial class WebhookDispatcher(
     IOptions<WebhookOptions> options,
     IMessageEventStore events,
-    SqliteWebhookStateStore states,
+    IWebhookStateStore states,
     IWebhookRegistry registry,
     WebhookSender sender,
     TimeProvider time,
@@ -194,7 +194,7 @@ public sealed partial class WebhookDispatcher(
         }
 
         var page = await events.ReadAsync(new MessageEventQuery(
-            target.Owner, state.After, PageSize, null, target.EventTypes.Count > 0 ? target.EventTypes : null), cancellationToken);
+            target.Owner, state.After, PageSize, null, target.EventTypes.Count > 0 ? target.EventTypes : null, state.AfterId), cancellationToken);
         if (page.Count == 0)
         {
             return settings.PollInterval;
@@ -211,7 +211,9 @@ public sealed partial class WebhookDispatcher(
             target = current with { Owner = target.Owner, EventTypes = target.EventTypes };
         }
 
+        // The cursor: the sequence of a numbered log, and the event id of a log whose ids are not numbers (the Azure feed).
         var delivered = state.After;
+        var deliveredId = state.AfterId;
         int? lastStatus = state.LastStatus;
         try
         {
@@ -222,11 +224,12 @@ public sealed partial class WebhookDispatcher(
                 if (result.Delivered)
                 {
                     delivered = e.Sequence;
+                    deliveredId = e.FeedId;
                     continue;
                 }
 
                 // A new event failing starts a new count; the same one failing again continues it.
-                var fresh = delivered != state.After || state.Failures == 0;
+                var fresh = delivered != state.After || !string.Equals(deliveredId, state.AfterId, StringComparison.Ordinal) || state.Failures == 0;
                 var failures = fresh ? 1 : state.Failures + 1;
                 var at = time.GetUtcNow();
                 var delay = settings.RetryDelay(failures);
@@ -234,6 +237,7 @@ public sealed partial class WebhookDispatcher(
                 await states.SaveAsync(state with
                 {
                     After = delivered,
+                    AfterId = deliveredId,
                     Failures = failures,
                     FailingSince = fresh ? at : state.FailingSince ?? at,
                     NextAttemptAt = delay is { } d ? at + d : null,
@@ -244,14 +248,15 @@ public sealed partial class WebhookDispatcher(
                 return TimeSpan.Zero;
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && delivered != state.After)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested
+            && (delivered != state.After || !string.Equals(deliveredId, state.AfterId, StringComparison.Ordinal)))
         {
             // Keep what was acknowledged before the shutdown, so it is not sent again.
-            await states.SaveAsync(state with { After = delivered, Failures = 0, FailingSince = null, NextAttemptAt = null }, CancellationToken.None);
+            await states.SaveAsync(state with { After = delivered, AfterId = deliveredId, Failures = 0, FailingSince = null, NextAttemptAt = null }, CancellationToken.None);
             throw;
         }
 
-        await states.SaveAsync(state with { After = delivered, Failures = 0, FailingSince = null, NextAttemptAt = null, LastStatus = lastStatus, LastError = null }, CancellationToken.None);
+        await states.SaveAsync(state with { After = delivered, AfterId = deliveredId, Failures = 0, FailingSince = null, NextAttemptAt = null, LastStatus = lastStatus, LastError = null }, CancellationToken.None);
         return page.Count == PageSize ? TimeSpan.Zero : settings.PollInterval;
     }
 
