@@ -56,6 +56,13 @@ public sealed class AzureStorageOptions : IValidatableObject
     public string EventFeedTable { get; set; } = "EventFeed";
 
     /// <summary>
+    /// The table of the webhook endpoints created through the API and of every endpoint's delivery state (the API
+    /// writes the endpoints, the delivery worker's dispatcher the state).
+    /// </summary>
+    [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "MailGateway:AzureStorage:WebhookTable is not a valid table name.")]
+    public string WebhookTable { get; set; } = "Webhooks";
+
+    /// <summary>
     /// How far behind the clock the feed reads (default 5 s, 100 ms – 1 min): an entry is served only once it is this
     /// old, and a writer whose entry took longer than half of it to write does not use it. It covers the write's
     /// latency and the clock difference between hosts (at most half of it).
