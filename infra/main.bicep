@@ -234,6 +234,7 @@ module storage 'modules/storage.bicep' = {
     idempotencyTableName: 'IdempotencyKeys'
     suppressionTableName: 'Suppressions'
     eventFeedTableName: 'EventFeed'
+    webhookTableName: 'Webhooks'
     apiIdentityName: apiIdentityName
     deliveryIdentityName: deliveryIdentityName
     inboundIdentityName: inboundIdentityName
@@ -414,6 +415,7 @@ module functionApp 'modules/function-app.bicep' = {
     idempotencyTableName: storage.outputs.idempotencyTableName
     suppressionTableName: storage.outputs.suppressionTableName
     eventFeedTableName: storage.outputs.eventFeedTableName
+    webhookTableName: storage.outputs.webhookTableName
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     queueName: serviceBus.outputs.queueName
     maxMessageBytes: maxMessageBytes
@@ -450,6 +452,7 @@ module deliveryWorker 'modules/delivery-worker.bicep' = {
     idempotencyTableName: storage.outputs.idempotencyTableName
     suppressionTableName: storage.outputs.suppressionTableName
     eventFeedTableName: storage.outputs.eventFeedTableName
+    webhookTableName: storage.outputs.webhookTableName
     relayHost: relayHost
     relayEndpoints: relayEndpoints
     relayUserName: relayUserName

@@ -64,6 +64,9 @@ param suppressionTableName string
 @description('Table of the event feed across messages.')
 param eventFeedTableName string
 
+@description('Table of the webhook endpoints and their delivery state (the dispatcher sends the feed to them).')
+param webhookTableName string
+
 @description('Host name of the SMTP relay.')
 param relayHost string
 
@@ -254,6 +257,10 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
               {
                 name: 'MailGateway__AzureStorage__EventFeedTable'
                 value: eventFeedTableName
+              }
+              {
+                name: 'MailGateway__AzureStorage__WebhookTable'
+                value: webhookTableName
               }
               {
                 // Deployed by the templates; the roles are scoped to the container and tables.

@@ -56,6 +56,9 @@ param suppressionTableName string
 @description('Table of the event feed across messages.')
 param eventFeedTableName string
 
+@description('Table of the webhook endpoints and their delivery state.')
+param webhookTableName string
+
 @description('Fully qualified Service Bus namespace.')
 param serviceBusNamespace string
 
@@ -222,6 +225,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       MailGateway__AzureStorage__IdempotencyTable: idempotencyTableName
       MailGateway__AzureStorage__SuppressionTable: suppressionTableName
       MailGateway__AzureStorage__EventFeedTable: eventFeedTableName
+      MailGateway__AzureStorage__WebhookTable: webhookTableName
       // The container and tables are deployed here; the roles are scoped to them and do not allow creating tables.
       MailGateway__AzureStorage__CreateIfNotExists: 'false'
       MailGateway__Messages__MaxMessageBytes: string(maxMessageBytes)

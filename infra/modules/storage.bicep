@@ -35,6 +35,9 @@ param suppressionTableName string
 @description('Table of the event feed across messages (entries written before each status change, confirmed after).')
 param eventFeedTableName string
 
+@description('Table of the webhook endpoints created through the API and of every endpoint\'s delivery state.')
+param webhookTableName string
+
 @description('Days after its last write a blob of the outbound container is deleted: the worker deletes delivered messages at once; this removes the content of failed, expired and unknown messages and what a crash left. Keep it above MaxAge (5 days) plus how far ahead sendAt is used.')
 @minValue(6)
 param outboundContentRetentionDays int = 35
@@ -195,6 +198,11 @@ resource eventFeedTable 'Microsoft.Storage/storageAccounts/tableServices/tables@
   name: eventFeedTableName
 }
 
+resource webhookTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: webhookTableName
+}
+
 resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'to-log-analytics'
   scope: blobService
@@ -302,6 +310,28 @@ resource apiEventFeedTable 'Microsoft.Authorization/roleAssignments@2022-04-01' 
 resource deliveryEventFeedTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(eventFeedTable.id, deliveryIdentity.id, tableDataContributorRoleId)
   scope: eventFeedTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: deliveryIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The API writes the endpoints (POST/PATCH/DELETE /api/v1/webhooks); the delivery worker's dispatcher reads them and
+// writes their delivery state (cursor, failures). Both tables hold the signing secrets: no other identity has a role.
+resource apiWebhookTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(webhookTable.id, apiIdentity.id, tableDataContributorRoleId)
+  scope: webhookTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: apiIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource deliveryWebhookTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(webhookTable.id, deliveryIdentity.id, tableDataContributorRoleId)
+  scope: webhookTable
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
     principalId: deliveryIdentity.properties.principalId
@@ -432,6 +462,9 @@ output suppressionTableName string = suppressionTable.name
 
 @description('Table of the event feed across messages.')
 output eventFeedTableName string = eventFeedTable.name
+
+@description('Table of the webhook endpoints and their delivery state.')
+output webhookTableName string = webhookTable.name
 
 // The dashboard reads and acts on what the API wrote: the outbound container (a purge deletes the content) and the
 // status table (cancel and replay write the record; its events live in the same partitions) and, since those are

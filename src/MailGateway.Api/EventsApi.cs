@@ -194,11 +194,6 @@ public sealed partial class EventsApi(ApiKeyAuthenticator authenticator, IMessag
         ApiResults.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The event log is unavailable.",
             headers: new Dictionary<string, string> { ["Retry-After"] = ((int)Math.Ceiling(options.CurrentValue.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture) });
 
-    /// <summary>The answer of a host without webhooks (the Azure hosts, for now): 501 problem+json.</summary>
-    public static IResult NotImplemented() =>
-        ApiResults.Problem(StatusCodes.Status501NotImplemented, "Not implemented",
-            "Webhooks are available in the standalone host only; this host serves the event feed (GET /api/v1/events) and one message's events (GET /api/v1/messages/{id}/events).");
-
     [LoggerMessage(Level = LogLevel.Error, Message = "The event log or the status store is unavailable")]
     private partial void LogStoreUnavailable(Exception exception);
 }

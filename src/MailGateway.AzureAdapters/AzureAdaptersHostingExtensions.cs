@@ -11,6 +11,7 @@ using MailGateway.AzureAdapters.ServiceBus;
 using MailGateway.AzureAdapters.Status;
 using MailGateway.AzureAdapters.Storage;
 using MailGateway.AzureAdapters.Suppressions;
+using MailGateway.AzureAdapters.Webhooks;
 using MailGateway.Core;
 using MailGateway.Core.Bounces;
 using MailGateway.Core.Dkim;
@@ -20,6 +21,7 @@ using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
 using MailGateway.Core.Suppressions;
+using MailGateway.Core.Webhooks;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -61,6 +63,35 @@ public static class AzureAdaptersHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton<TableSuppressionList>();
         builder.Services.Replace(ServiceDescriptor.Singleton<ISuppressionList>(sp => sp.GetRequiredService<TableSuppressionList>()));
+        return builder;
+    }
+
+    /// <summary>
+    /// The webhook endpoints and their delivery state in Table storage (<see cref="TableWebhookStore"/>, table
+    /// <see cref="AzureStorageOptions.WebhookTable"/>) as <see cref="IWebhookRegistry"/> and <see cref="IWebhookStateStore"/>,
+    /// and <see cref="WebhookOptions"/>: for the API (the <c>/api/v1/webhooks</c> routes) and the delivery worker (its
+    /// dispatcher). The identity needs Storage Table Data Contributor on the table.
+    /// </summary>
+    public static IHostApplicationBuilder AddAzureWebhookStore(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddTableService(builder);
+        builder.Services.AddWebhookOptions();
+        builder.Services.TryAddSingleton<TableWebhookStore>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IWebhookRegistry>(sp => sp.GetRequiredService<TableWebhookStore>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IWebhookStateStore>(sp => sp.GetRequiredService<TableWebhookStore>()));
+        return builder;
+    }
+
+    /// <summary>
+    /// The dispatch lease of the delivery worker's replicas (<see cref="BlobWebhookDispatchLease"/>: a Blob lease in the
+    /// content container), so one replica sends the webhooks. The identity needs Storage Blob Data Contributor there.
+    /// </summary>
+    public static IHostApplicationBuilder AddAzureWebhookDispatchLease(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddStorageAccount(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IWebhookDispatchLease, BlobWebhookDispatchLease>());
         return builder;
     }
 

@@ -5,6 +5,7 @@ using MailGateway.Core.Queue;
 using MailGateway.Core.Status;
 using MailGateway.Core.Storage;
 using MailGateway.ServiceDefaults.Health;
+using MailGateway.Webhooks;
 using Microsoft.Extensions.Options;
 
 namespace MailGateway.Delivery;
@@ -14,8 +15,8 @@ public static class DeliveryWorkerHostingExtensions
 {
     /// <summary>
     /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>, <c>processor</c>; telemetry),
-    /// Blob and Table stores, the Table suppression list, the Service Bus processor, the SMTP engine, the host-agnostic job handler and the
-    /// worker; the host's shutdown timeout is <c>MailGateway:DeliveryWorker:DrainTimeout</c>, so in-flight deliveries
+    /// Blob and Table stores, the Table suppression list, the Service Bus processor, the SMTP engine, the host-agnostic job handler, the
+    /// worker and the webhook dispatcher (endpoints in Table storage, a Blob lease so one replica sends); the host's shutdown timeout is <c>MailGateway:DeliveryWorker:DrainTimeout</c>, so in-flight deliveries
     /// finish before the process exits.
     /// </summary>
     public static IHostApplicationBuilder AddDeliveryWorker(this IHostApplicationBuilder builder)
@@ -32,6 +33,10 @@ public static class DeliveryWorkerHostingExtensions
         builder.Services.AddDeliveryJobHandler();
         builder.Services.AddOptions<HostOptions>()
             .Configure(host => host.ShutdownTimeout = DeliveryWorkerOptions.ReadDrainTimeout(builder.Configuration));
+        // Webhooks: the dispatcher sends the event feed to the endpoints of the Table store, one replica at a time.
+        builder.AddAzureWebhookStore();
+        builder.AddAzureWebhookDispatchLease();
+        builder.Services.AddWebhookDelivery();
         builder.Services.AddSingleton<ServiceBusDeliveryWorker>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ServiceBusDeliveryWorker>());
         return builder;

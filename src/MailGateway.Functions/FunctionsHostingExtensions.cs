@@ -15,8 +15,8 @@ public static class FunctionsHostingExtensions
     /// The host defaults (health: <c>queue</c>, <c>statusStore</c>, <c>contentStore</c>; telemetry, Azure Monitor), the
     /// API (<c>MailGateway:Api</c>, rate limits <c>MailGateway:RateLimits</c> with the client address from
     /// <c>X-Forwarded-For</c>), the Blob and Table stores and the Service Bus queue, validated at start, the
-    /// claim-check accept port over them, the dead letters on the queue's dead-letter sub-queue, the suppression list in
-    /// Table storage; DKIM keys
+    /// claim-check accept port over them, the dead letters on the queue's dead-letter sub-queue, the suppression list and
+    /// the webhook endpoints in Table storage; DKIM keys
     /// (<c>MailGateway:Dkim</c>) from Key Vault or PEM files.
     /// </summary>
     public static IHostApplicationBuilder AddMailGatewayFunctions(this IHostApplicationBuilder builder)
@@ -27,7 +27,7 @@ public static class FunctionsHostingExtensions
         // front end appends to X-Forwarded-For. Before AddMailGatewayApi, so MailGateway:RateLimits still overrides it.
         builder.Services.AddOptions<RateLimitOptions>().Configure(limits => limits.TrustForwardedFor = true);
         builder.Services.AddMailGatewayApi();
-        // One message's events (GET /api/v1/messages/{id}/events) from the Table event rows; the feed stays 501.
+        // One message's events (GET /api/v1/messages/{id}/events) from the Table event rows, the feed from the event feed table.
         builder.Services.AddMailGatewayEventsApi();
         builder.AddAzureMessageStores();
         builder.AddServiceBusDeliveryQueue();
@@ -41,6 +41,10 @@ public static class FunctionsHostingExtensions
         // The suppression routes on the Table list (the worker asks the same list before contacting the relay).
         builder.AddAzureSuppressionList();
         builder.Services.AddMailGatewaySuppressionsApi();
+
+        // The webhook routes on the Table store; the delivery worker's dispatcher sends from the event feed.
+        builder.AddAzureWebhookStore();
+        builder.Services.AddMailGatewayWebhooksApi();
         return builder;
     }
 }

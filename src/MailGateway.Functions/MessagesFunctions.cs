@@ -12,7 +12,7 @@ namespace MailGateway.Functions;
 /// route prefix is empty so the paths are exactly <c>/api/v1/messages</c>, <c>/healthz</c>, <c>/readyz</c>.
 /// The <see cref="IResult"/> is executed by the ASP.NET Core integration against the request's <see cref="HttpContext"/>.
 /// </summary>
-public sealed partial class MessagesFunctions(MessagesApi api, EventsApi events, SuppressionsApi suppressions, ApiRateLimiter limiter, ILogger<MessagesFunctions> logger)
+public sealed partial class MessagesFunctions(MessagesApi api, EventsApi events, SuppressionsApi suppressions, WebhooksApi webhooks, ApiRateLimiter limiter, ILogger<MessagesFunctions> logger)
 {
     /// <summary><c>POST /api/v1/messages</c>.</summary>
     [Function("SendMessage")]
@@ -139,13 +139,16 @@ public sealed partial class MessagesFunctions(MessagesApi api, EventsApi events,
         return GuardAsync(request, () => events.ForMessageAsync(request.HttpContext, id));
     }
 
-    /// <summary><c>GET /api/v1/webhooks</c>: 501 here (no webhook registry or dispatcher in the Azure hosts yet).</summary>
+    /// <summary>
+    /// <c>GET /api/v1/webhooks</c>: the endpoints in Table storage (<c>TableWebhookStore</c>), as the standalone host;
+    /// the delivery worker's dispatcher sends to them from the event feed.
+    /// </summary>
     [Function("ListWebhooks")]
     public Task<IResult> ListWebhooksAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/webhooks")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+        return GuardAsync(request, () => webhooks.ListAsync(request.HttpContext));
     }
 
     /// <summary><c>GET /api/v1/suppressions</c>: the suppression list in Table storage (<c>TableSuppressionList</c>).</summary>
@@ -175,49 +178,49 @@ public sealed partial class MessagesFunctions(MessagesApi api, EventsApi events,
         return GuardAsync(request, () => suppressions.RemoveAsync(request.HttpContext, address));
     }
 
-    /// <summary><c>POST /api/v1/webhooks</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>
+    /// <summary><c>POST /api/v1/webhooks</c>.</summary>
     [Function("CreateWebhook")]
     public Task<IResult> CreateWebhookAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/webhooks")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+        return GuardAsync(request, () => webhooks.CreateAsync(request.HttpContext));
     }
 
-    /// <summary><c>GET /api/v1/webhooks/{id}</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>
+    /// <summary><c>GET /api/v1/webhooks/{id}</c>.</summary>
     [Function("GetWebhook")]
     public Task<IResult> GetWebhookAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/webhooks/{id}")] HttpRequest request, string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+        return GuardAsync(request, () => webhooks.GetAsync(request.HttpContext, id));
     }
 
-    /// <summary><c>PATCH /api/v1/webhooks/{id}</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>
+    /// <summary><c>PATCH /api/v1/webhooks/{id}</c>.</summary>
     [Function("UpdateWebhook")]
     public Task<IResult> UpdateWebhookAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "api/v1/webhooks/{id}")] HttpRequest request, string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+        return GuardAsync(request, () => webhooks.UpdateAsync(request.HttpContext, id));
     }
 
-    /// <summary><c>DELETE /api/v1/webhooks/{id}</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>
+    /// <summary><c>DELETE /api/v1/webhooks/{id}</c>.</summary>
     [Function("DeleteWebhook")]
     public Task<IResult> DeleteWebhookAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/webhooks/{id}")] HttpRequest request, string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+        return GuardAsync(request, () => webhooks.DeleteAsync(request.HttpContext, id));
     }
 
-    /// <summary><c>POST /api/v1/webhooks/{id}/rotate-secret</c>: 501 here, as <see cref="ListWebhooksAsync"/>.</summary>
+    /// <summary><c>POST /api/v1/webhooks/{id}/rotate-secret</c>.</summary>
     [Function("RotateWebhookSecret")]
     public Task<IResult> RotateWebhookSecretAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/webhooks/{id}/rotate-secret")] HttpRequest request, string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return GuardAsync(request, () => Task.FromResult(EventsApi.NotImplemented()));
+        return GuardAsync(request, () => webhooks.RotateSecretAsync(request.HttpContext, id));
     }
 
     /// <summary><c>GET /healthz</c>: the one liveness answer of every host.</summary>

@@ -16,6 +16,8 @@ namespace MailGateway.Webhooks;
 /// when it is re-enabled. A crash before the cursor is written sends the same events again, with the same
 /// <c>webhook-id</c>. Endpoints created through the API are picked up within <see cref="WebhookOptions.PollInterval"/>;
 /// their loop re-reads the endpoint every round (a change, a disable or a delete takes effect at the next round).
+/// Where several processes run it (replicas of the Azure delivery worker), only the holder of the
+/// <see cref="IWebhookDispatchLease"/> sends.
 /// </summary>
 public sealed partial class WebhookDispatcher(
     IOptions<WebhookOptions> options,
@@ -24,11 +26,13 @@ public sealed partial class WebhookDispatcher(
     IWebhookRegistry registry,
     WebhookSender sender,
     TimeProvider time,
-    ILogger<WebhookDispatcher> logger) : BackgroundService
+    ILogger<WebhookDispatcher> logger,
+    IWebhookDispatchLease? lease = null) : BackgroundService
 {
     private const int PageSize = 100;
 
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+    private readonly IWebhookDispatchLease _lease = lease ?? IWebhookDispatchLease.SingleProcess;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -122,6 +126,13 @@ public sealed partial class WebhookDispatcher(
         {
             try
             {
+                if (!await _lease.HoldAsync(stoppingToken))
+                {
+                    // Another process dispatches; this one looks again at the next poll.
+                    await Task.Delay(settings.PollInterval, time, stoppingToken);
+                    continue;
+                }
+
                 var round = await next(stoppingToken);
                 if (round is Round.Stop)
                 {

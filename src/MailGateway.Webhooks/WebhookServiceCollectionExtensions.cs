@@ -39,14 +39,4 @@ public static class WebhookServiceCollectionExtensions
         services.AddHostedService<WebhookDispatcher>();
         return services;
     }
-
-    /// <summary>Registers <see cref="WebhookOptions"/> from <c>MailGateway:Webhooks</c>, validated at start (the API's hosts need them without a dispatcher).</summary>
-    public static IServiceCollection AddWebhookOptions(this IServiceCollection services)
-    {
-        services.AddOptions<WebhookOptions>()
-            .BindConfiguration(WebhookOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        return services;
-    }
 }

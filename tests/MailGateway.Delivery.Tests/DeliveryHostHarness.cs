@@ -43,6 +43,7 @@ internal sealed class DeliveryHostHarness : IAsyncDisposable
             ["MailGateway:AzureStorage:StatusTable"] = AzuriteServer.UniqueName("status"),
             ["MailGateway:AzureStorage:SuppressionTable"] = AzuriteServer.UniqueName("supp"),
             ["MailGateway:AzureStorage:EventFeedTable"] = AzuriteServer.UniqueName("feed"),
+            ["MailGateway:AzureStorage:WebhookTable"] = AzuriteServer.UniqueName("hooks"),
             ["MailGateway:AzureStorage:IdempotencyTable"] = AzuriteServer.UniqueName("idem"),
             // Never contacted: the sender and processor are fakes. Loopback only, in case anything tried.
             ["MailGateway:ServiceBus:ConnectionString"] = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=dGVzdA==",

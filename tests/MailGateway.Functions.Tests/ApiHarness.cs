@@ -68,6 +68,7 @@ internal sealed class ApiHarness : IAsyncDisposable
             ["MailGateway:AzureStorage:IdempotencyTable"] = AzuriteServer.UniqueName("idem"),
             ["MailGateway:AzureStorage:SuppressionTable"] = AzuriteServer.UniqueName("supp"),
             ["MailGateway:AzureStorage:EventFeedTable"] = AzuriteServer.UniqueName("feed"),
+            ["MailGateway:AzureStorage:WebhookTable"] = AzuriteServer.UniqueName("hooks"),
             ["MailGateway:ServiceBus:ConnectionString"] = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=dGVzdA==",
             ["MailGateway:Api:MaxRequestBodyBytes"] = "65536",
             ["MailGateway:Api:Keys:0:Id"] = "key-1",
@@ -92,6 +93,7 @@ internal sealed class ApiHarness : IAsyncDisposable
         app.MapMailGatewayApi();
         app.MapMailGatewayEventsApi();
         app.MapMailGatewaySuppressionsApi();
+        app.MapMailGatewayWebhooksApi();
         app.MapServiceDefaults();
         await app.StartAsync();
         return new ApiHarness(app, sender, deadLetters);
@@ -205,6 +207,21 @@ internal sealed class ApiHarness : IAsyncDisposable
         else if (method == HttpMethod.Delete && path.StartsWith(SuppressionsApi.Path + "/", StringComparison.Ordinal))
         {
             result = await Functions.RemoveSuppressionAsync(context.Request, Uri.UnescapeDataString(path[(SuppressionsApi.Path.Length + 1)..]));
+        }
+        else if (path == WebhooksApi.WebhooksPath)
+        {
+            result = method == HttpMethod.Post ? await Functions.CreateWebhookAsync(context.Request) : await Functions.ListWebhooksAsync(context.Request);
+        }
+        else if (path.StartsWith(WebhooksApi.WebhooksPath + "/", StringComparison.Ordinal))
+        {
+            var rest = path[(WebhooksApi.WebhooksPath.Length + 1)..];
+            result = method == HttpMethod.Post && rest.EndsWith("/rotate-secret", StringComparison.Ordinal)
+                ? await Functions.RotateWebhookSecretAsync(context.Request, rest[..^"/rotate-secret".Length])
+                : method == HttpMethod.Patch
+                ? await Functions.UpdateWebhookAsync(context.Request, rest)
+                : method == HttpMethod.Delete
+                    ? await Functions.DeleteWebhookAsync(context.Request, rest)
+                    : await Functions.GetWebhookAsync(context.Request, rest);
         }
         else if (method == HttpMethod.Get && path.StartsWith(MessagesApi.MessagesPath + "/", StringComparison.Ordinal))
         {

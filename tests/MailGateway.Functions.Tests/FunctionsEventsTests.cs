@@ -7,8 +7,8 @@ namespace MailGateway.Functions.Tests;
 /// <summary>
 /// The Azure host serves one message's events from the Table event log exactly as the standalone host's endpoint does
 /// (same answers for the same requests, bad input included), and the feed across messages from the Table event feed
-/// with the same parameters, problems, scopes, rate limits and 503; the webhook routes answer 501 problem+json (never
-/// 404 or a bare 500), through the same guard as every other trigger (nosniff, the rate limiter).
+/// with the same parameters, problems, scopes, rate limits and 503; the webhook routes answer from the Table webhook
+/// store as the standalone host's do, through the same guard as every other trigger (nosniff, the rate limiter).
 /// </summary>
 public sealed class FunctionsEventsTests
 {
@@ -132,35 +132,46 @@ public sealed class FunctionsEventsTests
     }
 
     [Fact]
-    public async Task The_webhook_routes_answer_501_problem_json()
+    public async Task The_webhook_routes_answer_as_on_the_standalone_host_from_the_table_store()
     {
-        await using var api = await ApiHarness.StartAsync();
-        foreach (var (call, path) in new (Func<HttpRequest, Task<IResult>> Call, string Path)[]
-                 {
-                     (request => api.Functions.ListWebhooksAsync(request), "/api/v1/webhooks"),
-                     (request => api.Functions.CreateWebhookAsync(request), "/api/v1/webhooks"),
-                     (request => api.Functions.GetWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
-                     (request => api.Functions.UpdateWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
-                     (request => api.Functions.DeleteWebhookAsync(request, "wh_1"), "/api/v1/webhooks/wh_1"),
-                     (request => api.Functions.RotateWebhookSecretAsync(request, "wh_1"), "/api/v1/webhooks/wh_1/rotate-secret"),
-                 })
+        await using var api = await StartAsync();
+        var key1 = ApiHarness.Bearer(ApiHarness.Key1);
+        const string Create = """{"url":"https://hooks.example.com/mail","eventTypes":["delivered","bounced"]}""";
+
+        var created = await api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/webhooks", Create, headers: key1);
+        Assert.Equal(201, created.Status);
+        var id = created.Id!;
+        Assert.StartsWith("wh_", id, StringComparison.Ordinal);
+        Assert.Equal("/api/v1/webhooks/<id>", created.Location);
+        using (var body = JsonDocument.Parse(created.Body))
         {
-            var context = new DefaultHttpContext { RequestServices = api.Services };
-            context.Request.Method = "GET";
-            context.Request.Path = path;
-            context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
-            using var body = new MemoryStream();
-            context.Response.Body = body;
-
-            var result = await call(context.Request);
-            await result.ExecuteAsync(context);
-
-            Assert.Equal(501, context.Response.StatusCode);
-            Assert.Equal("application/problem+json", context.Response.ContentType);
-            Assert.Equal("nosniff", context.Response.Headers.XContentTypeOptions.ToString());
-            using var problem = JsonDocument.Parse(body.ToArray());
-            Assert.Equal(501, problem.RootElement.GetProperty("status").GetInt32());
+            Assert.StartsWith("whsec_", body.RootElement.GetProperty("secret").GetString(), StringComparison.Ordinal);
+            Assert.Equal(["delivered", "bounced"], body.RootElement.GetProperty("eventTypes").EnumerateArray().Select(t => t.GetString()));
+            Assert.StartsWith("evt_", body.RootElement.GetProperty("cursor").GetString(), StringComparison.Ordinal);
         }
+
+        // The same store answers both ways: list, one, another key's view, an update, a bad create, a rotation, a delete.
+        var listed = await BothAsync(api, "/api/v1/webhooks");
+        AssertSame(listed, 200);
+        Assert.Contains(id, listed.Functions.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("whsec_", listed.Functions.Body, StringComparison.Ordinal);
+        AssertSame(await BothAsync(api, $"/api/v1/webhooks/{id}"), 200);
+        AssertSame(await BothAsync(api, $"/api/v1/webhooks/{id}", ApiHarness.Key2), 404);
+        var disable = await api.ViaFunctionsAsync(HttpMethod.Patch, $"/api/v1/webhooks/{id}", """{"enabled":false}""", headers: key1);
+        Assert.Equal(200, disable.Status);
+        Assert.Contains("\"enabled\":false", disable.Body, StringComparison.Ordinal);
+        var badBody = """{"url":"http://10.0.0.5/hook","eventTypes":["opened"]}""";
+        var bad = (await api.ViaStandaloneAsync(HttpMethod.Post, "/api/v1/webhooks", badBody, headers: key1), await api.ViaFunctionsAsync(HttpMethod.Post, "/api/v1/webhooks", badBody, headers: key1));
+        AssertSame(bad, 400);
+        Assert.Equal("application/problem+json", bad.Item2.ContentType);
+        Assert.Contains("invalid_url", bad.Item2.Body, StringComparison.Ordinal);
+        Assert.Contains("invalid_type", bad.Item2.Body, StringComparison.Ordinal);
+        var rotated = await api.ViaFunctionsAsync(HttpMethod.Post, $"/api/v1/webhooks/{id}/rotate-secret", headers: key1);
+        Assert.Equal(200, rotated.Status);
+        Assert.Contains("whsec_", rotated.Body, StringComparison.Ordinal);
+        Assert.Equal(204, (await api.ViaFunctionsAsync(HttpMethod.Delete, $"/api/v1/webhooks/{id}", headers: key1)).Status);
+        AssertSame(await BothAsync(api, $"/api/v1/webhooks/{id}"), 404);
+        Assert.Equal("nosniff", (await api.ViaFunctionsAsync(HttpMethod.Get, "/api/v1/webhooks", headers: key1)).ContentTypeOptions);
     }
 
     private static Task<ApiHarness> StartFeedAsync(IReadOnlyDictionary<string, string?>? more = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null)

@@ -126,6 +126,7 @@ public static partial class DeployedApps
                 "idempotencyTableName" => "IdempotencyKeys",
                 "suppressionTableName" => "Suppressions",
                 "eventFeedTableName" => "EventFeed",
+                "webhookTableName" => "Webhooks",
                 "name" => "stsample",
                 "uri" => "https://kv-sample.vault.azure.net/",
                 "applicationInsightsConnectionString" => "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/",

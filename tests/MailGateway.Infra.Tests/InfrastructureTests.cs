@@ -45,7 +45,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
         Assert.Equal(["deployments", "inbound", "outbound"], containers);
         var tables = snapshot.OfType("Microsoft.Storage/storageAccounts/tableServices/tables")
             .Select(c => c.GetProperty("name").GetString()!.Split('/')[^1]).Order().ToList();
-        Assert.Equal(["EventFeed", "IdempotencyKeys", "MessageStatus", "Suppressions"], tables);
+        Assert.Equal(["EventFeed", "IdempotencyKeys", "MessageStatus", "Suppressions", "Webhooks"], tables);
     }
 
     [Fact]
@@ -321,6 +321,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
                 "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Suppressions",
+                "api: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Webhooks",
                 "delivery-scaler: Azure Service Bus Data Owner @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "delivery: AcrPull @ Microsoft.ContainerRegistry/registries",
                 "delivery: Azure Service Bus Data Receiver @ Microsoft.ServiceBus/namespaces/queues:outbound",
@@ -333,6 +334,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:IdempotencyKeys",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:MessageStatus",
                 "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Suppressions",
+                "delivery: Storage Table Data Contributor @ Microsoft.Storage/storageAccounts/tableServices/tables:Webhooks",
                 "deployer: Key Vault Certificates Officer @ Microsoft.KeyVault/vaults",
                 "deployer: Key Vault Secrets Officer @ Microsoft.KeyVault/vaults",
                 "inbound: AcrPull @ Microsoft.ContainerRegistry/registries",

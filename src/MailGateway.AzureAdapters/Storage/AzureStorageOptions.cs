@@ -59,6 +59,7 @@ public sealed class AzureStorageOptions : IValidatableObject
     /// The table of the webhook endpoints created through the API and of every endpoint's delivery state (the API
     /// writes the endpoints, the delivery worker's dispatcher the state).
     /// </summary>
+    [Required]
     [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "MailGateway:AzureStorage:WebhookTable is not a valid table name.")]
     public string WebhookTable { get; set; } = "Webhooks";
 

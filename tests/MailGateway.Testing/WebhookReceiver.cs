@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 using StandardWebhooks;
 using StandardWebhooks.Diagnostics;
 
-namespace MailGateway.Standalone.Tests;
+namespace MailGateway.Testing;
 
 /// <summary>
 /// A real webhook receiver on Kestrel (127.0.0.1): <c>POST /hook</c> verifies every delivery with the independent
@@ -19,7 +19,7 @@ namespace MailGateway.Standalone.Tests;
 /// <see cref="Answer"/> decides the status code of <c>/hook</c> (200 unless set). The secrets it trusts can change
 /// (<see cref="Trust"/>): a delivery is kept when one of them verifies it, and <see cref="Signatures"/> records which.
 /// </summary>
-internal sealed class WebhookReceiver : IAsyncDisposable
+public sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
