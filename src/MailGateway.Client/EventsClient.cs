@@ -95,7 +95,7 @@ public sealed class EventQuery
 
 /// <summary>
 /// The event log of this key's messages (<c>/api/v1/events</c>, <c>/api/v1/messages/{id}/events</c>; scope <c>read</c>;
-/// the standalone host — the Azure hosts answer 501). For an application that cannot receive webhooks: keep the last
+/// both hosts; the Azure feed's ids are <c>evt_&lt;ticks&gt;_&lt;message id&gt;_&lt;n&gt;</c>). For an application that cannot receive webhooks: keep the last
 /// event id you processed and continue after it.
 /// </summary>
 public class EventsClient
@@ -110,7 +110,7 @@ public class EventsClient
     }
 
     /// <summary><c>GET /api/v1/events</c>: one page of the feed.</summary>
-    /// <exception cref="MailGatewayException">400 (a bad cursor, type or limit), 401, 403 without <c>read</c>, 501 on a host without an event log.</exception>
+    /// <exception cref="MailGatewayException">400 (a bad cursor, type or limit), 401, 403 without <c>read</c>.</exception>
     public virtual Task<EventPage> ListAsync(EventQuery? query = null, CancellationToken cancellationToken = default) =>
         _connection.SendAsync(HttpMethod.Get, "api/v1/events" + QueryOf(query), null, ClientJsonContext.Default.EventPage, null, cancellationToken);
 

@@ -9,7 +9,7 @@ public partial class MailGatewayClient
 {
     private SuppressionsClient? _suppressions;
 
-    /// <summary>The suppression list (<c>/api/v1/suppressions</c>): addresses this key's messages are not sent to. Standalone host only (the Azure host answers 501).</summary>
+    /// <summary>The suppression list (<c>/api/v1/suppressions</c>): addresses this key's messages are not sent to. Both hosts (SQLite; Table storage on Azure).</summary>
     public virtual SuppressionsClient Suppressions => _suppressions ??= new SuppressionsClient(_connection);
 }
 
@@ -79,7 +79,7 @@ public class SuppressionsClient
     }
 
     /// <summary><c>GET /api/v1/suppressions</c>: one page of active entries (scope <c>read</c>: the key's own; <c>admin</c>: every key's).</summary>
-    /// <exception cref="MailGatewayException">400 for a bad query, 401, 403 without the scope, 501 on a host without a list.</exception>
+    /// <exception cref="MailGatewayException">400 for a bad query, 401, 403 without the scope.</exception>
     public virtual Task<SuppressionPage> ListAsync(SuppressionListQuery? query = null, CancellationToken cancellationToken = default)
     {
         query ??= new SuppressionListQuery();

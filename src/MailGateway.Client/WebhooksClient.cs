@@ -103,7 +103,7 @@ internal sealed class WebhookList
 }
 
 /// <summary>
-/// Webhook endpoints of this key (<c>/api/v1/webhooks</c>; the standalone host). Listing and reading need <c>read</c>;
+/// Webhook endpoints of this key (<c>/api/v1/webhooks</c>; both hosts). Listing and reading need <c>read</c>;
 /// creating, changing, rotating and deleting need <c>send</c> (or <c>admin</c> for another key's). Create and
 /// rotate-secret are not retried (their answer holds the one copy of a secret, and a repeat would make another).
 /// </summary>
