@@ -160,6 +160,8 @@ public sealed partial class MessageRetentionJanitor : BackgroundService
                                  "DELETE FROM contents WHERE id = $id",
                                  "DELETE FROM idempotency_keys WHERE message_id = $id",
                                  "DELETE FROM jobs WHERE message_id = $id",
+                                 // Its events: the feed and the webhook cursors skip what is gone (ids only increase).
+                                 "DELETE FROM events WHERE message_id = $id",
                              })
                     {
                         using var delete = SqliteMessageStatusStore.Command(connection, transaction, sql, ("$id", id));

@@ -35,7 +35,7 @@ public sealed class MessageRetentionJanitorTests : IDisposable
     }
 
     [Fact]
-    public async Task Final_messages_older_than_the_retention_are_removed_with_content_and_idempotency_keys()
+    public async Task Final_messages_older_than_the_retention_are_removed_with_content_idempotency_keys_and_events()
     {
         _retention.FinalMessages = TimeSpan.FromDays(30);
         await _f.AcceptAsync("old-failed");
@@ -46,6 +46,7 @@ public sealed class MessageRetentionJanitorTests : IDisposable
         _f.Time.Advance(TimeSpan.FromDays(31));
         await _f.AcceptAsync("recent");
         await _f.Status.SetStateAsync("recent", MessageState.Delivered, "250 OK", CancellationToken.None);
+        Assert.True(await CountAsync("SELECT count(*) FROM events WHERE message_id = 'old-failed'") > 0);
 
         var (_, messages) = await Janitor().RunOnceAsync(CancellationToken.None);
 
@@ -54,6 +55,9 @@ public sealed class MessageRetentionJanitorTests : IDisposable
         await Assert.ThrowsAsync<MessageContentNotFoundException>(() => _f.SqliteContent.OpenReadAsync(SqliteMessageContentStore.ReferenceFor("old-failed"), CancellationToken.None));
         Assert.Equal(0, await CountAsync("SELECT count(*) FROM idempotency_keys WHERE message_id = 'old-failed'"));
         Assert.Equal(0, await CountAsync("SELECT count(*) FROM jobs WHERE message_id = 'old-failed'"));
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM events WHERE message_id = 'old-failed'"));
+        Assert.True(await CountAsync("SELECT count(*) FROM events WHERE message_id = 'old-deferred'") > 0);
+        Assert.True(await CountAsync("SELECT count(*) FROM events WHERE message_id = 'recent'") > 0);
 
         // Not final (still being retried) or final for less than the retention: kept.
         Assert.NotNull(await _f.Status.GetAsync("old-deferred", CancellationToken.None));
