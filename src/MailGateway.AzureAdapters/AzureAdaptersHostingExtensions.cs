@@ -49,7 +49,8 @@ public static class AzureAdaptersHostingExtensions
         builder.Services.AddSingleton<IMessageStatusStore>(sp => sp.GetRequiredService<TableMessageStatusStore>());
         builder.Services.AddSingleton<IMessageOperations>(sp => sp.GetRequiredService<TableMessageStatusStore>());
         // The event rows the status store writes in each message's partition (one message's events; no feed yet).
-        builder.Services.TryAddSingleton<IMessageEventStore, TableMessageEventStore>();
+        builder.Services.TryAddSingleton<TableMessageEventStore>();
+        builder.Services.TryAddSingleton<IMessageEventStore>(sp => sp.GetRequiredService<TableMessageEventStore>());
         return builder;
     }
 
@@ -80,6 +81,17 @@ public static class AzureAdaptersHostingExtensions
         builder.Services.TryAddSingleton<TableWebhookStore>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IWebhookRegistry>(sp => sp.GetRequiredService<TableWebhookStore>()));
         builder.Services.Replace(ServiceDescriptor.Singleton<IWebhookStateStore>(sp => sp.GetRequiredService<TableWebhookStore>()));
+        return builder;
+    }
+
+    /// <summary>
+    /// The event feed's retention (<see cref="EventFeedJanitor"/>, <see cref="AzureStorageOptions.EventFeedRetention"/>),
+    /// for the delivery worker: call it after <see cref="AddAzureMessageStores"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddAzureEventFeedJanitor(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddHostedService<EventFeedJanitor>();
         return builder;
     }
 

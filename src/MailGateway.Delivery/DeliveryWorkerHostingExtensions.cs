@@ -37,6 +37,8 @@ public static class DeliveryWorkerHostingExtensions
         builder.AddAzureWebhookStore();
         builder.AddAzureWebhookDispatchLease();
         builder.Services.AddWebhookDelivery();
+        // The feed's retention, by the replica that holds the same lease.
+        builder.AddAzureEventFeedJanitor();
         builder.Services.AddSingleton<ServiceBusDeliveryWorker>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ServiceBusDeliveryWorker>());
         return builder;

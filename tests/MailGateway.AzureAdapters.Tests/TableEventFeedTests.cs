@@ -101,6 +101,38 @@ public sealed class TableEventFeedTests
     private static (string, long, string) Identity(MessageEvent e) => (e.MessageId, e.Sequence, e.Type);
 
     [Fact]
+    public async Task The_janitor_removes_the_feed_hours_past_the_retention_and_keeps_the_rest_and_the_messages_own_events()
+    {
+        var s = await StoresAsync();
+        s.Options.EventFeedRetention = TimeSpan.FromDays(30);
+        // Two old hours, one with more entries than a transaction holds (100).
+        var old = Enumerable.Range(0, 110).Select(_ => Record(NewId(), s.Clock.GetUtcNow())).ToList();
+        await Parallel.ForEachAsync(old, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (record, ct) => await s.Status.CreateAsync(record, null, ct));
+        s.Clock.Advance(TimeSpan.FromHours(1));
+        var older = Enumerable.Range(0, 40).Select(_ => Record(NewId(), s.Clock.GetUtcNow())).ToList();
+        await Parallel.ForEachAsync(older, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (record, ct) => await s.Status.CreateAsync(record, null, ct));
+
+        s.Clock.Advance(TimeSpan.FromDays(29));
+        var kept = Record(NewId(), s.Clock.GetUtcNow());
+        await s.Status.CreateAsync(kept, null, CancellationToken.None);
+        s.Clock.Advance(TimeSpan.FromDays(2));
+        var fresh = Record(NewId(), s.Clock.GetUtcNow());
+        await s.Status.CreateAsync(fresh, null, CancellationToken.None);
+        s.Clock.Advance(Settle);
+        Assert.Equal(152, (await s.FollowAsync(1000)).Count);
+        var janitor = new EventFeedJanitor(s.Events, Options.Create(s.Options), s.Clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<EventFeedJanitor>.Instance);
+
+        var removed = await janitor.RunOnceAsync(CancellationToken.None);
+        var again = await janitor.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal((150, 0), (removed, again));
+        Assert.Equal([kept.Id, fresh.Id], (await s.FollowAsync(2)).Select(e => e.MessageId));
+        Assert.Equal(2, (await s.EntriesAsync()).Count);
+        // A message's own events are its partition's, not the feed's: still there.
+        Assert.Equal(["accepted"], (await s.OfAsync(old[0].Id)).Select(e => e.Type));
+    }
+
+    [Fact]
     public async Task Changes_of_several_messages_come_in_time_order_and_the_cursor_pages_through_them_without_gaps_or_repeats()
     {
         var s = await StoresAsync();

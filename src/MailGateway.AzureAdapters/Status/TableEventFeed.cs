@@ -305,6 +305,76 @@ internal sealed class TableEventFeed
         return events;
     }
 
+    /// <summary>
+    /// Removes the entries of the hours that ended before <paramref name="before"/> (whole partitions, oldest first), at
+    /// most <paramref name="max"/>; returns how many it removed. A reader whose cursor is older continues with the first
+    /// entry left. Several janitors may run at once: an entry another removed first is skipped.
+    /// </summary>
+    public async Task<int> PruneAsync(DateTimeOffset before, int max, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey lt {Bucket(before.UtcTicks)}");
+        var removed = 0;
+        var batch = new List<TableTransactionAction>(100);
+        try
+        {
+            await foreach (var row in _feed.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+            {
+                if (batch.Count == 100 || (batch.Count > 0 && batch[0].Entity.PartitionKey != row.PartitionKey))
+                {
+                    removed += await DeleteBatchAsync(batch, cancellationToken);
+                    batch.Clear();
+                }
+
+                if (removed + batch.Count >= max)
+                {
+                    break;
+                }
+
+                batch.Add(new TableTransactionAction(TableTransactionActionType.Delete, row, ETag.All));
+            }
+
+            removed += await DeleteBatchAsync(batch, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404 && ex.ErrorCode == "TableNotFound")
+        {
+            // No feed table yet: nothing to remove.
+        }
+
+        return removed;
+    }
+
+    private async Task<int> DeleteBatchAsync(List<TableTransactionAction> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0)
+        {
+            return 0;
+        }
+
+        try
+        {
+            await _feed.SubmitTransactionAsync(batch, cancellationToken);
+            return batch.Count;
+        }
+        catch (TableTransactionFailedException)
+        {
+            // One was gone already (another janitor): the rest one by one.
+            var removed = 0;
+            foreach (var action in batch)
+            {
+                try
+                {
+                    await _feed.DeleteEntityAsync(action.Entity.PartitionKey, action.Entity.RowKey, ETag.All, cancellationToken);
+                    removed++;
+                }
+                catch (RequestFailedException ex) when (ex.Status == 404)
+                {
+                }
+            }
+
+            return removed;
+        }
+    }
+
     /// <summary>True when <paramref name="cursor"/> is a feed id: <c>evt_{ticks:D19}_{message id}_{sequence:D12}</c>.</summary>
     public static bool IsCursor(string cursor) => TryParse(cursor, out _);
 

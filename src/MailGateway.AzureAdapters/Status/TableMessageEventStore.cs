@@ -30,6 +30,12 @@ public sealed class TableMessageEventStore : IMessageEventStore, IMessageEventFe
     /// <inheritdoc />
     public bool IsFeedCursor(string cursor) => TableEventFeed.IsCursor(cursor);
 
+    /// <summary>
+    /// Removes the feed's entries of the hours that ended before <paramref name="before"/>, at most <paramref name="max"/>
+    /// (<see cref="EventFeedJanitor"/>); the messages' own event rows stay.
+    /// </summary>
+    public Task<int> PruneFeedAsync(DateTimeOffset before, int max, CancellationToken cancellationToken) => _feed.PruneAsync(before, max, cancellationToken);
+
     /// <inheritdoc />
     public async Task<IReadOnlyList<MessageEvent>> ReadAsync(MessageEventQuery query, CancellationToken cancellationToken)
     {

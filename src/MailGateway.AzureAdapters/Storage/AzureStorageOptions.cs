@@ -77,6 +77,12 @@ public sealed class AzureStorageOptions : IValidatableObject
     /// </summary>
     public TimeSpan EventFeedGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long the event feed keeps its entries (default 30 days, 1 day – 10 years): the delivery worker removes the
+    /// hours older than this. A message's own events (its partition) are not affected.
+    /// </summary>
+    public TimeSpan EventFeedRetention { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>How long an idempotency key is honoured (at least 24 hours); an older key may be reused for a new message.</summary>
     public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromHours(24);
 
@@ -105,6 +111,11 @@ public sealed class AzureStorageOptions : IValidatableObject
         if (EventFeedSettle < TimeSpan.FromMilliseconds(100) || EventFeedSettle > TimeSpan.FromMinutes(1))
         {
             yield return new ValidationResult("MailGateway:AzureStorage:EventFeedSettle must be between 00:00:00.1 and 00:01:00.", [nameof(EventFeedSettle)]);
+        }
+
+        if (EventFeedRetention < TimeSpan.FromDays(1) || EventFeedRetention > TimeSpan.FromDays(3650))
+        {
+            yield return new ValidationResult("MailGateway:AzureStorage:EventFeedRetention must be between 1.00:00:00 and 3650.00:00:00.", [nameof(EventFeedRetention)]);
         }
 
         if (EventFeedGrace < EventFeedSettle || EventFeedGrace > TimeSpan.FromHours(1))
