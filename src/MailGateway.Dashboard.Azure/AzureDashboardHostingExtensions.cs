@@ -1,5 +1,7 @@
 using MailGateway.Api;
 using MailGateway.AzureAdapters;
+using MailGateway.AzureAdapters.Status;
+using MailGateway.Core.Events;
 using MailGateway.Core.Keys;
 using MailGateway.Core.Status;
 using MailGateway.ServiceDefaults;
@@ -54,25 +56,65 @@ public static class AzureDashboardHostingExtensions
 }
 
 /// <summary>
-/// The queue page's data on Azure: none of it. Service Bus gives the queue's counts only through its management API
-/// (a role this app does not have), the Table status store has no index to count messages by state, and the event rows
-/// are per message (no feed to chart), so the page says so instead of guessing.
+/// The queue page's data on Azure: the outcome and latency charts from the event feed (<c>TableEventFeed</c>, every
+/// key's events of the window, oldest first, at most <see cref="MaxEvents"/>); the latency of a message accepted
+/// before the window is not known (its <c>accepted</c> event is not read). The queue's numbers are not shown: Service
+/// Bus gives them only through its management API (a role this app does not have), and the Table status store has no
+/// index to count messages by state.
 /// </summary>
-internal sealed class AzureOperationsOverview : IOperationsOverview
+internal sealed class AzureOperationsOverview(IMessageEventStore events, TimeProvider time) : IOperationsOverview
 {
+    private static readonly string[] Types = [MessageEventTypes.Accepted, MessageEventTypes.Delivered, MessageEventTypes.Deferred, MessageEventTypes.Failed, MessageEventTypes.Expired];
+
     /// <inheritdoc />
-    public int MaxEvents => 0;
+    public int MaxEvents => 20_000;
 
     /// <inheritdoc />
     public string? Unavailable =>
-        "Not available on the Azure deployment: the Service Bus queue's depth and age are in the Azure portal (namespace → queue → metrics), " +
-        "and the Table status store keeps no counts by status and no event feed for the charts. Dead letters are listed under Dead letters.";
+        "The queue's numbers are not available on the Azure deployment: the Service Bus queue's depth and age are in the Azure portal " +
+        "(namespace → queue → metrics), and the Table status store keeps no counts by status. The charts come from the event feed; " +
+        "a message accepted before the window has no latency in them. Dead letters are listed under Dead letters.";
 
     /// <inheritdoc />
     public Task<QueueOverview?> QueueAsync(CancellationToken cancellationToken) => Task.FromResult<QueueOverview?>(null);
 
     /// <inheritdoc />
-    public Task<OutcomeHistory?> OutcomesAsync(TimeSpan window, int bucketCount, CancellationToken cancellationToken) => Task.FromResult<OutcomeHistory?>(null);
+    public async Task<OutcomeHistory?> OutcomesAsync(TimeSpan window, int bucketCount, CancellationToken cancellationToken)
+    {
+        var history = new OutcomeHistoryBuilder(time.GetUtcNow(), window, bucketCount);
+        var accepted = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        var read = 0;
+        string? after = TableMessageEventStore.FeedCursorAt(history.Start);
+        while (read < MaxEvents)
+        {
+            var page = await events.ReadAsync(new MessageEventQuery(null, 0, Math.Min(1000, MaxEvents - read), null, Types, after), cancellationToken);
+            foreach (var e in page)
+            {
+                read++;
+                if (e.Recipient is not null)
+                {
+                    continue; // the message's own events only, as on the standalone host
+                }
+
+                if (e.Type == MessageEventTypes.Accepted)
+                {
+                    accepted[e.MessageId] = e.Time;
+                    continue;
+                }
+
+                history.Add(e.Type, e.Time, e.Type == MessageEventTypes.Delivered && accepted.TryGetValue(e.MessageId, out var at) ? e.Time - at : null);
+            }
+
+            if (page.Count == 0 || page.Count < 1000)
+            {
+                break;
+            }
+
+            after = page[^1].Id;
+        }
+
+        return history.Build(read);
+    }
 
     /// <inheritdoc />
     public Task<IReadOnlyDictionary<string, long>?> StatesAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyDictionary<string, long>?>(null);

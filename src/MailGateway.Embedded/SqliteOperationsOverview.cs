@@ -78,12 +78,7 @@ public sealed class SqliteOperationsOverview(SqliteDatabase database, TimeProvid
     /// </summary>
     public async Task<OutcomeHistory> OutcomesAsync(TimeSpan window, int bucketCount, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(bucketCount, 1);
-        var end = time.GetUtcNow();
-        var start = end - window;
-        var width = window.Ticks / bucketCount;
-        var buckets = new (int Delivered, int Deferred, int Failed)[bucketCount];
-        var latencies = new int[LatencyBuckets.Count];
+        var history = new OutcomeHistoryBuilder(time.GetUtcNow(), window, bucketCount);
         var read = 0;
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -96,42 +91,16 @@ public sealed class SqliteOperationsOverview(SqliteDatabase database, TimeProvid
               AND json_extract(e.body, '$.recipient') IS NULL
             """;
         command.Parameters.AddWithValue("$max", MaxEvents);
-        command.Parameters.AddWithValue("$start", UnixTime.Ms(start));
+        command.Parameters.AddWithValue("$start", UnixTime.Ms(history.Start));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             read++;
             var at = UnixTime.From(reader.GetInt64(1));
-            var index = (int)Math.Clamp((at - start).Ticks / Math.Max(1, width), 0, bucketCount - 1);
-            switch (reader.GetString(0))
-            {
-                case "delivered":
-                    buckets[index].Delivered++;
-                    if (!reader.IsDBNull(2))
-                    {
-                        var latency = at - UnixTime.From(reader.GetInt64(2));
-                        var slot = 0;
-                        while (slot < LatencyBuckets.Count - 1 && latency >= LatencyBuckets[slot])
-                        {
-                            slot++;
-                        }
-
-                        latencies[slot]++;
-                    }
-
-                    break;
-                case "deferred":
-                    buckets[index].Deferred++;
-                    break;
-                default:
-                    buckets[index].Failed++;
-                    break;
-            }
+            history.Add(reader.GetString(0), at, reader.IsDBNull(2) ? null : at - UnixTime.From(reader.GetInt64(2)));
         }
 
-        return new OutcomeHistory(
-            [.. buckets.Select((b, i) => new OutcomeBucket(start + TimeSpan.FromTicks(width * i), b.Delivered, b.Deferred, b.Failed))],
-            latencies, read);
+        return history.Build(read);
     }
 
     /// <summary>The number of status records per state (a scan of the state index).</summary>

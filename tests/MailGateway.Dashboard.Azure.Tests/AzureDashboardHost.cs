@@ -54,6 +54,9 @@ public sealed class AzureDashboardHost : IAsyncDisposable
             ["MailGateway:AzureStorage:StatusTable"] = storage.StatusTable,
             ["MailGateway:AzureStorage:IdempotencyTable"] = storage.IdempotencyTable,
             ["MailGateway:AzureStorage:SuppressionTable"] = storage.SuppressionTable,
+            ["MailGateway:AzureStorage:EventFeedTable"] = storage.EventFeedTable,
+            // The charts read the feed: serve entries soon after their change.
+            ["MailGateway:AzureStorage:EventFeedSettle"] = "00:00:00.200",
             // Never connected to: the dead-letter seam is the in-memory broker's.
             ["MailGateway:ServiceBus:ConnectionString"] = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=dGVzdA==",
             ["MailGateway:ServiceBus:QueueName"] = "outbound",

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using MailGateway.Core.Status;
+using MailGateway.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -48,23 +49,29 @@ public sealed partial class AzureDashboardHttpTests
     }
 
     [Fact]
-    public async Task The_queue_page_and_the_mail_page_say_what_Azure_cannot_show_and_a_reader_sees_only_its_own_messages()
+    public async Task The_queue_page_charts_the_feed_says_what_Azure_cannot_show_and_a_reader_sees_only_its_own_messages()
     {
         await using var host = await AzureDashboardHost.StartAsync();
         var own = await host.DeliveredAsync("reader", "Mine");
         var other = await host.DeliveredAsync("ops", "Not mine");
+        await host.DeadLetterAsync("ops");
         using var admin = await SignedInAsync(host, AzureDashboardHost.AdminKey);
         using var reader = await SignedInAsync(host, AzureDashboardHost.ReaderKey);
 
-        var queue = await admin.GetStringAsync("/ui/queue");
+        // Every key's outcomes, from the event feed once it serves them (EventFeedSettle after the change).
+        var queue = await Poll.UntilAsync(() => admin.GetStringAsync("/ui/queue"),
+            page => page.Contains("In total 2 delivered, 0 deferred, 1 failed or expired.", StringComparison.Ordinal), page => "the chart says " + page.Length);
         using var mail = await admin.GetAsync("/ui/mail");
         var list = await reader.GetStringAsync("/ui/messages");
         using var foreign = await reader.GetAsync($"/ui/messages/{other}");
         using var readerQueue = await reader.GetAsync("/ui/queue");
 
-        Assert.Contains("Not available on the Azure deployment", queue, StringComparison.Ordinal);
+        Assert.Contains("not available on the Azure deployment", queue, StringComparison.Ordinal);
         Assert.Contains("id=\"queue-unavailable\"", queue, StringComparison.Ordinal);
-        Assert.Contains("id=\"charts-unavailable\"", queue, StringComparison.Ordinal);
+        Assert.Contains("id=\"outcomes-chart\"", queue, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"charts-unavailable\"", queue, StringComparison.Ordinal);
+        // Both delivered messages were accepted in the window: their latency (under a second) is in the first bar.
+        Assert.Contains("Delivered messages by latency: &lt; 1 s: 2", queue, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, mail.StatusCode);
         Assert.Contains("no capture mode", await mail.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Contains(own, list, StringComparison.Ordinal);
@@ -116,6 +123,7 @@ public sealed class AzureDashboardBrowserTests
         Assert.Empty(host.Bus.DeadLetters);
         Assert.Equal(MessageState.Deferred, (await host.Status.GetAsync(dead, CancellationToken.None))?.State);
         await page.GotoAsync("/ui/queue");
-        await Expect(page.Locator("#unavailable")).ToContainTextAsync("Not available on the Azure deployment");
+        await Expect(page.Locator("#unavailable")).ToContainTextAsync("not available on the Azure deployment");
+        await Expect(page.Locator("#outcomes-chart")).ToBeVisibleAsync();
     }
 }

@@ -30,6 +30,9 @@ public sealed class TableMessageEventStore : IMessageEventStore, IMessageEventFe
     /// <inheritdoc />
     public bool IsFeedCursor(string cursor) => TableEventFeed.IsCursor(cursor);
 
+    /// <summary>A feed cursor before every event of <paramref name="time"/> and after every earlier one (read the feed from a time on).</summary>
+    public static string FeedCursorAt(DateTimeOffset time) => TableEventFeed.CursorAt(time);
+
     /// <summary>
     /// Removes the feed's entries of the hours that ended before <paramref name="before"/>, at most <paramref name="max"/>
     /// (<see cref="EventFeedJanitor"/>); the messages' own event rows stay.

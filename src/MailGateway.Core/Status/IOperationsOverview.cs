@@ -52,3 +52,62 @@ public interface IOperationsOverview
     /// <summary>Messages per state (the state's name); null when not available.</summary>
     Task<IReadOnlyDictionary<string, long>?> StatesAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// Counts outcome events into the buckets of an <see cref="OutcomeHistory"/> (the same for every host): message-level
+/// <c>delivered</c>, <c>deferred</c>, <c>failed</c> and <c>expired</c> events (the last two count as failed), and the
+/// accept-to-delivery latency of a delivered message when it is known.
+/// </summary>
+public sealed class OutcomeHistoryBuilder
+{
+    private readonly DateTimeOffset _start;
+    private readonly long _width;
+    private readonly (int Delivered, int Deferred, int Failed)[] _buckets;
+    private readonly int[] _latencies = new int[OperationsOverviewBuckets.Latency.Count];
+
+    /// <summary>Buckets <paramref name="window"/> up to <paramref name="end"/> into <paramref name="bucketCount"/> equal parts.</summary>
+    public OutcomeHistoryBuilder(DateTimeOffset end, TimeSpan window, int bucketCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bucketCount, 1);
+        _start = end - window;
+        _width = Math.Max(1, window.Ticks / bucketCount);
+        _buckets = new (int, int, int)[bucketCount];
+    }
+
+    /// <summary>The start of the window.</summary>
+    public DateTimeOffset Start => _start;
+
+    /// <summary>Counts one message-level event of <paramref name="type"/> at <paramref name="at"/>; other types are ignored.</summary>
+    public void Add(string type, DateTimeOffset at, TimeSpan? latency = null)
+    {
+        var index = (int)Math.Clamp((at - _start).Ticks / _width, 0, _buckets.Length - 1);
+        switch (type)
+        {
+            case "delivered":
+                _buckets[index].Delivered++;
+                if (latency is { } value)
+                {
+                    var slot = 0;
+                    while (slot < _latencies.Length - 1 && value >= OperationsOverviewBuckets.Latency[slot])
+                    {
+                        slot++;
+                    }
+
+                    _latencies[slot]++;
+                }
+
+                break;
+            case "deferred":
+                _buckets[index].Deferred++;
+                break;
+            case "failed" or "expired":
+                _buckets[index].Failed++;
+                break;
+        }
+    }
+
+    /// <summary>The history, with <paramref name="eventsRead"/> as the number of events read.</summary>
+    public OutcomeHistory Build(int eventsRead) => new(
+        [.. _buckets.Select((b, i) => new OutcomeBucket(_start + TimeSpan.FromTicks(_width * i), b.Delivered, b.Deferred, b.Failed))],
+        _latencies, eventsRead);
+}
