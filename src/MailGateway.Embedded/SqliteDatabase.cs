@@ -425,6 +425,16 @@ public sealed class SqliteDatabase : IDisposable
 
         await MigrateAsync(connection);
 
+        // The writer's statement journals in memory: every item of a group commit runs in its own SAVEPOINT (so that one
+        // failing item rolls back alone), and SQLite keeps the original of every page an item changes in that journal,
+        // by default a temporary file (/var/tmp/etilqs_*): measured, 36 pwrite calls and ~87 KB per delivered message
+        // that nothing ever reads unless an item fails. Only the writer: a reader's large sort stays in temporary files.
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "PRAGMA temp_store=MEMORY;";
+            await command.ExecuteNonQueryAsync();
+        }
+
         _writer = Task.Factory.StartNew(() => WriteLoopAsync(connection), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
