@@ -1,3 +1,4 @@
+using System.Globalization;
 using MailGateway.Api;
 using MailGateway.AzureAdapters;
 using MailGateway.AzureAdapters.ServiceBus;
@@ -93,7 +94,7 @@ internal sealed partial class AzureOperationsOverview(
     public string? Unavailable =>
         "Messages by status are not available on the Azure deployment: the Table status store keeps no index by state. " +
         "In flight is not known there: Service Bus counts a job being delivered (locked) as active, so it is in \"due now\". " +
-        $"The next attempts and the oldest job come from a peek of at most {options.Value.QueuePeekLimit:N0} jobs per view. " +
+        string.Create(CultureInfo.InvariantCulture, $"The next attempts and the oldest job come from a peek of at most {options.Value.QueuePeekLimit:N0} jobs per view. ") +
         "The charts come from the event feed; a message accepted before the window has no latency in them. Dead letters are listed under Dead letters.";
 
     /// <inheritdoc />
@@ -116,7 +117,7 @@ internal sealed partial class AzureOperationsOverview(
             // Whatever went wrong (the namespace unreachable, throttled, slow): the page goes on without the numbers.
             LogQueueFailed(ex);
             return QueueOverviewResult.Missing(timeout.IsCancellationRequested
-                ? $"The queue's numbers are missing: Service Bus did not answer within {QueueReadTimeout.TotalSeconds:0} seconds. Reload the page to try again."
+                ? string.Create(CultureInfo.InvariantCulture, $"The queue's numbers are missing: Service Bus did not answer within {QueueReadTimeout.TotalSeconds:0} seconds. Reload the page to try again.")
                 : $"The queue's numbers are missing: reading them from Service Bus failed ({ex.GetType().Name}; the app's log has the details). Reload the page to try again.");
         }
 
