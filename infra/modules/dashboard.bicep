@@ -1,7 +1,8 @@
 // The dashboard (/ui) on Container Apps: the MailGateway.Dashboard.Azure app behind external HTTPS ingress, one
 // replica (its data protection key ring is in memory: a second replica would not read the first one's cookies). It
 // reads and acts with its own identity: the outbound container (purge deletes content), the status table (cancel and
-// replay write the record) and the queue (replay receives the dead letter and sends the job). Sign-in with the API's keys.
+// replay write the record) and the queue (replay receives the dead letter and sends the job; the queue page reads its
+// counts, Data Owner in servicebus.bicep). Sign-in with the API's keys.
 
 import { apiKey } from 'types.bicep'
 
@@ -144,6 +145,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 value: applicationInsightsConnectionString
               }
               {
+                // The dead-letter page's receiver and sender, and the queue page's counts (administration client) and peek.
                 name: 'MailGateway__ServiceBus__FullyQualifiedNamespace'
                 value: serviceBusNamespace
               }

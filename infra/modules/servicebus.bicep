@@ -1,6 +1,6 @@
 // Service Bus (Standard) with the delivery queue. Local (SAS) auth is off. Role assignments are on the queue, not the
-// namespace: the API sends, the worker receives and sends (a deferred job goes back as a scheduled copy), and the
-// KEDA scaler reads the queue length with its own identity.
+// namespace: the API sends, the worker receives and sends (a deferred job goes back as a scheduled copy), the KEDA
+// scaler reads the queue length with its own identity, and the dashboard reads the queue's counts for its queue page.
 
 @description('Name of the namespace (globally unique).')
 param name string
@@ -40,13 +40,14 @@ param scalerIdentityName string
 @description('Name of the inbound listener identity: SMTP submission sends first delivery jobs, like the API.')
 param inboundIdentityName string
 
-@description('Name of the dashboard identity: its dead-letter page replays and purges like the API.')
+@description('Name of the dashboard identity: its dead-letter page replays and purges like the API; its queue page reads the queue\'s counts.')
 param dashboardIdentityName string
 
 var senderRoleId = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
 var receiverRoleId = '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
-// The azure-servicebus KEDA scaler reads the queue's runtime properties (message count), which Service Bus grants only
-// with Manage rights: with Entra ID that is Data Owner. It goes to a scaler-only identity, on this one queue.
+// The azure-servicebus KEDA scaler and the dashboard's queue page read the queue's runtime properties (message counts),
+// which Service Bus grants only with Manage rights: with Entra ID that is Data Owner (no narrower built-in role has
+// the counts). It goes to the scaler-only identity and the dashboard's, each on this one queue.
 var ownerRoleId = '090c5cfd-751d-490a-894a-3ce6f1109419'
 
 resource apiIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
@@ -206,6 +207,19 @@ resource dashboardReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   scope: queue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', receiverRoleId)
+    principalId: dashboardIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The dashboard's queue page: depth, scheduled and dead-letter counts come from GetQueueRuntimePropertiesAsync, which
+// Service Bus answers only with the Manage right (Data Owner), on this queue only. Without it the page still works and
+// says the numbers are missing. Sender and Receiver above stay: the dead-letter page does not depend on this grant.
+resource dashboardOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(queue.id, dashboardIdentity.id, ownerRoleId)
+  scope: queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ownerRoleId)
     principalId: dashboardIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }

@@ -2,6 +2,7 @@ using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Messaging.ServiceBus;
+using Azure.Messaging.ServiceBus.Administration;
 using Azure.Security.KeyVault.Certificates;
 using Azure.Security.KeyVault.Secrets;
 using Azure.Storage.Blobs;
@@ -187,6 +188,37 @@ public static class AzureAdaptersHostingExtensions
             return new ServiceBusDeadLetterQueue(client, bus.QueueName, bus.DeadLetterReceiveWait);
         });
         builder.Services.Replace(ServiceDescriptor.Singleton<IDeadLetterStore, ServiceBusDeadLetterStore>());
+        return builder;
+    }
+
+    /// <summary>
+    /// The delivery queue's numbers as <see cref="IServiceBusQueueMetrics"/> (<see cref="ServiceBusQueueMetrics"/>), for
+    /// the Azure dashboard's queue page: a <see cref="ServiceBusAdministrationClient"/> on the namespace of
+    /// <see cref="ServiceBusQueueOptions"/> (same connection string or credential as the queue's clients) for the runtime
+    /// counts, and a peek-only receiver on the queue from the default client. Call it after
+    /// <see cref="AddServiceBusDeliveryQueue"/>. The counts need the Manage right: with Entra ID, Azure Service Bus Data
+    /// Owner on the queue (Data Receiver covers the peek).
+    /// </summary>
+    public static IHostApplicationBuilder AddServiceBusQueueMetrics(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddGatewayClients(builder, clients =>
+        {
+            clients.AddClient<ServiceBusAdministrationClient, ServiceBusAdministrationClientOptions>((options, credential, services) =>
+            {
+                var bus = services.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value;
+                return string.IsNullOrWhiteSpace(bus.ConnectionString)
+                    ? new ServiceBusAdministrationClient(bus.FullyQualifiedNamespace, credential, options)
+                    : new ServiceBusAdministrationClient(bus.ConnectionString, options);
+            });
+        });
+        builder.Services.TryAddSingleton<IServiceBusQueueMetrics>(services =>
+        {
+            var client = services.GetRequiredService<ServiceBusClient>();
+            var queue = services.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value.QueueName;
+            var receiver = client.CreateReceiver(queue, new ServiceBusReceiverOptions { PrefetchCount = 0 });
+            return new ServiceBusQueueMetrics(services.GetRequiredService<ServiceBusAdministrationClient>(), receiver, queue);
+        });
         return builder;
     }
 

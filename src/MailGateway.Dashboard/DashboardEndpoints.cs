@@ -340,7 +340,7 @@ internal sealed partial class DashboardEndpoints(
         var states = await overview.StatesAsync(context.RequestAborted);
         return Page<QueuePage>(new Dictionary<string, object?>
         {
-            [nameof(QueuePage.Model)] = new QueueModel(PageOf(context, user), queue, history, states, window, overview.MaxEvents, overview.Unavailable),
+            [nameof(QueuePage.Model)] = new QueueModel(PageOf(context, user), queue.Queue, queue.Reason, history, states, window, overview.MaxEvents, overview.Unavailable),
             [nameof(QueuePage.Now)] = time.GetUtcNow(),
         });
     }

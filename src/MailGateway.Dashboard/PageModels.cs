@@ -29,9 +29,13 @@ public sealed record MessageModel(
 
 public sealed record DeadLetterListModel(PageContext Page, IReadOnlyList<DeadLetterEntry> Items, string? NextUrl, string? Reason, IReadOnlyList<FieldError> Errors, bool Supported);
 
-/// <summary>The queue page: each part null when this host cannot give it (<paramref name="Unavailable"/> says why).</summary>
+/// <summary>
+/// The queue page: each part null when this host cannot give it (<paramref name="Unavailable"/> says why, and
+/// <paramref name="QueueMissing"/> why the queue's numbers are missing this time).
+/// </summary>
 public sealed record QueueModel(
-    PageContext Page, QueueOverview? Queue, OutcomeHistory? History, IReadOnlyDictionary<string, long>? States, TimeSpan Window, int MaxEvents, string? Unavailable);
+    PageContext Page, QueueOverview? Queue, string? QueueMissing, OutcomeHistory? History, IReadOnlyDictionary<string, long>? States, TimeSpan Window, int MaxEvents,
+    string? Unavailable);
 
 public sealed record MailListModel(PageContext Page, string? Query, MailFilePage Result, string? PreviousUrl, string? NextUrl, string? Problem);
 

@@ -120,7 +120,7 @@ public sealed class SqliteOperationsOverview(SqliteDatabase database, TimeProvid
     }
 
     /// <inheritdoc />
-    async Task<QueueOverview?> IOperationsOverview.QueueAsync(CancellationToken cancellationToken) => await QueueAsync(cancellationToken);
+    async Task<QueueOverviewResult> IOperationsOverview.QueueAsync(CancellationToken cancellationToken) => QueueOverviewResult.Of(await QueueAsync(cancellationToken));
 
     /// <inheritdoc />
     async Task<OutcomeHistory?> IOperationsOverview.OutcomesAsync(TimeSpan window, int bucketCount, CancellationToken cancellationToken) =>

@@ -93,10 +93,31 @@ public sealed class RegistrationTests
         Assert.Equal(2000, host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ServiceBusQueueOptions>>().Value.DeadLetterScanLimit);
     }
 
+    [Fact]
+    public void The_queue_numbers_come_from_an_administration_client_and_a_peek_on_the_configured_queue()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MailGateway:ServiceBus:FullyQualifiedNamespace"] = "contoso-mail.servicebus.windows.net",
+            ["MailGateway:ServiceBus:QueuePeekLimit"] = "250",
+        });
+        builder.AddServiceBusDeliveryQueue();
+        builder.AddServiceBusQueueMetrics();
+        using var host = builder.Build();
+
+        Assert.IsType<ServiceBusQueueMetrics>(host.Services.GetRequiredService<IServiceBusQueueMetrics>());
+        Assert.NotNull(host.Services.GetRequiredService<Azure.Messaging.ServiceBus.Administration.ServiceBusAdministrationClient>());
+        Assert.Equal(250, host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ServiceBusQueueOptions>>().Value.QueuePeekLimit);
+        Assert.Equal(1_000, new ServiceBusQueueOptions().QueuePeekLimit);
+    }
+
     [Theory]
+    [InlineData("MailGateway:ServiceBus:QueuePeekLimit", "5")]
+    [InlineData("MailGateway:ServiceBus:QueuePeekLimit", "20000")]
     [InlineData("MailGateway:ServiceBus:DeadLetterScanLimit", "10")]
     [InlineData("MailGateway:ServiceBus:DeadLetterReceiveWait", "00:05:00")]
-    public async Task Dead_letter_settings_out_of_range_stop_the_host_with_their_names(string setting, string value)
+    public async Task Service_Bus_settings_out_of_range_stop_the_host_with_their_names(string setting, string value)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>

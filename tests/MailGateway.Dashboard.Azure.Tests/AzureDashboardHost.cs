@@ -11,13 +11,14 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace MailGateway.Dashboard.Azure.Tests;
 
 /// <summary>
 /// The Azure dashboard app as Program.cs composes it (<see cref="AzureDashboardHostingExtensions"/>), on a loopback
-/// port: Table and Blob on the run's Azurite (own table and container), the Service Bus dead-letter sub-queue the
-/// in-memory broker's behind the adapter's own seam (the one mocked part: Service Bus cannot run here).
+/// port: Table and Blob on the run's Azurite (own table and container), the Service Bus dead-letter sub-queue and the
+/// queue's numbers the in-memory broker's behind the adapter's own seams (the one mocked part: Service Bus cannot run here).
 /// </summary>
 public sealed class AzureDashboardHost : IAsyncDisposable
 {
@@ -27,14 +28,18 @@ public sealed class AzureDashboardHost : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private AzureDashboardHost(WebApplication app, InMemoryServiceBus bus, Uri address)
+    private AzureDashboardHost(WebApplication app, InMemoryServiceBus bus, FakeTimeProvider busClock, Uri address)
     {
         _app = app;
         Bus = bus;
+        BusClock = busClock;
         BaseAddress = address;
     }
 
     public InMemoryServiceBus Bus { get; }
+
+    /// <summary>The broker's clock (what is scheduled and what is active there); the app itself runs on the system clock.</summary>
+    public FakeTimeProvider BusClock { get; }
 
     public Uri BaseAddress { get; }
 
@@ -42,12 +47,14 @@ public sealed class AzureDashboardHost : IAsyncDisposable
 
     public IMessageContentStore Content => _app.Services.GetRequiredService<IMessageContentStore>();
 
-    public static async Task<AzureDashboardHost> StartAsync()
+    /// <summary>Starts the app; <paramref name="settings"/> are added to (or override) the test's configuration.</summary>
+    public static async Task<AzureDashboardHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var storage = await StorageFixtures.OptionsAsync();
-        var bus = new InMemoryServiceBus(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow));
+        var busClock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var bus = new InMemoryServiceBus(busClock);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
-        var settings = new Dictionary<string, string?>
+        var configuration = new Dictionary<string, string?>
         {
             ["MailGateway:AzureStorage:ConnectionString"] = storage.ConnectionString,
             ["MailGateway:AzureStorage:ContentContainer"] = storage.ContentContainer,
@@ -61,18 +68,24 @@ public sealed class AzureDashboardHost : IAsyncDisposable
             ["MailGateway:ServiceBus:ConnectionString"] = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=test;SharedAccessKey=dGVzdA==",
             ["MailGateway:ServiceBus:QueueName"] = "outbound",
         };
-        AddKey(settings, 0, "reader", ReaderKey, ApiKeyScopes.Read);
-        AddKey(settings, 1, "ops", AdminKey, ApiKeyScopes.Admin);
-        AddKey(settings, 2, "sender", SendOnlyKey, ApiKeyScopes.Send);
-        builder.Configuration.AddInMemoryCollection(settings);
+        AddKey(configuration, 0, "reader", ReaderKey, ApiKeyScopes.Read);
+        AddKey(configuration, 1, "ops", AdminKey, ApiKeyScopes.Admin);
+        AddKey(configuration, 2, "sender", SendOnlyKey, ApiKeyScopes.Send);
+        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[name] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(configuration);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddAzureDashboard();
         builder.Services.Replace(ServiceDescriptor.Singleton<IServiceBusDeadLetterQueue>(bus.DeadLetterQueue));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IServiceBusQueueMetrics>(bus.QueueMetrics));
         var app = builder.Build();
         app.MapAzureDashboard();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new AzureDashboardHost(app, bus, new Uri(address));
+        return new AzureDashboardHost(app, bus, busClock, new Uri(address));
     }
 
     /// <summary>A delivered message of <paramref name="owner"/> with its stored MIME (subject <paramref name="subject"/>).</summary>
@@ -116,6 +129,19 @@ public sealed class AzureDashboardHost : IAsyncDisposable
         }
 
         Bus.AddDeadLetter(message, DeadLetterReasons.Failed, "550 5.1.1 No such user");
+        return id;
+    }
+
+    /// <summary>A job of a new message on the queue, visible at <paramref name="visibleAt"/> on the broker's clock (past: active, future: scheduled).</summary>
+    public async Task<string> QueuedAsync(DateTimeOffset visibleAt)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var job = new DeliveryJob
+        {
+            MessageId = id, ContentReference = "2026/01/01/" + id + ".eml", MailFrom = "app@example.com", Recipients = ["b@example.net"],
+            FirstSeen = visibleAt, Owner = "ops",
+        };
+        await Bus.SendAsync(DeliveryJobMessages.Create(job, visibleAt), CancellationToken.None);
         return id;
     }
 

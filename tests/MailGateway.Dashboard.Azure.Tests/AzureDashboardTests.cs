@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Azure.Messaging.ServiceBus;
 using MailGateway.Core.Status;
 using MailGateway.Testing;
 using Microsoft.Playwright;
@@ -18,6 +19,23 @@ public sealed partial class AzureDashboardHttpTests
 
     [GeneratedRegex(": (\\d+)")]
     private static partial Regex BarCount();
+
+    [GeneratedRegex("<table class=\"list\" id=\"due\">.*?</table>", RegexOptions.Singleline)]
+    private static partial Regex DueTable();
+
+    [GeneratedRegex("<td>([^<]*)</td>")]
+    private static partial Regex Cell();
+
+    /// <summary>The value of the queue tile <paramref name="label"/> (a link's text for the dead letters).</summary>
+    private static string Tile(string page, string label)
+    {
+        var match = Regex.Match(page, $"<dt>{Regex.Escape(label)}</dt><dd[^>]*>(?:<a [^>]*>)?([^<]*)<", RegexOptions.None, TimeSpan.FromSeconds(1));
+        Assert.True(match.Success, $"no tile '{label}'");
+        return WebUtility.HtmlDecode(match.Groups[1].Value);
+    }
+
+    private static List<string> DueIn(string page) =>
+        [.. Cell().Matches(DueTable().Match(page).Value).Select(m => m.Groups[1].Value)];
 
     private static async Task<HttpClient> SignedInAsync(AzureDashboardHost host, string key)
     {
@@ -72,8 +90,10 @@ public sealed partial class AzureDashboardHttpTests
         using var foreign = await reader.GetAsync($"/ui/messages/{other}");
         using var readerQueue = await reader.GetAsync("/ui/queue");
 
-        Assert.Contains("not available on the Azure deployment", queue, StringComparison.Ordinal);
-        Assert.Contains("id=\"queue-unavailable\"", queue, StringComparison.Ordinal);
+        Assert.Contains("Messages by status are not available on the Azure deployment", queue, StringComparison.Ordinal);
+        Assert.Contains("id=\"states-unavailable\"", queue, StringComparison.Ordinal);
+        Assert.Equal("1", Tile(queue, "Dead letters"));
+        Assert.Equal("0", Tile(queue, "Jobs in the queue"));
         Assert.Contains("id=\"outcomes-chart\"", queue, StringComparison.Ordinal);
         Assert.DoesNotContain("id=\"charts-unavailable\"", queue, StringComparison.Ordinal);
         // Both delivered messages were accepted in the window: each is in one latency bar (which one depends on how
@@ -87,6 +107,98 @@ public sealed partial class AzureDashboardHttpTests
         Assert.DoesNotContain(other, list, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, readerQueue.StatusCode);
+    }
+
+
+    [Fact]
+    public async Task The_queue_page_shows_the_Service_Bus_counts_the_next_attempts_the_oldest_job_and_the_dead_letters()
+    {
+        await using var host = await AzureDashboardHost.StartAsync();
+        var now = host.BusClock.GetUtcNow();
+        await host.QueuedAsync(now.AddHours(-2));
+        await host.QueuedAsync(now);
+        foreach (var due in new[] { TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2), TimeSpan.FromDays(1) })
+        {
+            await host.QueuedAsync(now + due);
+        }
+
+        await host.DeadLetterAsync("ops");
+        // A job being delivered: Service Bus still counts it as active, so it stays in "due now".
+        Assert.NotNull(await host.Bus.LeaseAsync(CancellationToken.None));
+        using var admin = await SignedInAsync(host, AzureDashboardHost.AdminKey);
+
+        using var response = await admin.GetAsync("/ui/queue");
+        var queue = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("7", Tile(queue, "Jobs in the queue"));
+        Assert.Equal("2", Tile(queue, "Due now"));
+        Assert.Equal("not known (counted in due now)", Tile(queue, "In flight"));
+        Assert.Equal("5", Tile(queue, "Waiting (scheduled or deferred)"));
+        Assert.Equal("2 h old", Tile(queue, "Oldest job"));
+        Assert.Equal("1", Tile(queue, "Dead letters"));
+        Assert.Equal(["1", "1", "0", "1", "1", "1"], DueIn(queue));
+        Assert.DoesNotContain("id=\"queue-examined\"", queue, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"queue-unavailable\"", queue, StringComparison.Ordinal);
+        Assert.Contains("In flight is not known there", queue, StringComparison.Ordinal);
+        Assert.Contains("id=\"outcomes-chart\"", queue, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_queue_page_says_when_its_next_attempts_come_from_part_of_the_queue()
+    {
+        await using var host = await AzureDashboardHost.StartAsync(new Dictionary<string, string?> { ["MailGateway:ServiceBus:QueuePeekLimit"] = "10" });
+        var now = host.BusClock.GetUtcNow();
+        for (var i = 0; i < 12; i++)
+        {
+            await host.QueuedAsync(now + TimeSpan.FromMinutes(30));
+        }
+
+        using var admin = await SignedInAsync(host, AzureDashboardHost.AdminKey);
+
+        var queue = await admin.GetStringAsync("/ui/queue");
+
+        Assert.Equal("12", Tile(queue, "Waiting (scheduled or deferred)"));
+        Assert.Equal(["0", "0", "0", "10", "0", "0"], DueIn(queue));
+        Assert.Contains("<p class=\"help\" id=\"queue-examined\">Next attempts and the oldest job are from the first 10 of 12 jobs", queue, StringComparison.Ordinal);
+        Assert.Contains("a peek of at most 10 jobs per view", queue, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refused_or_failed_count_leaves_out_the_numbers_with_the_reason_and_keeps_the_charts()
+    {
+        await using var host = await AzureDashboardHost.StartAsync();
+        await host.QueuedAsync(host.BusClock.GetUtcNow());
+        // What the administration client throws on a 401 for an identity without the Manage claim.
+        host.Bus.QueueMetricsFailWith = new UnauthorizedAccessException(
+            "Unauthorized access. 'Manage' claim(s) are required to perform this operation. Resource: 'sb://test.servicebus.windows.net/outbound'. TrackingId:0f0e, SystemTracker:test");
+        using var admin = await SignedInAsync(host, AzureDashboardHost.AdminKey);
+
+        using var refused = await admin.GetAsync("/ui/queue");
+        var refusedPage = await refused.Content.ReadAsStringAsync();
+        host.Bus.QueueMetricsFailWith = new ServiceBusException("The server is busy.", ServiceBusFailureReason.ServiceBusy);
+        using var failed = await admin.GetAsync("/ui/queue");
+        var failedPage = await failed.Content.ReadAsStringAsync();
+        host.Bus.QueueMetricsFailWith = null;
+        var recovered = await admin.GetStringAsync("/ui/queue");
+
+        Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+        Assert.Contains("<p id=\"queue-unavailable\">The queue&#x27;s numbers are missing: Service Bus refused", refusedPage, StringComparison.Ordinal);
+        Assert.Contains("Grant the dashboard&#x27;s identity the &quot;Azure Service Bus Data Owner&quot; role on the queue", refusedPage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, failed.StatusCode);
+        Assert.Contains("reading them from Service Bus failed (ServiceBusException;", failedPage, StringComparison.Ordinal);
+        foreach (var page in new[] { refusedPage, failedPage })
+        {
+            Assert.DoesNotContain("id=\"queue-numbers\"", page, StringComparison.Ordinal);
+            Assert.Contains("id=\"outcomes-chart\"", page, StringComparison.Ordinal);
+            Assert.Contains("id=\"latency-chart\"", page, StringComparison.Ordinal);
+            Assert.Contains("Messages by status are not available on the Azure deployment", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("claim(s)", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("The server is busy", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", page, StringComparison.Ordinal); // no stack trace
+        }
+
+        Assert.Equal("1", Tile(recovered, "Jobs in the queue"));
     }
 }
 
@@ -133,6 +245,7 @@ public sealed class AzureDashboardBrowserTests
         Assert.Equal(MessageState.Deferred, (await host.Status.GetAsync(dead, CancellationToken.None))?.State);
         await page.GotoAsync("/ui/queue");
         await Expect(page.Locator("#unavailable")).ToContainTextAsync("not available on the Azure deployment");
+        await Expect(page.Locator("#queue-numbers")).ToContainTextAsync("not known");
         await Expect(page.Locator("#outcomes-chart")).ToBeVisibleAsync();
     }
 }

@@ -74,6 +74,8 @@ public sealed class ConfigurationDriftTests(DeploymentSnapshot snapshot)
     [InlineData("delivery", "MailGateway__Relay__Host")]
     [InlineData("delivery", "MailGateway__ServiceBus__FullyQualifiedNamespace")]
     [InlineData("api", "MailGateway__AzureStorage__TableServiceUri")]
+    [InlineData("dashboard", "MailGateway__ServiceBus__FullyQualifiedNamespace")]
+    [InlineData("dashboard", "MailGateway__AzureStorage__TableServiceUri")]
     [InlineData("inbound", "MailGateway__AzureStorage__BlobServiceUri")]
     [InlineData("inbound", "MailGateway__AzureStorage__TableServiceUri")]
     [InlineData("inbound", "MailGateway__Bounces__Secret")]

@@ -307,6 +307,7 @@ public sealed partial class InfrastructureTests(DeploymentSnapshot snapshot)
             {
                 "api: Azure Service Bus Data Receiver @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "dashboard: AcrPull @ Microsoft.ContainerRegistry/registries",
+                "dashboard: Azure Service Bus Data Owner @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "dashboard: Azure Service Bus Data Receiver @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "dashboard: Azure Service Bus Data Sender @ Microsoft.ServiceBus/namespaces/queues:outbound",
                 "dashboard: Monitoring Metrics Publisher @ Microsoft.Insights/components",

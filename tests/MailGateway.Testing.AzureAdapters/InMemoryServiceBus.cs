@@ -14,7 +14,8 @@ namespace MailGateway.Testing.AzureAdapters;
 /// public constructor and <see cref="ServiceBusModelFactory"/>. Received messages are opened by the adapter's own
 /// <see cref="ServiceBusJobDispatcher.OpenAsync"/>, as the worker does. Its dead-letter sub-queue
 /// (<see cref="DeadLetterQueue"/>) has its own sequence numbers, peek from a number, receive with an exclusive lock
-/// (<see cref="LockDuration"/> on the fake clock), defer, receive deferred by number, abandon and complete.
+/// (<see cref="LockDuration"/> on the fake clock), defer, receive deferred by number, abandon and complete. Its numbers
+/// (<see cref="QueueMetrics"/>) are what Service Bus's runtime counts and a peek from the head would say.
 /// </summary>
 public sealed class InMemoryServiceBus : IServiceBusJobSender
 {
@@ -35,6 +36,7 @@ public sealed class InMemoryServiceBus : IServiceBusJobSender
             new DelegateHandler((_, _) => throw new InvalidOperationException("The in-memory bus only opens messages.")),
             this, NullLogger<ServiceBusJobDispatcher>.Instance, new TestMeterFactory(), time);
         DeadLetterQueue = new DeadLetterSubQueue(this);
+        QueueMetrics = new Metrics(this);
     }
 
     /// <summary>The dead-lettered messages (as they sit in the sub-queue) with their reason and description, in order.</summary>
@@ -51,6 +53,12 @@ public sealed class InMemoryServiceBus : IServiceBusJobSender
 
     /// <summary>The dead-letter sub-queue behind the adapter's seam (with a sender to this queue).</summary>
     public IServiceBusDeadLetterQueue DeadLetterQueue { get; }
+
+    /// <summary>The queue's counts and a peek from the head behind the adapter's seam, as Service Bus would give them.</summary>
+    public IServiceBusQueueMetrics QueueMetrics { get; }
+
+    /// <summary>When set, every read of <see cref="QueueMetrics"/> fails with it (e.g. the 401 of an identity without Manage).</summary>
+    public Exception? QueueMetricsFailWith { get; set; }
 
     /// <summary>The lock duration of a message received from the dead-letter sub-queue.</summary>
     public TimeSpan LockDuration { get; set; } = TimeSpan.FromMinutes(5);
@@ -388,6 +396,33 @@ public sealed class InMemoryServiceBus : IServiceBusJobSender
             }
 
             return entry;
+        }
+    }
+
+    /// <summary>
+    /// The numbers as Service Bus gives them: a message is active once visible (locked or not: Service Bus does not
+    /// count locks apart), scheduled before; the peek goes in sequence order from the head, enqueued time = visible time.
+    /// </summary>
+    private sealed class Metrics(InMemoryServiceBus bus) : IServiceBusQueueMetrics
+    {
+        public Task<ServiceBusQueueMetricsSnapshot> ReadAsync(int maxPeek, CancellationToken cancellationToken)
+        {
+            if (bus.QueueMetricsFailWith is { } failure)
+            {
+                return Task.FromException<ServiceBusQueueMetricsSnapshot>(failure);
+            }
+
+            lock (bus._gate)
+            {
+                var now = bus._time.GetUtcNow();
+                var active = bus._active.Count(e => e.VisibleAt <= now);
+                var scheduled = bus._active.Count - active;
+                var peeked = bus._active.OrderBy(e => e.Sequence).Take(maxPeek).ToList();
+                var oldest = peeked.Where(e => e.VisibleAt <= now).Select(e => (DateTimeOffset?)e.VisibleAt).Min();
+                return Task.FromResult(new ServiceBusQueueMetricsSnapshot(
+                    active, scheduled, bus._dead.Count, bus._active.Count + bus._dead.Count,
+                    oldest, [.. peeked.Where(e => e.VisibleAt > now).Select(e => e.VisibleAt)], peeked.Count, bus._active.Count > peeked.Count));
+            }
         }
     }
 

@@ -27,6 +27,13 @@ public sealed class ServiceBusQueueOptions : IValidatableObject
     [Range(100, 100_000, ErrorMessage = "MailGateway:ServiceBus:DeadLetterScanLimit must be from 100 to 100000.")]
     public int DeadLetterScanLimit { get; set; } = 5_000;
 
+    /// <summary>
+    /// The most messages one read of the queue's numbers (the Azure dashboard's queue page) peeks at, from the head,
+    /// for the due times of the waiting jobs and the age of the oldest one; the counts themselves are the whole queue's.
+    /// </summary>
+    [Range(10, 10_000, ErrorMessage = "MailGateway:ServiceBus:QueuePeekLimit must be from 10 to 10000.")]
+    public int QueuePeekLimit { get; set; } = 1_000;
+
     /// <summary>How long a receive from the dead-letter sub-queue waits for a message before it counts it as empty.</summary>
     public TimeSpan DeadLetterReceiveWait { get; set; } = TimeSpan.FromSeconds(1);
 

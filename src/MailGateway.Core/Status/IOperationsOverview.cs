@@ -2,13 +2,30 @@ namespace MailGateway.Core.Status;
 
 /// <summary>The queue as the dashboard shows it: how many jobs, how old, how many leased, when the waiting ones are due.</summary>
 /// <param name="Jobs">Every job in the queue.</param>
-/// <param name="Ready">Due now and not leased.</param>
-/// <param name="InFlight">Leased by a worker (being delivered).</param>
+/// <param name="Ready">Due now and not leased (on a queue that cannot tell leased jobs apart, due now, leased or not).</param>
+/// <param name="InFlight">Leased by a worker (being delivered); null when the queue does not say (Service Bus counts a locked message as active).</param>
 /// <param name="Waiting">Not due yet (scheduled, or deferred to a later attempt).</param>
 /// <param name="OldestEnqueuedAt">When the oldest job was enqueued, or null for an empty queue.</param>
 /// <param name="DeadLetters">Dead letters kept.</param>
 /// <param name="DueIn">The waiting jobs by when they are due, in <see cref="OperationsOverviewBuckets.Due"/> order.</param>
-public sealed record QueueOverview(long Jobs, long Ready, long InFlight, long Waiting, DateTimeOffset? OldestEnqueuedAt, long DeadLetters, IReadOnlyList<long> DueIn);
+/// <param name="Examined">
+/// How many jobs <paramref name="DueIn"/> and <paramref name="OldestEnqueuedAt"/> were read from when that is not all
+/// of them (a bounded browse of the queue); null when every job was.
+/// </param>
+public sealed record QueueOverview(
+    long Jobs, long Ready, long? InFlight, long Waiting, DateTimeOffset? OldestEnqueuedAt, long DeadLetters, IReadOnlyList<long> DueIn, long? Examined = null);
+
+/// <summary>The queue part of the dashboard's queue page: the numbers, or why there are none.</summary>
+/// <param name="Queue">The queue now; null when it cannot be shown.</param>
+/// <param name="Reason">Why <paramref name="Queue"/> is null, in words for the page; null when it is shown (or the host has nothing to add to <see cref="IOperationsOverview.Unavailable"/>).</param>
+public sealed record QueueOverviewResult(QueueOverview? Queue, string? Reason)
+{
+    /// <summary>The numbers.</summary>
+    public static QueueOverviewResult Of(QueueOverview queue) => new(queue, null);
+
+    /// <summary>No numbers, for <paramref name="reason"/>.</summary>
+    public static QueueOverviewResult Missing(string reason) => new(null, reason);
+}
 
 /// <summary>Outcomes in one time bucket of the chart.</summary>
 public sealed record OutcomeBucket(DateTimeOffset Start, int Delivered, int Deferred, int Failed);
@@ -25,6 +42,18 @@ public static class OperationsOverviewBuckets
     /// <summary>The upper bounds of the due-in buckets (the last one is "later").</summary>
     public static readonly IReadOnlyList<TimeSpan> Due =
         [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1), TimeSpan.FromHours(4), TimeSpan.MaxValue];
+
+    /// <summary>The index in <see cref="Due"/> of a job due in <paramref name="wait"/> (one already due counts as the first).</summary>
+    public static int DueSlot(TimeSpan wait)
+    {
+        var slot = 0;
+        while (slot < Due.Count - 1 && wait >= Due[slot])
+        {
+            slot++;
+        }
+
+        return slot;
+    }
 
     /// <summary>The upper bounds of the latency histogram (the last one is "slower").</summary>
     public static readonly IReadOnlyList<TimeSpan> Latency =
@@ -43,8 +72,8 @@ public interface IOperationsOverview
     /// <summary>What this host cannot show (null: everything), in words for the page.</summary>
     string? Unavailable { get; }
 
-    /// <summary>The queue now; null when this host cannot summarize its queue.</summary>
-    Task<QueueOverview?> QueueAsync(CancellationToken cancellationToken);
+    /// <summary>The queue now, or why it cannot be shown (a host that never can answers no queue and no reason).</summary>
+    Task<QueueOverviewResult> QueueAsync(CancellationToken cancellationToken);
 
     /// <summary>Outcomes over <paramref name="window"/> in <paramref name="bucketCount"/> buckets; null when not available.</summary>
     Task<OutcomeHistory?> OutcomesAsync(TimeSpan window, int bucketCount, CancellationToken cancellationToken);
