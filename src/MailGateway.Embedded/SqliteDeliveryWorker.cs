@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MailGateway.Core.Queue;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -169,8 +170,11 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
     {
         await Task.Yield();
         var cancellationToken = _abortInFlight.Token;
-        using var renewal = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var renewing = RenewWhileHandlingAsync(job, renewal.Token);
+        // Stopped by disposing the timer (its wait then returns false): a canceled token would throw an
+        // OperationCanceledException at the end of every job.
+        using var renewal = new PeriodicTimer(_sqlite.LeaseDuration / 3, _time);
+        var handled = new StrongBox<bool>();
+        var renewing = RenewWhileHandlingAsync(job, renewal, handled, cancellationToken);
         try
         {
             await _handler.HandleAsync(job, cancellationToken);
@@ -186,7 +190,8 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
         }
         finally
         {
-            await renewal.CancelAsync();
+            Volatile.Write(ref handled.Value, true);
+            renewal.Dispose();
             await renewing;
             slots.Release();
         }
@@ -196,9 +201,8 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
     /// Extends the lease every third of its duration while the job is handled, so a slow relay (connect retries
     /// over several ports, a 10-minute DATA timeout) never lets the job reappear while it is still being sent.
     /// </summary>
-    private async Task RenewWhileHandlingAsync(LeasedJob job, CancellationToken cancellationToken)
+    private async Task RenewWhileHandlingAsync(LeasedJob job, PeriodicTimer timer, StrongBox<bool> handled, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_sqlite.LeaseDuration / 3, _time);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
@@ -207,7 +211,12 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
                 {
                     if (!await _queue.RenewAsync(job, _sqlite.LeaseDuration, cancellationToken))
                     {
-                        LogLeaseLost(job.Job.MessageId);
+                        // Not lost when the handler has just settled the job (a tick at the moment it finished).
+                        if (!Volatile.Read(ref handled.Value))
+                        {
+                            LogLeaseLost(job.Job.MessageId);
+                        }
+
                         return;
                     }
                 }
@@ -219,7 +228,7 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
         }
         catch (OperationCanceledException)
         {
-            // The handler finished.
+            // Shutdown aborted the in-flight deliveries.
         }
     }
 
