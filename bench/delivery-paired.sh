@@ -7,9 +7,11 @@
 # smtp-sink), timed from its port opening until every message is Delivered. Per drain: msg/s, the CPU time (user +
 # system) per message, write syscalls and bytes written per message (/proc/PID/io), peak RSS. Leave out the first
 # round (JIT tiering, page cache) and compare builds round by round.
-# Each BUILD is LABEL:REPO_DIR, a checkout with src/MailGateway.Standalone built in Release (a `git worktree` of the
-# commit to compare).
-# Usage: bench/delivery-paired.sh ROUNDS N CONCURRENCY LABEL:REPO_DIR LABEL:REPO_DIR...
+# Each BUILD is LABEL:REPO_DIR[:CONCURRENCY], a checkout with src/MailGateway.Standalone built in Release (a
+# `git worktree` of the commit to compare); CONCURRENCY, when given, replaces the common one for that build (the same
+# checkout under two labels compares two concurrencies).
+# The relay connection pool keeps as many idle connections as the build's concurrency (Relay:MaxIdleConnections).
+# Usage: bench/delivery-paired.sh ROUNDS N CONCURRENCY LABEL:REPO_DIR[:CONCURRENCY]...
 source "$(dirname "$0")/lib.sh"
 rounds=$1; n=$2; concurrency=$3; shift 3
 ensure_debian postfix hey sqlite3
@@ -18,9 +20,9 @@ python3 -c 'import json; print(json.dumps({"from": "app@example.com", "to": ["rc
 start_sink; sink=$sink_port
 args=(-m POST -H "Authorization: Bearer $api_key" -T application/json -D "$work/body.json")
 io() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/io"; }
-labels=(); repos=()
+labels=(); repos=(); concurrencies=()
 for spec in "$@"; do
-  label=${spec%%:*}; repo_dir=${spec#*:}   # start_gateway runs $repo_dir's build
+  IFS=: read -r label repo_dir build_concurrency <<<"$spec"   # start_gateway runs $repo_dir's build
   mkdir -p "$work/$label.snapshot"; port=$(free_port)
   start_gateway "$work/$label.snapshot" "$port" "$sink" --MailGateway:DeliveryWorker:Enabled=false
   hey -n "$n" -c 50 "${args[@]}" "http://127.0.0.1:$port/api/v1/messages" > "$work/$label.fill.txt"
@@ -28,7 +30,7 @@ for spec in "$@"; do
   [ "$queued" -eq "$n" ] || { cat "$work/$label.fill.txt" >&2; echo "$label: only $queued of $n queued" >&2; exit 1; }
   stop_gateway || { echo "$label: gateway did not stop" >&2; exit 1; }
   rm -f "$work/$label.snapshot/gateway.log"
-  labels+=("$label"); repos+=("$repo_dir")
+  labels+=("$label"); repos+=("$repo_dir"); concurrencies+=("${build_concurrency:-$concurrency}")
 done
 k=${#labels[@]}
 echo "| round | build | drain msg/s | CPU µs per message | write syscalls per message | bytes written per message | peak RSS MB | load (1 min) |"
@@ -38,7 +40,7 @@ for r in $(seq 1 "$rounds"); do
     i=$(( (j + r) % k )); label=${labels[$i]}; repo_dir=${repos[$i]}
     run="$work/$label.run"; rm -rf "$run"; cp -a "$work/$label.snapshot" "$run"
     port=$(free_port)
-    start_gateway "$run" "$port" "$sink" --MailGateway:DeliveryWorker:Concurrency="$concurrency"
+    start_gateway "$run" "$port" "$sink" --MailGateway:DeliveryWorker:Concurrency="${concurrencies[$i]}" --MailGateway:Relay:MaxIdleConnections="${concurrencies[$i]}"
     t0=$(now); c0=$(cpu_ticks "$gw_pid"); w0=$(io "$gw_pid" syscw); b0=$(io "$gw_pid" wchar)
     deadline=$((SECONDS + 600))
     until [ "$(gateway_count "$run" Delivered)" -ge "$n" ]; do
