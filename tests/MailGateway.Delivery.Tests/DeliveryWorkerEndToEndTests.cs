@@ -53,16 +53,11 @@ public sealed class DeliveryWorkerEndToEndTests
     // The feed across messages (TableEventFeed), polled as an application does until it holds `count` events.
     private static async Task<List<(string Type, string? Recipient, int? Attempt)>> FeedAsync(DeliveryHostHarness host, int count)
     {
-        for (var i = 0; ; i++)
-        {
-            var feed = await host.Services.GetRequiredService<IMessageEventStore>().ReadAsync(new MessageEventQuery("key-1", 0, 100), CancellationToken.None);
-            if (feed.Count >= count || i == 300)
-            {
-                return [.. feed.Select(e => (e.Type, e.Recipient, e.Attempt))];
-            }
-
-            await Task.Delay(100);
-        }
+        var feed = await Poll.UntilAsync(
+            () => host.Services.GetRequiredService<IMessageEventStore>().ReadAsync(new MessageEventQuery("key-1", 0, 100), CancellationToken.None),
+            events => events.Count >= count,
+            events => $"the feed holds {events.Count} of {count} events: {string.Join(", ", events.Select(e => e.Type))}");
+        return [.. feed.Select(e => (e.Type, e.Recipient, e.Attempt))];
     }
 
     [Fact]

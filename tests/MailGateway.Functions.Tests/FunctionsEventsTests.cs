@@ -193,22 +193,17 @@ public sealed class FunctionsEventsTests
     }
 
     /// <summary>Polls the feed (as an application does) until it holds <paramref name="count"/> events.</summary>
-    private static async Task<List<JsonElement>> FeedUntilAsync(ApiHarness api, int count, string query = "")
-    {
-        for (var i = 0; ; i++)
-        {
-            var answer = await api.ViaFunctionsAsync(HttpMethod.Get, "/api/v1/events" + query, headers: ApiHarness.Bearer(ApiHarness.Key1));
-            Assert.Equal(200, answer.Status);
-            using var page = JsonDocument.Parse(answer.Body);
-            var events = page.RootElement.GetProperty("events").EnumerateArray().Select(e => e.Clone()).ToList();
-            if (events.Count >= count || i == 300)
+    private static Task<List<JsonElement>> FeedUntilAsync(ApiHarness api, int count, string query = "") =>
+        MailGateway.Testing.Poll.UntilAsync(
+            async () =>
             {
-                return events;
-            }
-
-            await Task.Delay(100);
-        }
-    }
+                var answer = await api.ViaFunctionsAsync(HttpMethod.Get, "/api/v1/events" + query, headers: ApiHarness.Bearer(ApiHarness.Key1));
+                Assert.Equal(200, answer.Status);
+                using var page = JsonDocument.Parse(answer.Body);
+                return page.RootElement.GetProperty("events").EnumerateArray().Select(e => e.Clone()).ToList();
+            },
+            events => events.Count >= count,
+            events => $"the feed holds {events.Count} of {count} events");
 
     [Fact]
     public async Task The_feed_across_messages_is_served_as_on_the_standalone_host_in_time_order_with_keyset_pages()
