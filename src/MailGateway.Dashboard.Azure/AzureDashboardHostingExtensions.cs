@@ -166,7 +166,7 @@ internal sealed partial class AzureOperationsOverview(
                 history.Add(e.Type, e.Time, e.Type == MessageEventTypes.Delivered && accepted.TryGetValue(e.MessageId, out var at) ? e.Time - at : null);
             }
 
-            if (page.Count == 0 || page.Count < 1000)
+            if (page.Count < 1000)
             {
                 break;
             }
