@@ -82,7 +82,8 @@ public sealed class SqliteDatabase : IDisposable
             last_status INTEGER,
             last_error TEXT,
             disabled INTEGER NOT NULL DEFAULT 0,
-            updated_at INTEGER NOT NULL
+            updated_at INTEGER NOT NULL,
+            resets INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE IF NOT EXISTS suppressions (
             owner TEXT NOT NULL,
@@ -487,6 +488,15 @@ public sealed class SqliteDatabase : IDisposable
         {
             await using var alter = connection.CreateCommand();
             alter.CommandText = "ALTER TABLE jobs ADD COLUMN trace_parent TEXT; ALTER TABLE jobs ADD COLUMN trace_state TEXT;";
+            await alter.ExecuteNonQueryAsync();
+        }
+
+        // The webhook state's reset count (a dispatcher's save of a state read before a reset keeps the reset).
+        probe.CommandText = "SELECT count(*) FROM pragma_table_info('webhook_endpoints') WHERE name = 'resets'";
+        if ((long)(await probe.ExecuteScalarAsync())! == 0)
+        {
+            await using var alter = connection.CreateCommand();
+            alter.CommandText = "ALTER TABLE webhook_endpoints ADD COLUMN resets INTEGER NOT NULL DEFAULT 0";
             await alter.ExecuteNonQueryAsync();
         }
 

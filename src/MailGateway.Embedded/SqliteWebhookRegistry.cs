@@ -84,7 +84,7 @@ public sealed class SqliteWebhookRegistry(SqliteDatabase database, TimeProvider 
             if (resetDeliveryState)
             {
                 using var reset = Command(connection, transaction,
-                    "UPDATE webhook_endpoints SET failures = 0, failing_since = NULL, next_attempt_at = NULL, disabled = 0, updated_at = $now WHERE name = $id",
+                    "UPDATE webhook_endpoints SET failures = 0, failing_since = NULL, next_attempt_at = NULL, disabled = 0, resets = resets + 1, updated_at = $now WHERE name = $id",
                     ("$id", id), ("$now", UnixTime.Ms(time.GetUtcNow())));
                 reset.ExecuteNonQuery();
             }

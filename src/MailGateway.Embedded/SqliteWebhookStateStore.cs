@@ -6,7 +6,7 @@ namespace MailGateway.Embedded;
 /// <summary>Webhook endpoint state in the SQLite database (table <c>webhook_endpoints</c>).</summary>
 public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvider time) : IWebhookStateStore
 {
-    private const string SelectState = "SELECT after, failures, failing_since, next_attempt_at, last_status, last_error, disabled FROM webhook_endpoints WHERE name = $name";
+    private const string SelectState = "SELECT after, failures, failing_since, next_attempt_at, last_status, last_error, disabled, resets FROM webhook_endpoints WHERE name = $name";
 
     /// <inheritdoc />
     public async Task<WebhookEndpointState?> FindAsync(string name, CancellationToken cancellationToken)
@@ -49,7 +49,8 @@ public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvide
 
     private static WebhookEndpointState ReadState(string name, SqliteDataReader reader) =>
         new(name, reader.GetInt64(0), reader.GetInt32(1), Time(reader, 2), Time(reader, 3),
-            reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetInt64(6) != 0);
+            reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetInt64(6) != 0,
+            Resets: reader.GetInt64(7));
 
     /// <inheritdoc />
     public Task SaveAsync(WebhookEndpointState state, CancellationToken cancellationToken)
@@ -57,15 +58,27 @@ public sealed class SqliteWebhookStateStore(SqliteDatabase database, TimeProvide
         ArgumentNullException.ThrowIfNull(state);
         return database.WriteAsync((connection, transaction) =>
         {
-            using var command = Command(connection, transaction,
+            var now = UnixTime.Ms(time.GetUtcNow());
+            using (var command = Command(connection, transaction,
                 """
                 UPDATE webhook_endpoints SET after = $after, failures = $failures, failing_since = $since, next_attempt_at = $next,
-                    last_status = $status, last_error = $error, disabled = $disabled, updated_at = $now WHERE name = $name
+                    last_status = $status, last_error = $error, disabled = $disabled, updated_at = $now WHERE name = $name AND resets = $resets
                 """,
                 ("$name", state.Name), ("$after", state.After), ("$failures", state.Failures),
                 ("$since", Ms(state.FailingSince)), ("$next", Ms(state.NextAttemptAt)), ("$status", (object?)state.LastStatus ?? DBNull.Value),
-                ("$error", (object?)state.LastError ?? DBNull.Value), ("$disabled", state.Disabled ? 1 : 0), ("$now", UnixTime.Ms(time.GetUtcNow())));
-            return command.ExecuteNonQuery();
+                ("$error", (object?)state.LastError ?? DBNull.Value), ("$disabled", state.Disabled ? 1 : 0), ("$now", now), ("$resets", state.Resets)))
+            {
+                if (command.ExecuteNonQuery() > 0)
+                {
+                    return 1;
+                }
+            }
+
+            // Reset through the API since this state was read (or deleted): keep the reset, move the cursor forward.
+            using var cursor = Command(connection, transaction,
+                "UPDATE webhook_endpoints SET after = max(after, $after), updated_at = $now WHERE name = $name",
+                ("$name", state.Name), ("$after", state.After), ("$now", now));
+            return cursor.ExecuteNonQuery();
         }, cancellationToken);
     }
 

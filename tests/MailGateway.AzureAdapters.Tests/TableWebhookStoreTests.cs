@@ -84,7 +84,7 @@ public sealed class TableWebhookStoreTests
         var reset = await store.UpdateAsync(older.Id, d => d with { Enabled = true, PreviousSecret = null, PreviousSecretExpiresAt = null }, resetDeliveryState: true, None);
         AssertSame(older with { Url = expected.Url, EventTypes = expected.EventTypes, Secret = "whsec_new" }, reset);
         AssertSame(reset!, await store.GetAsync(older.Id, None));
-        Assert.Equal(failing with { Failures = 0, FailingSince = null, NextAttemptAt = null, Disabled = false }, await store.FindAsync(older.Id, None));
+        Assert.Equal(failing with { Failures = 0, FailingSince = null, NextAttemptAt = null, Disabled = false, Resets = 1 }, await store.FindAsync(older.Id, None));
 
         Assert.Null(await store.UpdateAsync("wh_999999999999999999999999", d => d, true, None));
         Assert.Null(await store.UpdateAsync("endpoint-0", d => d, true, None));
@@ -246,6 +246,31 @@ public sealed class TableWebhookStoreTests
         Assert.Equal(WebhookCreateOutcome.TooMany, await stores[3].CreateAsync(Definition("key-1", Now), 3, None));
         Assert.Equal(WebhookCreateOutcome.TooMany, await stores[3].CreateAsync(Definition("key-3", Now), 0, None));
         Assert.Equal(4, (await stores[4].ListAsync(null, None)).Count);
+    }
+
+    [Fact]
+    public async Task A_failure_saved_from_a_state_read_before_a_reset_keeps_the_reset_and_moves_the_cursor_forward()
+    {
+        var options = await OptionsAsync();
+        var time = new FakeTimeProvider(Now);
+        var store = Store(options, time);
+        var definition = Definition("key-1", Now);
+        await store.CreateAsync(definition, 10, None);
+        var start = (await store.FindAsync(definition.Id, None))!;
+        await store.SaveAsync(start with { After = 5, Failures = 3, FailingSince = Now, NextAttemptAt = Now.AddHours(1), LastStatus = 500 }, None);
+        // The dispatcher reads the state and sends a page; meanwhile the operator resets the endpoint.
+        var read = (await store.FindAsync(definition.Id, None))!;
+        Assert.NotNull(await store.UpdateAsync(definition.Id, d => d, resetDeliveryState: true, None));
+        var laterId = TableEventFeed.CursorAt(Now.AddMinutes(1));
+        await store.SaveAsync(read with { After = 7, AfterId = laterId, Failures = 4, Disabled = true, LastStatus = 503 }, None);
+
+        var after = (await store.FindAsync(definition.Id, None))!;
+        Assert.Equal((7L, laterId, 0, false, (DateTimeOffset?)null, (DateTimeOffset?)null, 1L),
+            (after.After, after.AfterId, after.Failures, after.Disabled, after.FailingSince, after.NextAttemptAt, after.Resets));
+        // A state read after the reset saves whole again; an update without a reset does not stop it.
+        Assert.NotNull(await store.UpdateAsync(definition.Id, d => d with { Url = "https://other.example.net/in" }, resetDeliveryState: false, None));
+        await store.SaveAsync(after with { After = 9, Failures = 1 }, None);
+        Assert.Equal(after with { After = 9, Failures = 1 }, await store.FindAsync(definition.Id, None));
     }
 
     [Fact]

@@ -54,7 +54,7 @@ public sealed class TableWebhookStore : IWebhookRegistry, IWebhookStateStore
     private const int MaxErrorLength = 32 * 1024 - 1;
 
     private static readonly string[] StateProperties =
-        ["After", "AfterId", "Failures", "FailingSince", "NextAttemptAt", "LastStatus", "LastError", "Disabled", "UpdatedAt"];
+        ["After", "AfterId", "Failures", "FailingSince", "NextAttemptAt", "LastStatus", "LastError", "Disabled", "Resets", "UpdatedAt"];
 
     private readonly TableClient _table;
     private readonly TimeProvider _time;
@@ -181,6 +181,7 @@ public sealed class TableWebhookStore : IWebhookRegistry, IWebhookStateStore
                 entity["Disabled"] = false;
                 entity.Remove("FailingSince");
                 entity.Remove("NextAttemptAt");
+                entity["Resets"] = (row.GetInt64("Resets") ?? 0) + 1;
                 entity["UpdatedAt"] = _time.GetUtcNow();
             }
 
@@ -294,7 +295,14 @@ public sealed class TableWebhookStore : IWebhookRegistry, IWebhookStateStore
                 return; // deleted: it stays gone
             }
 
-            WriteState(row, state, _time.GetUtcNow());
+            var stored = ToState(state.Name, row);
+            // Reset through the API since this state was read: keep the reset, move the cursor forward.
+            var write = stored.Resets == state.Resets ? state : stored with
+            {
+                After = Math.Max(stored.After, state.After),
+                AfterId = string.CompareOrdinal(state.AfterId, stored.AfterId) > 0 ? state.AfterId : stored.AfterId,
+            };
+            WriteState(row, write, _time.GetUtcNow());
             try
             {
                 await _table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
@@ -425,6 +433,7 @@ public sealed class TableWebhookStore : IWebhookRegistry, IWebhookStateStore
         entity["After"] = state.After;
         entity["Failures"] = state.Failures;
         entity["Disabled"] = state.Disabled;
+        entity["Resets"] = state.Resets;
         entity["UpdatedAt"] = now;
         Set(entity, "AfterId", state.AfterId);
         Set(entity, "FailingSince", state.FailingSince);
@@ -454,5 +463,6 @@ public sealed class TableWebhookStore : IWebhookRegistry, IWebhookStateStore
         row.GetInt32("LastStatus"),
         row.GetString("LastError"),
         row.GetBoolean("Disabled") ?? false,
-        row.GetString("AfterId"));
+        row.GetString("AfterId"),
+        row.GetInt64("Resets") ?? 0);
 }

@@ -13,9 +13,13 @@ namespace MailGateway.Core.Webhooks;
 /// The cursor as the log's own event id, for a log whose ids are not numbers (the Azure feed,
 /// <see cref="Events.IMessageEventFeedCursor"/>); null for a numbered log, whose cursor is <paramref name="After"/>.
 /// </param>
+/// <param name="Resets">
+/// How many times the state was reset through the API (<see cref="IWebhookRegistry.UpdateAsync"/> with a reset) when it
+/// was read: a save of a state read before a reset keeps the reset and only moves the cursor forward.
+/// </param>
 public sealed record WebhookEndpointState(
     string Name, long After, int Failures, DateTimeOffset? FailingSince, DateTimeOffset? NextAttemptAt, int? LastStatus, string? LastError, bool Disabled,
-    string? AfterId = null)
+    string? AfterId = null, long Resets = 0)
 {
     /// <summary>The cursor as an event id (<c>cursor</c> of the API), or null before the first event.</summary>
     public string? Cursor => AfterId ?? (After > 0 ? Events.MessageEventIds.Format(After) : null);
@@ -33,6 +37,10 @@ public interface IWebhookStateStore
     /// </summary>
     Task<WebhookEndpointState> GetOrCreateAsync(string name, CancellationToken cancellationToken);
 
-    /// <summary>Writes <paramref name="state"/>; a state that is gone meanwhile (its endpoint deleted) stays gone.</summary>
+    /// <summary>
+    /// Writes <paramref name="state"/>; a state that is gone meanwhile (its endpoint deleted) stays gone. When the stored
+    /// state was reset after <paramref name="state"/> was read (its <see cref="WebhookEndpointState.Resets"/> is behind),
+    /// only the cursor moves forward: the failures, the schedule and the disabled flag stay as the reset left them.
+    /// </summary>
     Task SaveAsync(WebhookEndpointState state, CancellationToken cancellationToken);
 }
