@@ -1,5 +1,6 @@
 using MailGateway.Core.Webhooks;
 using MailGateway.Testing;
+using Microsoft.Data.Sqlite;
 
 namespace MailGateway.Embedded.Tests;
 
@@ -56,5 +57,51 @@ public sealed class SqliteWebhookStateTests : IDisposable
         Assert.NotNull(await registry.UpdateAsync(id, d => d with { Url = "https://hooks.example.net/other" }, resetDeliveryState: false, None));
         await states.SaveAsync(read with { After = 3, Failures = 2, LastStatus = 500 }, None);
         Assert.Equal(read with { After = 3, Failures = 2, LastStatus = 500 }, await states.FindAsync(id, None));
+    }
+
+    [Fact]
+    public async Task A_database_of_an_earlier_version_gets_the_reset_count_at_start_and_keeps_its_state()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "mgw-webhook-resets-" + Guid.NewGuid().ToString("N"));
+        var options = Microsoft.Extensions.Options.Options.Create(new EmbeddedStorageOptions { DataDirectory = directory });
+        try
+        {
+            string id;
+            using (var old = new SqliteDatabase(options))
+            {
+                var registry = new SqliteWebhookRegistry(old, _f.Time);
+                id = WebhookDefinition.NewId();
+                await registry.CreateAsync(new WebhookDefinition(id, "key-1", "https://hooks.example.net/in", [], true, WebhookSignature.NewSecret(), null, null, _f.Time.GetUtcNow()), 10, None);
+                var states = new SqliteWebhookStateStore(old, _f.Time);
+                await states.SaveAsync((await states.FindAsync(id, None))! with { After = 4, Failures = 2 }, None);
+            }
+
+            // The table as the earlier version made it: without the column.
+            SqliteConnection.ClearAllPools();
+            await using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = options.Value.DatabasePath }.ToString()))
+            {
+                await connection.OpenAsync();
+                await using var drop = connection.CreateCommand();
+                drop.CommandText = "ALTER TABLE webhook_endpoints DROP COLUMN resets";
+                await drop.ExecuteNonQueryAsync();
+            }
+
+            SqliteConnection.ClearAllPools();
+            using (var restarted = new SqliteDatabase(options))
+            {
+                var states = new SqliteWebhookStateStore(restarted, _f.Time);
+                var read = (await states.FindAsync(id, None))!;
+                Assert.Equal((4L, 2, 0L), (read.After, read.Failures, read.Resets));
+                await new SqliteWebhookRegistry(restarted, _f.Time).UpdateAsync(id, d => d, resetDeliveryState: true, None);
+                await states.SaveAsync(read with { After = 6, Failures = 3 }, None);
+                var after = (await states.FindAsync(id, None))!;
+                Assert.Equal((6L, 0, 1L), (after.After, after.Failures, after.Resets));
+            }
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }
