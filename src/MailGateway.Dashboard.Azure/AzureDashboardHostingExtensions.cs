@@ -125,7 +125,7 @@ internal sealed partial class AzureOperationsOverview(
         var dueIn = new long[OperationsOverviewBuckets.Due.Count];
         foreach (var at in snapshot.ScheduledDueAt)
         {
-            dueIn[OperationsOverviewBuckets.DueSlot(at - now)]++;
+            dueIn[OperationsOverviewBuckets.Slot(OperationsOverviewBuckets.Due, at - now)]++;
         }
 
         return QueueOverviewResult.Of(new QueueOverview(

@@ -416,25 +416,20 @@ public sealed class SqliteDatabase : IDisposable
         var connection = await OpenRawAsync(CancellationToken.None);
         // 600 before the WAL exists: SQLite gives its -wal and -shm the database file's mode.
         RestrictFiles();
+        // The writer's statement journals in memory (temp_store): every item of a group commit runs in its own SAVEPOINT
+        // (so that one failing item rolls back alone), and SQLite keeps the original of every page an item changes in that
+        // journal, by default a temporary file (/var/tmp/etilqs_*): measured, 36 pwrite calls and ~87 KB per delivered
+        // message that nothing ever reads unless an item fails. Only this connection: a reader's large sort stays in
+        // temporary files.
         await using (var command = connection.CreateCommand())
         {
-            command.CommandText = "PRAGMA journal_mode=WAL;" + Schema;
+            command.CommandText = "PRAGMA journal_mode=WAL; PRAGMA temp_store=MEMORY;" + Schema;
             await command.ExecuteNonQueryAsync();
         }
 
         RestrictFiles();
 
         await MigrateAsync(connection);
-
-        // The writer's statement journals in memory: every item of a group commit runs in its own SAVEPOINT (so that one
-        // failing item rolls back alone), and SQLite keeps the original of every page an item changes in that journal,
-        // by default a temporary file (/var/tmp/etilqs_*): measured, 36 pwrite calls and ~87 KB per delivered message
-        // that nothing ever reads unless an item fails. Only the writer: a reader's large sort stays in temporary files.
-        await using (var command = connection.CreateCommand())
-        {
-            command.CommandText = "PRAGMA temp_store=MEMORY;";
-            await command.ExecuteNonQueryAsync();
-        }
 
         _writer = Task.Factory.StartNew(() => WriteLoopAsync(connection), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }

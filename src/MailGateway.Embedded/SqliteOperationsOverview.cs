@@ -16,9 +16,6 @@ public sealed class SqliteOperationsOverview(SqliteDatabase database, TimeProvid
     /// <summary>The upper bounds of the due-in buckets (the last one is "later").</summary>
     public static readonly IReadOnlyList<TimeSpan> DueBuckets = OperationsOverviewBuckets.Due;
 
-    /// <summary>The upper bounds of the latency histogram (the last one is "slower").</summary>
-    public static readonly IReadOnlyList<TimeSpan> LatencyBuckets = OperationsOverviewBuckets.Latency;
-
     /// <inheritdoc />
     int IOperationsOverview.MaxEvents => MaxEvents;
 

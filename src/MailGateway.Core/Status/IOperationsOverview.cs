@@ -43,21 +43,26 @@ public static class OperationsOverviewBuckets
     public static readonly IReadOnlyList<TimeSpan> Due =
         [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1), TimeSpan.FromHours(4), TimeSpan.MaxValue];
 
-    /// <summary>The index in <see cref="Due"/> of a job due in <paramref name="wait"/> (one already due counts as the first).</summary>
-    public static int DueSlot(TimeSpan wait)
+    /// <summary>The upper bounds of the latency histogram (the last one is "slower").</summary>
+    public static readonly IReadOnlyList<TimeSpan> Latency =
+        [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), TimeSpan.MaxValue];
+
+    /// <summary>
+    /// The index in <paramref name="bounds"/> (<see cref="Due"/> or <see cref="Latency"/>) of the bucket of
+    /// <paramref name="value"/>: the first whose upper bound is above it, else the last (a value below the first bound,
+    /// a job already due for instance, counts in the first).
+    /// </summary>
+    public static int Slot(IReadOnlyList<TimeSpan> bounds, TimeSpan value)
     {
+        ArgumentNullException.ThrowIfNull(bounds);
         var slot = 0;
-        while (slot < Due.Count - 1 && wait >= Due[slot])
+        while (slot < bounds.Count - 1 && value >= bounds[slot])
         {
             slot++;
         }
 
         return slot;
     }
-
-    /// <summary>The upper bounds of the latency histogram (the last one is "slower").</summary>
-    public static readonly IReadOnlyList<TimeSpan> Latency =
-        [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), TimeSpan.MaxValue];
 }
 
 /// <summary>
@@ -116,13 +121,7 @@ public sealed class OutcomeHistoryBuilder
                 _buckets[index].Delivered++;
                 if (latency is { } value)
                 {
-                    var slot = 0;
-                    while (slot < _latencies.Length - 1 && value >= OperationsOverviewBuckets.Latency[slot])
-                    {
-                        slot++;
-                    }
-
-                    _latencies[slot]++;
+                    _latencies[OperationsOverviewBuckets.Slot(OperationsOverviewBuckets.Latency, value)]++;
                 }
 
                 break;
