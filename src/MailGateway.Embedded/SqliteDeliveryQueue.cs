@@ -109,6 +109,31 @@ public sealed partial class SqliteDeliveryQueue : IDeliveryQueue
     }
 
     /// <summary>
+    /// Gives leased jobs back unhandled: visible now, and their lease not counted as a delivery. Only jobs whose lease
+    /// still holds them are released.
+    /// </summary>
+    public async Task ReleaseAsync(IReadOnlyList<LeasedJob> jobs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        var now = UnixTime.Ms(_time.GetUtcNow());
+        await _database.WriteAsync((connection, transaction) =>
+        {
+            foreach (var job in jobs)
+            {
+                using var command = Command(connection, transaction, """
+                    UPDATE jobs SET lease_token = NULL, visible_at = $now, delivery_count = max(delivery_count - 1, 0)
+                    WHERE seq = $seq AND lease_token = $token
+                    """,
+                    ("$now", now), ("$seq", job.Sequence), ("$token", job.Token));
+                command.ExecuteNonQuery();
+            }
+
+            return true;
+        }, cancellationToken);
+        Signal();
+    }
+
+    /// <summary>
     /// Waits until a job may be visible: an enqueue in this process, the earliest visibility time, or
     /// <paramref name="maxWait"/>, whichever comes first.
     /// </summary>

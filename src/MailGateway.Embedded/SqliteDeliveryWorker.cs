@@ -7,8 +7,8 @@ using Microsoft.Extensions.Options;
 namespace MailGateway.Embedded;
 
 /// <summary>
-/// The pump of the SQLite queue: leases up to <see cref="DeliveryWorkerOptions.Concurrency"/> jobs and hands each to
-/// the host-agnostic <see cref="IDeliveryJobHandler"/>. On shutdown it stops leasing and lets in-flight deliveries
+/// The pump of the SQLite queue: hands up to <see cref="DeliveryWorkerOptions.Concurrency"/> jobs at a time to the
+/// host-agnostic <see cref="IDeliveryJobHandler"/>, leasing them in batches (the next batch ahead of the free slots). On shutdown it stops leasing and lets in-flight deliveries
 /// finish (they are cancelled only when the host's shutdown timeout runs out; an unsettled job becomes visible
 /// again when its lease ends, or at the next start).
 /// </summary>
@@ -73,6 +73,9 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
         }
 
         using var slots = new SemaphoreSlim(_options.Concurrency, _options.Concurrency);
+        // Jobs leased ahead of a free slot: one lease write covers the next Concurrency deliveries instead of one
+        // write per delivery as slots free up one at a time.
+        var ahead = new Queue<(LeasedJob Job, long LeasedAt)>();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -84,10 +87,10 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
                     free++;
                 }
 
-                IReadOnlyList<LeasedJob> jobs;
+                int started;
                 try
                 {
-                    jobs = await _queue.LeaseAsync(free, _sqlite.LeaseDuration, stoppingToken);
+                    started = await StartJobsAsync(ahead, free, slots, stoppingToken);
                 }
                 catch
                 {
@@ -95,17 +98,12 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
                     throw;
                 }
 
-                if (jobs.Count < free)
+                if (started < free)
                 {
-                    slots.Release(free - jobs.Count);
+                    slots.Release(free - started);
                 }
 
-                foreach (var job in jobs)
-                {
-                    Start(job, slots);
-                }
-
-                if (jobs.Count == 0)
+                if (started == 0)
                 {
                     await _queue.WaitForWorkAsync(_sqlite.IdlePollInterval, stoppingToken);
                 }
@@ -129,6 +127,9 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
             }
         }
 
+        // Jobs leased ahead and never started are visible again at once (a crash leaves them to the next start).
+        await ReleaseAsync([.. ahead.Select(a => a.Job)]);
+
         Task[] remaining;
         lock (_inFlightLock)
         {
@@ -139,6 +140,73 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
         {
             LogDraining(remaining.Length);
             await Task.WhenAll(remaining);
+        }
+    }
+
+    /// <summary>
+    /// Starts up to <paramref name="free"/> jobs, the ones leased ahead first; leases when those do not fill the free
+    /// slots, <see cref="DeliveryWorkerOptions.Concurrency"/> more than needed, kept for the next free slots. A job
+    /// leased ahead that waited a third of the lease is released instead of started: started later, its lease could end
+    /// before the first renewal (the first renewal comes a third of a lease after the start).
+    /// </summary>
+    private async Task<int> StartJobsAsync(Queue<(LeasedJob Job, long LeasedAt)> ahead, int free, SemaphoreSlim slots, CancellationToken cancellationToken)
+    {
+        var started = 0;
+        List<LeasedJob>? stale = null;
+        while (true)
+        {
+            while (started < free && ahead.TryDequeue(out var next))
+            {
+                if (_time.GetElapsedTime(next.LeasedAt) >= _sqlite.LeaseDuration / 3)
+                {
+                    (stale ??= []).Add(next.Job);
+                    continue;
+                }
+
+                Start(next.Job, slots);
+                started++;
+            }
+
+            if (stale is not null)
+            {
+                await ReleaseAsync(stale);
+                stale = null;
+            }
+
+            if (started == free || ahead.Count > 0)
+            {
+                return started;
+            }
+
+            var leasedAt = _time.GetTimestamp();
+            var jobs = await _queue.LeaseAsync(free - started + _options.Concurrency, _sqlite.LeaseDuration, cancellationToken);
+            if (jobs.Count == 0)
+            {
+                return started;
+            }
+
+            foreach (var job in jobs)
+            {
+                ahead.Enqueue((job, leasedAt));
+            }
+        }
+    }
+
+    private async Task ReleaseAsync(IReadOnlyList<LeasedJob> jobs)
+    {
+        if (jobs.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _queue.ReleaseAsync(jobs, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // They become visible when their leases end.
+            LogReleaseFailed(ex, jobs.Count);
         }
     }
 
@@ -234,6 +302,9 @@ public sealed partial class SqliteDeliveryWorker : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Released {Count} lease(s) left by a previous run")]
     private partial void LogReleased(int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} job(s) leased ahead could not be released; they are visible again when their leases end")]
+    private partial void LogReleaseFailed(Exception exception, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Waiting for {Count} in-flight deliveries to finish")]
     private partial void LogDraining(int count);

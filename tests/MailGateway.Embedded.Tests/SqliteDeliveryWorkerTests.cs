@@ -153,6 +153,79 @@ public sealed class SqliteDeliveryWorkerTests : IDisposable
         Assert.Equal(2, _f.Engine.Requests.Count);
     }
 
+    [Fact]
+    public async Task Jobs_leased_ahead_are_given_back_at_shutdown_visible_at_once_and_not_counted_as_a_delivery()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await _f.AcceptAsync("m" + i);
+        }
+
+        _reachTarget = 1;
+        using var worker = Worker(1);
+        await worker.StartAsync(CancellationToken.None);
+        await _reached.Task.WaitAsync(Deadline);
+        // One delivery in flight and the next batch (the concurrency, 1) leased ahead of it: two leases, one write.
+        var leased = await _f.Queue.LeaseAsync(10, TimeSpan.FromMinutes(1), CancellationToken.None);
+        await _f.Queue.ReleaseAsync(leased, CancellationToken.None);
+
+        var stopping = worker.StopAsync(CancellationToken.None);
+        _release.SetResult();
+        await stopping.WaitAsync(Deadline);
+
+        Assert.Equal(3, leased.Count);
+        Assert.Single(_f.Engine.Requests);
+        Assert.Equal(MessageState.Delivered, (await _f.Status.GetAsync("m0", CancellationToken.None))!.State);
+        var again = await _f.Queue.LeaseAsync(10, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(["m1", "m2", "m3", "m4"], again.Select(j => j.Job.MessageId));
+        Assert.All(again, j => Assert.Equal(1, j.DeliveryCount));
+    }
+
+    [Fact]
+    public async Task A_job_leased_ahead_that_waited_a_third_of_its_lease_is_leased_again_before_it_is_started()
+    {
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var second = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _f.Engine.Default = async (r, ct) =>
+        {
+            if (r.MessageId == "m0")
+            {
+                firstStarted.TrySetResult();
+                await first.Task.WaitAsync(ct);
+            }
+            else
+            {
+                secondStarted.TrySetResult();
+                await second.Task.WaitAsync(ct);
+            }
+
+            return ScriptedEngine.Delivered(r);
+        };
+        await _f.AcceptAsync("m0");
+        await _f.AcceptAsync("m1");
+        using var worker = Worker(1, lease: TimeSpan.FromMinutes(1));
+        await worker.StartAsync(CancellationToken.None);
+        await firstStarted.Task.WaitAsync(Deadline);
+        var aheadUntil = await _f.Queue.VisibleAtAsync("m1", CancellationToken.None);
+
+        _f.Time.Advance(TimeSpan.FromSeconds(20));
+        var later = _f.Time.GetUtcNow();
+        first.SetResult();
+        await secondStarted.Task.WaitAsync(Deadline);
+        var startedUntil = await _f.Queue.VisibleAtAsync("m1", CancellationToken.None);
+        second.SetResult();
+        await WaitForAsync(async () => (await _f.Queue.CountAsync(CancellationToken.None)).Jobs == 0);
+        await worker.StopAsync(CancellationToken.None);
+
+        // Leased ahead at the start (lease to start + 1 min); started on a new lease taken 20 s later.
+        Assert.Equal(_f.Time.Start + TimeSpan.FromMinutes(1), aheadUntil);
+        Assert.Equal(later + TimeSpan.FromMinutes(1), startedUntil);
+        Assert.Equal(["m0", "m1"], _f.Engine.Requests.Select(r => r.MessageId));
+        Assert.Equal(MessageState.Delivered, (await _f.Status.GetAsync("m1", CancellationToken.None))!.State);
+    }
+
     private static Task WaitForAsync(Func<Task<bool>> condition) =>
         Poll.UntilAsync(condition, () => "condition not reached before the deadline", Deadline);
 
