@@ -5,8 +5,9 @@
 # system) the gateway used per request, and its write syscalls and bytes written per request (/proc/PID/io); at the
 # end each gateway's peak RSS. Leave out the first rounds (JIT tiering) and compare builds round by round.
 # Each BUILD is LABEL:REPO_DIR, a checkout with src/MailGateway.Standalone built in Release (a `git worktree` of the
-# commit to compare).
-# Usage: bench/accept-paired.sh ROUNDS N LABEL:REPO_DIR LABEL:REPO_DIR...
+# commit to compare), optionally followed by :VAR=value,VAR=value… — environment variables for that gateway only (a
+# runtime setting such as DOTNET_GCConserveMemory=5 compared against the same build without it).
+# Usage: bench/accept-paired.sh ROUNDS N LABEL:REPO_DIR[:VAR=value,...] LABEL:REPO_DIR...
 source "$(dirname "$0")/lib.sh"
 rounds=$1; n=$2; shift 2
 ensure_debian postfix hey
@@ -16,6 +17,8 @@ start_sink; sink=$sink_port
 labels=(); ports=(); pids=()
 for spec in "$@"; do
   label=${spec%%:*}; repo_dir=${spec#*:}   # start_gateway runs $repo_dir's build
+  gateway_env=()
+  if [[ $repo_dir == *:* ]]; then IFS=, read -r -a gateway_env <<< "${repo_dir#*:}"; repo_dir=${repo_dir%%:*}; fi
   mkdir -p "$work/$label"; port=$(free_port)
   start_gateway "$work/$label" "$port" "$sink" --MailGateway:DeliveryWorker:Enabled=false
   labels+=("$label"); ports+=("$port"); pids+=("$gw_pid")
@@ -29,6 +32,7 @@ echo "|---|---|---|---|---|---|---|"
 for r in $(seq 1 "$rounds"); do
   for j in $(seq 0 $((k - 1))); do
     i=$(( (j + r) % k )); pid=${pids[$i]}
+    kill -0 "$pid" 2>/dev/null || { echo "${labels[$i]} exited; its log:" >&2; tail -40 "$work/${labels[$i]}/gateway.log" >&2; exit 1; }
     c0=$(cpu_ticks "$pid"); w0=$(io "$pid" syscw); b0=$(io "$pid" wchar)
     rps=$(hey -n "$n" -c 50 "${args[@]}" "http://127.0.0.1:${ports[$i]}/api/v1/messages" | sed -n 's/.*Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p')
     c1=$(cpu_ticks "$pid"); w1=$(io "$pid" syscw); b1=$(io "$pid" wchar)

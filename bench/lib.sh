@@ -97,7 +97,9 @@ build_bench() {
 # with TLS off by explicit option, and one API key ($api_key, may send from example.com) whose rate limit is raised
 # above what any script sends (the limiter still runs on every request; the default 100/s would refuse a fill with 429). Sets $gw_pid; registers
 # a stop. Extra arguments are configuration switches (e.g. --MailGateway:DeliveryWorker:Enabled=false). Waits
-# $gateway_start_timeout seconds (default 30) for the port.
+# $gateway_start_timeout seconds (default 30) for the port. Environment variables in the array $gateway_env
+# (VAR=value each, e.g. DOTNET_GCgen0size=…) are set for the gateway only.
+gateway_env=()
 api_key=bench-key-0123456789
 build_gateway() { dotnet build -c Release "$repo_dir/src/MailGateway.Standalone" -v q -nologo >/dev/null; }
 start_gateway() { # start_gateway WORKDIR API_PORT SINK_PORT [--Setting=value...]
@@ -105,7 +107,7 @@ start_gateway() { # start_gateway WORKDIR API_PORT SINK_PORT [--Setting=value...
   local hash; hash=$(printf '%s' "$api_key" | sha256sum | cut -d' ' -f1)
   # SMTP submission on a free port unless the caller chose one (its defaults 2587/2465 may be taken by another gateway).
   [[ " $* " == *Submission:Endpoints* ]] || set -- "$@" $(submission_args)
-  (cd "$dir" && exec dotnet "$repo_dir/src/MailGateway.Standalone/bin/Release/net10.0/MailGateway.Standalone.dll" --urls "http://127.0.0.1:$port" \
+  (cd "$dir" && exec env "${gateway_env[@]}" dotnet "$repo_dir/src/MailGateway.Standalone/bin/Release/net10.0/MailGateway.Standalone.dll" --urls "http://127.0.0.1:$port" \
     --MailGateway:Relay:Host=127.0.0.1 --MailGateway:Relay:Endpoints:0:Port="$sink" --MailGateway:Relay:TlsPolicy=None \
     --MailGateway:Api:Keys:0:Id=bench --MailGateway:Api:Keys:0:Sha256="$hash" --MailGateway:Api:Keys:0:AllowedSenderDomains:0=example.com \
     --MailGateway:RateLimits:PerKeyBurst=1000000000 --MailGateway:RateLimits:PerKeyRate=1000000000 \
