@@ -35,13 +35,6 @@ for spec in "$@"; do
   labels+=("$label"); repos+=("$repo_dir"); concurrencies+=("${build_concurrency:-$concurrency}")
 done
 k=${#labels[@]}
-wait_delivered() { # wait_delivered RUN_DIR COUNT LABEL
-  local deadline=$((SECONDS + 600))
-  until [ "$(gateway_count "$1" Delivered)" -ge "$2" ]; do
-    [ $SECONDS -lt $deadline ] || { echo "$3: not all delivered after 600 s" >&2; exit 1; }
-    sleep 0.05
-  done
-}
 echo "| round | build | drain msg/s | CPU µs per message |${WARM:+ warm drain msg/s | warm CPU µs per message |} write syscalls per message | bytes written per message | peak RSS MB | load (1 min) |"
 echo "|---|---|---|---|${WARM:+---|---|}---|---|---|---|"
 for r in $(seq 1 "$rounds"); do

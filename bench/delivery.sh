@@ -38,11 +38,7 @@ stop_gateway || { echo "gateway did not stop" >&2; exit 1; }
 port=$(free_port)
 start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Concurrency="$concurrency" "${submission[@]}"
 t0=$(now); c0=$(cpu_ticks "$gw_pid")
-deadline=$((SECONDS + 600))
-until [ "$(gateway_count "$work" Delivered)" -ge "$messages" ]; do
-  [ $SECONDS -lt $deadline ] || { echo "not all delivered after 600 s" >&2; exit 1; }
-  sleep 0.05
-done
+wait_delivered "$work" "$messages" cold
 t1=$(now); c1=$(cpu_ticks "$gw_pid")
 ours=$(rate "$messages" "$t0" "$t1")
 drain_cpu=$(cpu_us_per "$c0" "$c1" "$messages")
@@ -59,11 +55,7 @@ scheduled=$(gateway_count "$work" Scheduled)
 [ "$scheduled" -eq "$messages" ] || { cat "$work/later.txt" >&2; echo "only $scheduled of $messages scheduled" >&2; exit 1; }
 until python3 -c "import sys, time; sys.exit(0 if time.time() >= $due else 1)"; do sleep 0.02; done
 t0=$(now); c0=$(cpu_ticks "$gw_pid")
-deadline=$((SECONDS + 600))
-until [ "$(gateway_count "$work" Delivered)" -ge $((2 * messages)) ]; do
-  [ $SECONDS -lt $deadline ] || { echo "not all delivered after 600 s (warm)" >&2; exit 1; }
-  sleep 0.05
-done
+wait_delivered "$work" $((2 * messages)) warm
 t1=$(now); c1=$(cpu_ticks "$gw_pid")
 warm=$(rate "$messages" "$t0" "$t1")
 warm_cpu=$(cpu_us_per "$c0" "$c1" "$messages")

@@ -119,5 +119,14 @@ start_gateway() { # start_gateway WORKDIR API_PORT SINK_PORT [--Setting=value...
 
 stop_gateway() { kill "$gw_pid" 2>/dev/null || true; local i; for i in $(seq $((${gateway_start_timeout:-10} * 10))); do kill -0 "$gw_pid" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
 
+# Waits until COUNT messages of the gateway in WORKDIR are Delivered; fails the script after 600 s.
+wait_delivered() { # wait_delivered WORKDIR COUNT [LABEL]
+  local deadline=$((SECONDS + 600))
+  until [ "$(gateway_count "$1" Delivered)" -ge "$2" ]; do
+    [ $SECONDS -lt $deadline ] || { echo "${3:+$3: }not all delivered after 600 s" >&2; exit 1; }
+    sleep 0.05
+  done
+}
+
 # Messages of the gateway in WORKDIR in a given state (read from its SQLite database; WAL allows a reader alongside).
 gateway_count() { sqlite3 "$1/data/gateway.db" "SELECT count(*) FROM messages WHERE state = '$2';" 2>/dev/null || echo 0; }
