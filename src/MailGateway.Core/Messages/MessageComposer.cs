@@ -36,6 +36,10 @@ public sealed class MessageComposer(IOptions<MessageLimitsOptions> options, Time
         mime.To.AddRange(message.To.Select(ToMailbox));
         mime.Cc.AddRange(message.Cc.Select(ToMailbox));
         mime.ReplyTo.AddRange(message.ReplyTo.Select(ToMailbox));
+        DisplayNames.Encode(mime, HeaderId.From, [message.From]);
+        DisplayNames.Encode(mime, HeaderId.To, message.To);
+        DisplayNames.Encode(mime, HeaderId.Cc, message.Cc);
+        DisplayNames.Encode(mime, HeaderId.ReplyTo, message.ReplyTo);
         mime.Subject = message.Subject ?? "";
         mime.Date = timeProvider.GetUtcNow();
         var domain = string.IsNullOrWhiteSpace(_options.MessageIdDomain)
@@ -104,8 +108,6 @@ public sealed class MessageComposer(IOptions<MessageLimitsOptions> options, Time
         return new ComposedMessage(mime, bytes, new Envelope(message.From.Address, recipients));
     }
 
-    // An attachment is opaque bytes whatever its type: a MimePart built here, never BodyBuilder's MessagePart (which
-    // parses message/rfc822 content and writes it back rewritten, 8-bit and with long lines), always base64.
     /// <summary>
     /// About the composed size for ASCII text and base64 attachments, so that the buffer is allocated once: grown from
     /// empty it doubled through 256 B … 8 KiB for a 4 KB message (~16 KB of garbage per accept). An underestimate only
@@ -122,6 +124,8 @@ public sealed class MessageComposer(IOptions<MessageLimitsOptions> options, Time
         return (int)Math.Min(size, Array.MaxLength);
     }
 
+    // An attachment is opaque bytes whatever its type: a MimePart built here, never BodyBuilder's MessagePart (which
+    // parses message/rfc822 content and writes it back rewritten, 8-bit and with long lines), always base64.
     private static MimePart Opaque(Attachment attachment)
     {
         var inline = attachment.ContentId is not null;

@@ -14,7 +14,7 @@ namespace MailGateway.Core.Tests.Messages;
 /// </summary>
 public sealed class ComposerPropertyTests
 {
-    private const int Iterations = 250;
+    private static readonly int Iterations = int.TryParse(Environment.GetEnvironmentVariable("MGW_PROPERTY_ITERATIONS"), out var n) ? n : 250;
 
     private static readonly IdnMapping Idn = new();
 
@@ -172,12 +172,9 @@ public sealed class ComposerPropertyTests
         for (var i = 0; i < expected.Count; i++)
         {
             Assert.Equal(Canonical(expected[i].Address), Canonical(mailboxes[i].Address));
-            // Known gap (README): MimeKit may change the white space between the words of an encoded display name.
-            Assert.Equal(Words(expected[i].DisplayName), Words(mailboxes[i].Name));
+            Assert.Equal(expected[i].DisplayName ?? "", mailboxes[i].Name ?? "");
         }
     }
-
-    private static string Words(string? name) => string.Join(' ', (name ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries));
 
     // The domain as the wire carries it (IDN domains travel as A-labels), the local part exactly.
     private static string Canonical(string address)

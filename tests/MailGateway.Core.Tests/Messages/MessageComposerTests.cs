@@ -43,6 +43,46 @@ public sealed class MessageComposerTests
         Assert.Equal(["text/plain", "text/html"], alternative.Select(p => p.ContentType.MimeType));
     }
 
+    [Theory]
+    // Found by ComposerPropertyTests (CsCheck seed 1SHVJfHWCLP1 before the fix): MimeKit's word-by-word phrase
+    // encoding split "'(Xo)(" next to a non-ASCII word and the reader gave back "'(Xo) (".
+    [InlineData("ÀÉÎÕÜ ҼǰГ ݞ݊ȶ '(Xo)( ׋څ Dlrg")]
+    [InlineData(" leading and trailing ")]
+    [InlineData("tab\there")]
+    [InlineData("a \"quoted\" word")]
+    [InlineData("=?utf-8?q?looks_encoded?=")]
+    [InlineData("two  spaces")]
+    [InlineData("emoji😀 and 日本語")]
+    public void Compose_DisplayName_ComesBackExactlyAsGiven(string name)
+    {
+        var message = Message() with
+        {
+            From = new EmailAddress("sender@example.com", name),
+            To = [new EmailAddress("a@example.org", "Plain Name"), new EmailAddress("b@example.org", name), new EmailAddress("c@example.org")],
+        };
+
+        var parsed = Reparse(Composer().Compose(message, "id1"));
+
+        Assert.Equal(name, Assert.Single(parsed.From.Mailboxes).Name);
+        Assert.Equal(["Plain Name", name, ""], parsed.To.Mailboxes.Select(m => m.Name ?? ""));
+        Assert.Equal(["a@example.org", "b@example.org", "c@example.org"], parsed.To.Mailboxes.Select(m => m.Address));
+    }
+
+    [Fact]
+    public void Compose_LongNonAsciiDisplayName_IsFoldedIntoShortLinesOfWholeCharacters()
+    {
+        var name = string.Concat(Enumerable.Repeat("Grüße 😀 日本語 ", 60)).Trim();
+        var composed = Composer().Compose(Message() with { From = new EmailAddress("sender@example.com", name) }, "id1");
+
+        var text = Encoding.UTF8.GetString(composed.Bytes);
+        var lines = text[..text.IndexOf("\r\n\r\n", StringComparison.Ordinal)].Split("\r\n");
+        var from = lines.SkipWhile(l => !l.StartsWith("From:", StringComparison.Ordinal))
+            .TakeWhile((l, i) => i == 0 || l.StartsWith(' ') || l.StartsWith('\t')).ToList();
+        Assert.True(from.Count > 10, "a name of about 900 characters is folded");
+        Assert.All(from, line => Assert.True(line.Length <= 78, $"line of {line.Length}: {line}"));
+        Assert.Equal(name, Assert.Single(Reparse(composed).From.Mailboxes).Name);
+    }
+
     [Fact]
     public void Compose_InlinePartWithoutHtml_IsKeptAsAnAttachmentWithItsContentId()
     {

@@ -25,10 +25,9 @@ internal static partial class MessageGenerators
 
     /// <summary>
     /// Text of one header line's worth: words joined by single spaces, no CR, LF or NUL. Known gaps (README, "Limits and
-    /// known gaps") are left out: MimeKit trims leading and trailing white space of a header value, turns a tab in a
-    /// display name into a space and a run of spaces in an encoded one into one, and decodes text that looks like an
-    /// RFC 2047 encoded-word (<c>=?utf-8?q?x?=</c>), and a word over about 70 characters in an encoded display name
-    /// may come back with a second space after it (bodies get such words; header text does not).
+    /// known gaps") are left out: MimeKit trims leading and trailing white space of a header value and decodes text
+    /// that looks like an RFC 2047 encoded-word (<c>=?utf-8?q?x?=</c>). Display names have their own generator, without
+    /// these exclusions.
     /// </summary>
     public static Gen<string> HeaderText(int maxWords) =>
         Word.Array[1, maxWords].Select(words => string.Join(' ', words))
@@ -56,10 +55,13 @@ internal static partial class MessageGenerators
     /// <summary>An ASCII-only address the validator accepts.</summary>
     public static readonly Gen<string> AsciiAddress = Address.Where(a => a.All(char.IsAscii));
 
-    // Known gap (README): MimeKit re-quotes a display name that has double quotes of its own (a" "b comes back as
-    // a" " b), so names here have none.
-    private static readonly Gen<string> DisplayName = HeaderText(6)
-        .Select(name => name.Replace("\"", "", StringComparison.Ordinal).Trim())
+    // Any text a display name can hold (the composer writes what MimeKit would not give back as encoded-words): every
+    // word above, long ones too, quotes, tabs, runs of spaces, leading and trailing white space, encoded-word lookalikes.
+    private static readonly Gen<string> DisplayName = Gen.Select(
+            Gen.OneOf(Gen.OneOf(Words), Word).Array[1, 6],
+            Gen.OneOf(" ", " ", " ", "  ", "\t", " \t "),
+            Gen.OneOf("", "", "", " ", "\t"),
+            (words, separator, edge) => edge + string.Join(separator, words) + edge)
         .Where(name => name.Length > 0);
 
     private static readonly Gen<EmailAddress> Mailbox = Gen.Select(Address, DisplayName.Null(0.4), (a, n) => new EmailAddress(a, n));
