@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Delivery from the standalone SQLite queue: N queued 4 KB messages delivered to Postfix's smtp-sink on loopback (TLS off
-# by explicit option, 20 deliveries at a time) vs a private Postfix relaying the same number to the same sink.
+# by explicit option, 20 connections to the relay at a time) vs a private Postfix relaying the same number to the same
+# sink. The connection count is the same for all three: ours `Relay:MaxConnections` (the worker runs its default number
+# of jobs, `DeliveryWorker:Concurrency`, or JOBS=n), the engine alone that many deliveries in flight, Postfix
+# `smtp_destination_concurrency_limit`.
 # Ours: the queue is filled through the API with the worker disabled, then the gateway is restarted with the worker on
 # and timed from the moment its port opens until every message is Delivered in the status store (the cold drain: a third
 # or more of its CPU is the JIT's tiering-up). Then the same process drains as many again, queued with a sendAt so that
@@ -36,7 +39,9 @@ stop_gateway || { echo "gateway did not stop" >&2; exit 1; }
 
 # Restart with the worker on and time the drain.
 port=$(free_port)
-start_gateway "$work" "$port" "$sink" --MailGateway:DeliveryWorker:Concurrency="$concurrency" "${submission[@]}"
+jobs=(); [ -n "${JOBS:-}" ] && jobs=(--MailGateway:DeliveryWorker:Concurrency="$JOBS")
+start_gateway "$work" "$port" "$sink" --MailGateway:Relay:MaxConnections="$concurrency" --MailGateway:Relay:MaxIdleConnections="$concurrency" \
+  "${jobs[@]}" "${submission[@]}"
 t0=$(now); c0=$(cpu_ticks "$gw_pid")
 wait_delivered "$work" "$messages" cold
 t1=$(now); c1=$(cpu_ticks "$gw_pid")
@@ -77,7 +82,7 @@ postfix=$(rate "$messages" "$t0" "$t1")
 
 echo
 echo "load: $(uptime | sed 's/.*load average: //')"
-echo "| delivery of $messages queued 4 KB messages to smtp-sink, $concurrency at a time | msg/s |"
+echo "| delivery of $messages queued 4 KB messages to smtp-sink, $concurrency connections at a time (ours: ${JOBS:-the default number of} jobs) | msg/s |"
 echo "|---|---|"
 echo "| MailGateway standalone, cold: the first drain after a start (SQLite queue, worker; $drain_cpu µs CPU per message) | $ours |"
 echo "| MailGateway standalone, warm: the same process drains as many again ($warm_cpu µs CPU per message; peak RSS $((rss / 1024)) MB) | $warm |"

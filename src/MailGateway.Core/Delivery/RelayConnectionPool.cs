@@ -4,7 +4,8 @@ using MailKit.Net.Smtp;
 namespace MailGateway.Core.Delivery;
 
 /// <summary>
-/// Connected relay sessions for reuse: one per in-flight delivery, at most <see cref="SmtpRelayOptions.MaxIdleConnections"/>
+/// Connected relay sessions for reuse: one per in-flight delivery (at most <see cref="SmtpRelayOptions.MaxConnections"/>
+/// of them, counted by the engine), at most <see cref="SmtpRelayOptions.MaxIdleConnections"/>
 /// kept idle, each closed after <see cref="SmtpRelayOptions.MaxMessagesPerConnection"/> messages, checked with NOOP when idle longer than <see cref="SmtpRelayOptions.IdleCheckAfter"/>, closed when idle
 /// longer than <see cref="SmtpRelayOptions.MaxIdleTime"/>; new ones come from the <see cref="RelayConnector"/>.
 /// </summary>
@@ -51,7 +52,7 @@ internal sealed class RelayConnectionPool(SmtpRelayOptions options, TimeProvider
     public void Release(RelaySession session)
     {
         session.Messages++;
-        if (_disposed || !session.Client.IsConnected || _idle.Count >= options.MaxIdleConnections
+        if (_disposed || !session.Client.IsConnected || _idle.Count >= Math.Min(options.MaxIdleConnections, options.MaxConnections)
             || (options.MaxMessagesPerConnection > 0 && session.Messages >= options.MaxMessagesPerConnection))
         {
             session.Dispose();

@@ -10,7 +10,7 @@ namespace MailGateway.Core.Delivery;
 /// stored wire bytes are sent as they are, never parsed.
 /// </summary>
 /// <remarks>
-/// One attempt = a session from the <see cref="RelayConnectionPool"/> (a reused one, or a new one from the
+/// One attempt = one of at most <see cref="SmtpRelayOptions.MaxConnections"/> connections: a session from the <see cref="RelayConnectionPool"/> (a reused one, or a new one from the
 /// <see cref="RelayConnector"/>: port fallback, circuit breakers, TLS, AUTH) and an <see cref="SmtpTransaction"/> on it.
 /// Attempt budget per call: (<see cref="SmtpRelayOptions.ConnectRetries"/> + 1) passes over the port list, each port
 /// at most once per pass and skipped while its circuit is open; one SMTP transaction per
@@ -26,6 +26,9 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
     private readonly SmtpTransaction _transaction;
     private readonly DeliveryMetrics _metrics;
     private readonly RelayRateLimiter? _rate;
+
+    // Connections in use; with the pool's rule (a new one is opened only when none is idle) also the connections open.
+    private readonly SemaphoreSlim _connections;
     private bool _disposed;
 
     /// <summary>Creates the engine for one relay.</summary>
@@ -38,6 +41,7 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
         _metrics = metrics;
         _pool = new RelayConnectionPool(_options, timeProvider, new RelayConnector(_options, timeProvider, logger, metrics));
         _transaction = new SmtpTransaction(_options, timeProvider, logger);
+        _connections = new SemaphoreSlim(_options.MaxConnections, _options.MaxConnections);
         _rate = _options.MaxMessagesPerPeriod > 0 ? new RelayRateLimiter(_options.MaxMessagesPerPeriod, _options.RateLimitPeriod, timeProvider) : null;
     }
 
@@ -56,6 +60,7 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
 
         DeliveryOutcome outcome;
         RelaySession? session = null;
+        var holdsConnection = false;
         try
         {
             if (_rate is not null)
@@ -63,6 +68,8 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
                 await _rate.WaitAsync(cancellationToken);
             }
 
+            await _connections.WaitAsync(cancellationToken);
+            holdsConnection = true;
             session = await _pool.AcquireAsync(cancellationToken);
             (outcome, var healthy) = await _transaction.SendAsync(session, request, cancellationToken);
             if (healthy)
@@ -92,6 +99,13 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
             session?.Dispose();
             outcome = AllRecipients(request, DeliveryOutcomeKind.Deferred, RecipientState.Deferred, null, "cancelled before sending");
         }
+        finally
+        {
+            if (holdsConnection)
+            {
+                _connections.Release();
+            }
+        }
 
         var elapsed = _time.GetElapsedTime(started);
         outcome = outcome with { Duration = elapsed };
@@ -104,6 +118,7 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
     {
         _disposed = true;
         _pool.Dispose();
+        _connections.Dispose();
     }
 
     private static DeliveryOutcome AllRecipients(DeliveryRequest request, DeliveryOutcomeKind kind, RecipientState state, SmtpReply? reply, string reason) => new()

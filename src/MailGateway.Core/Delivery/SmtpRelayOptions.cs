@@ -117,7 +117,15 @@ public sealed class SmtpRelayOptions : IValidatableObject
     [Range(1, 10_000)]
     public int MaxRecipientsPerTransaction { get; set; } = 100;
 
-    /// <summary>Idle connections kept for reuse. Default 20.</summary>
+    /// <summary>
+    /// SMTP connections open to the relay at once (in use or idle), per process or replica; a delivery that finds
+    /// them all in use waits for one (within its attempt's timeout). Default 20. The delivery worker can run more jobs
+    /// than this (<c>DeliveryWorker:Concurrency</c>): their queue and status writes do not hold a connection.
+    /// </summary>
+    [Range(1, 1000)]
+    public int MaxConnections { get; set; } = 20;
+
+    /// <summary>Idle connections kept for reuse (never more than <see cref="MaxConnections"/>). Default 20.</summary>
     [Range(0, 1000)]
     public int MaxIdleConnections { get; set; } = 20;
 

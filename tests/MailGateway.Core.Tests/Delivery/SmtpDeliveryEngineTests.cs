@@ -456,6 +456,62 @@ public sealed class SmtpDeliveryEngineTests
     }
 
     [Fact]
+    public async Task Opens_at_most_MaxConnections_to_the_relay_and_the_other_deliveries_wait_for_one()
+    {
+        var inMail = 0;
+        var maxInMail = 0;
+        var twoEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var moreEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var relay = await TestRelay.StartAsync(new()
+        {
+            BeforeMailReply = async ct =>
+            {
+                var now = Interlocked.Increment(ref inMail);
+                InterlockedMax(ref maxInMail, now);
+                if (now == 2)
+                {
+                    twoEntered.TrySetResult();
+                }
+                else if (now > 2)
+                {
+                    moreEntered.TrySetResult();
+                }
+
+                await release.Task.WaitAsync(ct);
+                Interlocked.Decrement(ref inMail);
+            },
+        });
+        var options = Options((relay.Port(RelayEndpointKind.StartTls), RelayTlsMode.StartTls));
+        options.MaxConnections = 2;
+        using var engine = Engine(options);
+
+        var deliveries = Enumerable.Range(0, 6).Select(_ => Task.Run(() => engine.DeliverAsync(Request(Compose()), CancellationToken.None))).ToList();
+        await twoEntered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // Without the cap the other four connect at once (the pool is empty): give them the chance to.
+        var third = await Task.WhenAny(moreEntered.Task, Task.Delay(TimeSpan.FromMilliseconds(500)));
+        Assert.NotSame(moreEntered.Task, third);
+        Assert.Equal(2, relay.SessionCount);
+
+        release.SetResult();
+        var outcomes = await Task.WhenAll(deliveries).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.All(outcomes, o => Assert.Equal(DeliveryOutcomeKind.Delivered, o.Kind));
+        Assert.Equal(6, relay.Messages.Count);
+        Assert.Equal(2, maxInMail);
+        Assert.Equal(2, relay.SessionCount); // the waiting deliveries reused the two connections
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current)
+        {
+            current = seen;
+        }
+    }
+
+    [Fact]
     public async Task Tries_the_port_that_last_worked_first()
     {
         using var dead = new DeadPort();
