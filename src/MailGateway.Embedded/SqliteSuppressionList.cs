@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using MailGateway.Core.Bounces;
 using MailGateway.Core.Delivery;
@@ -12,12 +13,32 @@ namespace MailGateway.Embedded;
 /// <summary>The suppression list in the SQLite database (table <c>suppressions</c>, one row per key and normalized address).</summary>
 public sealed class SqliteSuppressionList(SqliteDatabase database) : ISuppressionList
 {
+    // Whether the table may hold a row, per database: unknown until the first lookup asks SQLite, then "empty" until
+    // this process adds a row (every row is added by this class or SqliteBounceRecorder, and the standalone host is the
+    // database's one process). An empty
+    // list, the common case, then costs a delivery no query. Set before the row is written, so a lookup that read
+    // "empty" just before an add is ordered before it.
+    private const int Unknown = 0, Empty = 1, MayHaveRows = 2;
+    private static readonly ConditionalWeakTable<SqliteDatabase, StrongBox<int>> TableState = new();
+
+    private readonly StrongBox<int> _state = StateOf(database);
+
+    /// <summary>Called before a row is added to the table by other code of this assembly (the bounce recorder).</summary>
+    internal static void MarkMayHaveRows(SqliteDatabase database) => Volatile.Write(ref StateOf(database).Value, MayHaveRows);
+
+    private static StrongBox<int> StateOf(SqliteDatabase database) => TableState.GetValue(database, _ => new StrongBox<int>(Unknown));
+
     /// <inheritdoc />
     public async Task<IReadOnlySet<string>> FindAsync(string owner, IReadOnlyList<string> addresses, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(addresses);
         var found = new HashSet<string>(StringComparer.Ordinal);
         if (addresses.Count == 0)
+        {
+            return found;
+        }
+
+        if (Volatile.Read(ref _state.Value) == Empty || (Volatile.Read(ref _state.Value) == Unknown && await IsEmptyAsync(cancellationToken)))
         {
             return found;
         }
@@ -46,10 +67,21 @@ public sealed class SqliteSuppressionList(SqliteDatabase database) : ISuppressio
         return found;
     }
 
+    private async Task<bool> IsEmptyAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT EXISTS (SELECT 1 FROM suppressions)";
+        var empty = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0;
+        // Only from Unknown: an add that ran meanwhile has set MayHaveRows, and that stays.
+        return empty && Interlocked.CompareExchange(ref _state.Value, Empty, Unknown) != MayHaveRows;
+    }
+
     /// <inheritdoc />
     public Task AddAsync(SuppressionEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        Volatile.Write(ref _state.Value, MayHaveRows);
         return database.WriteAsync((connection, transaction) => Upsert(connection, transaction, entry), cancellationToken);
     }
 
@@ -137,6 +169,7 @@ public sealed class SqliteBounceRecorder(SqliteDatabase database, TimeProvider t
     public Task<BounceRecordOutcome> RecordAsync(BounceNotice notice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notice);
+        SqliteSuppressionList.MarkMayHaveRows(database);
         return database.WriteAsync((connection, transaction) =>
         {
             var record = SqliteMessageStatusStore.Read(connection, transaction, notice.MessageId);

@@ -148,6 +148,33 @@ public sealed class SqliteSuppressionListTests : IDisposable
         Assert.Equal("b@example.net", Assert.Single(events).Recipient);
     }
 
+    [Fact]
+    public async Task An_empty_list_is_answered_without_a_query_until_an_add_or_a_bounce_of_any_instance_fills_it()
+    {
+        var now = _f.Time.GetUtcNow();
+        var reader = List;
+        Assert.Empty(await reader.FindAsync("k", ["a@example.net"], now, CancellationToken.None)); // the table is empty: remembered
+
+        // Another instance on the same database (the API's, the delivery handler's): the reader sees its add.
+        await List.AddAsync(new SuppressionEntry("k", "a@example.net", SuppressionReasons.Manual, now, null), CancellationToken.None);
+        Assert.Equal(["a@example.net"], await reader.FindAsync("k", ["a@example.net"], now, CancellationToken.None));
+
+        // A second database: its own state, and a bounce (written by the recorder, not the list) is seen too.
+        using var other = new EmbeddedFixture();
+        var otherList = new SqliteSuppressionList(other.Database);
+        Assert.Empty(await otherList.FindAsync("k", ["b@example.net"], now, CancellationToken.None));
+        await other.Status.CreateAsync(new MessageRecord
+        {
+            Id = "0123456789abcdef0123456789abcdef", Owner = "k", State = MessageState.Delivered, CreatedAt = now, UpdatedAt = now,
+            Envelope = new Envelope("a@example.com", ["b@example.net"]),
+            Recipients = [new RecipientResult("b@example.net", RecipientState.Delivered, null)],
+        }, null, CancellationToken.None);
+        var report = new BounceReport(BounceReportKind.Failed, "5.1.1", "550 5.1.1 <b@example.net>: User unknown", "b@example.net");
+        Assert.Equal(BounceRecordOutcome.Applied, await new SqliteBounceRecorder(other.Database, other.Time)
+            .RecordAsync(new BounceNotice("0123456789abcdef0123456789abcdef", 0, report, now, "in1"), CancellationToken.None));
+        Assert.Equal(["b@example.net"], await otherList.FindAsync("k", ["b@example.net"], now, CancellationToken.None));
+    }
+
     private DeliveryJobHandler Handler(ISuppressionList list) => new(
         _f.Store, _f.Status, _f.Recorder, _f.Engine, new StaticOptionsMonitor<DeliveryRetryOptions>(_f.Retry), Options.Create(_f.Worker), _f.Time,
         NullLogger<DeliveryJobHandler>.Instance, list, new BounceAddresses(Options.Create(new BounceOptions())));
