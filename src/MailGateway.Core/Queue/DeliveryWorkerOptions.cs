@@ -18,16 +18,17 @@ public sealed class DeliveryWorkerOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// Jobs handled at once (per process or replica). Default 64. A job holds an SMTP connection only while it talks
-    /// to the relay; its queue and status writes (each waiting for a durable commit) do not, so the standalone worker
-    /// runs more jobs than connections: <c>Relay:MaxConnections</c> (default 20) caps the connections open to the relay
-    /// whatever this is. With 64 jobs over 20 connections the warm drain of 5,000 queued messages reached 0.54 × the
-    /// engine alone on 20 connections, against 0.41–0.45 with 20 jobs (bench/README.md, "Delivery"). Each job holds its message in memory while it waits
-    /// for a connection: up to this many × the largest stored message (<c>Messages:MaxMessageBytes</c>). The Azure
-    /// delivery worker's <c>appsettings.json</c> and Bicep set 8 per replica (KEDA's messages-per-replica target).
+    /// Jobs handled at once (per process or replica). Default 20. A job holds an SMTP connection only while it talks
+    /// to the relay; its queue and status writes (each waiting for a durable commit) do not, so this can be higher than
+    /// <c>Relay:MaxConnections</c> (default 20), which caps the connections open to the relay whatever this is. 64 jobs
+    /// on 20 connections drain a backlog faster (warm drain / engine 0.54–0.62 against 0.41–0.45) but take CPU from
+    /// the API while it accepts: 10–25 % fewer requests per second and a higher p99 in <c>standalone-api.sh</c>, and
+    /// a few MB more peak RSS (bench/README.md, "Jobs apart from relay connections"). Each job holds its message in
+    /// memory while it waits for a connection: up to this many × the largest stored message. The Azure delivery
+    /// worker's <c>appsettings.json</c> and Bicep set 8 per replica (KEDA's messages-per-replica target).
     /// </summary>
     [Range(1, 256)]
-    public int Concurrency { get; set; } = 64;
+    public int Concurrency { get; set; } = 20;
 
     /// <summary>
     /// A job handed out more often than this without a settlement (the worker crashed or lost it while handling it)
