@@ -118,7 +118,8 @@ public sealed partial class SmtpDeliveryEngine : IDeliveryEngine, IDisposable
     {
         _disposed = true;
         _pool.Dispose();
-        _connections.Dispose();
+        // _connections is not disposed: a delivery still finishing at shutdown releases its permit afterwards, and a
+        // SemaphoreSlim whose wait handle was never asked for holds nothing to free.
     }
 
     private static DeliveryOutcome AllRecipients(DeliveryRequest request, DeliveryOutcomeKind kind, RecipientState state, SmtpReply? reply, string reason) => new()
